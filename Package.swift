@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "meetingd",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "meetingd", targets: ["meetingd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The one C boundary: libical, linked through pkg-config.
+        .systemLibrary(
+            name: "CLibical",
+            pkgConfig: "libical",
+            providers: [.apt(["libical-dev"])]
+        ),
+        // Meeting requests: the JSON format, its validation and local-time arithmetic. No I/O.
+        .target(name: "MeetingModel"),
+        // The rule catalogue and the decision engine. No I/O: it sees a request and a ledger view.
+        .target(name: "MeetingRules", dependencies: ["MeetingModel"]),
+        // Rule settings read from the YAML config file.
+        .target(name: "MeetingConfig", dependencies: ["MeetingRules", "Yams"]),
+        // The ledger of decisions behind a small protocol; SQLite through GRDB by default.
+        .target(
+            name: "MeetingLedger",
+            dependencies: ["MeetingRules", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // iCalendar output; the only target that imports libical.
+        .target(name: "MeetingCalendar", dependencies: ["CLibical", "MeetingModel"]),
+        // The spool directory, decision pipeline, notes and decision log.
+        .target(
+            name: "MeetingSpool",
+            dependencies: ["MeetingModel", "MeetingRules", "MeetingLedger", "MeetingCalendar", "MeetingConfig"]
+        ),
+        .executableTarget(
+            name: "meetingd",
+            dependencies: [
+                "MeetingSpool", "MeetingConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "MeetingRulesTests",
+            dependencies: ["MeetingRules", "MeetingModel", "MeetingConfig", "MeetingLedger"]
+        ),
+        .testTarget(
+            name: "MeetingSpoolTests",
+            dependencies: ["MeetingSpool", "MeetingCalendar", "MeetingLedger", "MeetingConfig"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

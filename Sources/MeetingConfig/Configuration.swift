@@ -1,0 +1,160 @@
+import Foundation
+import MeetingModel
+import MeetingRules
+import Yams
+
+/// meetingd's settings, read from a YAML file (`etc/meetingd.yaml` shows every key with its default).
+///
+/// Keys:
+/// - `spool` (string, default `/var/spool/meetingd`): the spool directory.
+/// - `ledger` (string, default `<spool>/state/ledger.sqlite`): the SQLite ledger file.
+/// - `timezone` (string, default `Asia/Shanghai`): the zone of requests that name none, and of log times.
+/// - `rules.<rule-id>.severity` (`reject`, `warn` or `off`) and `rules.<rule-id>.<setting>`: see `meetingd rules`.
+public struct Configuration: Sendable, Equatable {
+    public static let defaultPath = "/etc/meetingd/meetingd.yaml"
+    public static let defaultSpool = "/var/spool/meetingd"
+
+    public var spool: String = Configuration.defaultSpool
+    /// nil: `<spool>/state/ledger.sqlite`.
+    public var ledger: String?
+    public var timezone: String = "Asia/Shanghai"
+    public var rules: RuleSettingsSet = RuleSettingsSet()
+
+    public init() {}
+
+    /// The ledger file for `spool`.
+    public func ledgerPath(spool: String) -> String { ledger ?? spool + "/state/ledger.sqlite" }
+}
+
+/// A config file that could not be used; `description` names the file, line and key at fault.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension Configuration {
+    /// Reads `path`, checking every key and value against the catalogue.
+    public static func load(path: String, catalog: RuleCatalog = .standard) throws(ConfigurationError) -> Configuration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError("\(path): cannot read: \(error.localizedDescription)")
+        }
+        return try parse(text, source: path, catalog: catalog)
+    }
+
+    public static func parse(_ text: String, source: String, catalog: RuleCatalog = .standard) throws(ConfigurationError) -> Configuration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigurationError("\(source): not valid YAML: \(error)")
+        }
+        var configuration = Configuration()
+        guard let root else { return configuration }  // an empty file means every default
+        func at(_ node: Node) -> String { node.mark.map { "\(source):\($0.line)" } ?? source }
+        guard let mapping = root.mapping else { throw ConfigurationError("\(at(root)): expected a mapping of keys") }
+
+        func string(_ node: Node, _ key: String) throws(ConfigurationError) -> String {
+            guard let scalar = node.scalar, !scalar.string.isEmpty else { throw ConfigurationError("\(at(node)): \(key): expected a string") }
+            return scalar.string
+        }
+
+        for (keyNode, value) in mapping {
+            let key = keyNode.string ?? ""
+            switch key {
+            case "spool": configuration.spool = try string(value, key)
+            case "ledger": configuration.ledger = value.null == nil ? try string(value, key) : nil
+            case "timezone":
+                let zone = try string(value, key)
+                guard TimeZone(identifier: zone) != nil else { throw ConfigurationError("\(at(value)): timezone: \"\(zone)\" is not a known IANA time zone") }
+                configuration.timezone = zone
+            case "rules":
+                guard let rules = value.mapping else { throw ConfigurationError("\(at(value)): rules: expected a mapping of rule ids") }
+                for (ruleNode, settingsNode) in rules {
+                    let name = ruleNode.string ?? ""
+                    guard let id = RuleID(rawValue: name), let rule = catalog.rule(id) else {
+                        throw ConfigurationError("\(at(ruleNode)): rules.\(name): no such rule (see `meetingd rules`)")
+                    }
+                    guard let settings = settingsNode.mapping else {
+                        throw ConfigurationError("\(at(settingsNode)): rules.\(name): expected a mapping of settings")
+                    }
+                    for (settingNode, valueNode) in settings {
+                        let setting = settingNode.string ?? ""
+                        let path = "rules.\(name).\(setting)"
+                        if setting == "severity" {
+                            // YAML 1.1 reads a bare `off` as false; accept it as the word the user meant.
+                            let word = valueNode.scalar?.string ?? ""
+                            guard let severity = Severity(rawValue: word) else {
+                                throw ConfigurationError("\(at(valueNode)): \(path): must be one of reject, warn, off, found \"\(word)\"")
+                            }
+                            configuration.rules[id].severity = severity
+                            continue
+                        }
+                        guard let spec = rule.settings.first(where: { $0.name == setting }) else {
+                            let known = (["severity"] + rule.settings.map(\.name)).joined(separator: ", ")
+                            throw ConfigurationError("\(at(settingNode)): \(path): no such setting (known: \(known))")
+                        }
+                        guard let scalar = valueNode.scalar else { throw ConfigurationError("\(at(valueNode)): \(path): expected a single value") }
+                        let parsed: SettingValue
+                        if case .integer = spec.kind {
+                            guard let number = Int(scalar.string) else {
+                                throw ConfigurationError("\(at(valueNode)): \(path): must be an integer, found \"\(scalar.string)\"")
+                            }
+                            parsed = .integer(number)
+                        } else {
+                            parsed = .text(scalar.string)
+                        }
+                        if let problem = spec.problem(with: parsed) { throw ConfigurationError("\(at(valueNode)): \(path): \(problem)") }
+                        configuration.rules[id].values[setting] = parsed
+                    }
+                }
+            default:
+                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, timezone, rules)")
+            }
+        }
+        return configuration
+    }
+}
+
+extension Configuration {
+    /// The config file with every key at its default, each commented: what `etc/meetingd.yaml` ships.
+    public static func defaultFileText(catalog: RuleCatalog = .standard) -> String {
+        var lines = [
+            "# meetingd configuration (YAML). Every key is shown with its default value.",
+            "# After a change: `systemctl reload meetingd` (SIGHUP) or restart; `meetingd rules` shows what is in force.",
+            "",
+            "# The spool directory: incoming/, approved/, rejected/, withdrawn/, invalid/, feeds/, log/, state/.",
+            "spool: \(defaultSpool)",
+            "",
+            "# The SQLite ledger of decisions. Empty (null) means <spool>/state/ledger.sqlite.",
+            "ledger: null",
+            "",
+            "# Time zone of requests that name none, and of the times in the decision log.",
+            "timezone: Asia/Shanghai",
+            "",
+            "# One block per rule of the catalogue (shared/spec/rules.md).",
+            "# severity: reject (the request is rejected unless a valid waiver cancels the finding),",
+            "#           warn (approved; the finding is published with it) or off (not checked).",
+            "# Clause 7 leaves these numbers to each province: change them here.",
+            "rules:",
+        ]
+        for rule in catalog.rules {
+            lines.append("  # 第\(rule.clause)条 「\(rule.sentence)」")
+            lines.append("  # \(rule.summary). Waivers: \(rule.waiverPolicy.rawValue).")
+            lines.append("  \(rule.id.rawValue):")
+            lines.append("    severity: \(rule.defaultSeverity.rawValue)")
+            for spec in rule.settings {
+                lines.append("    # \(spec.help)")
+                let value: String
+                switch spec.defaultValue {
+                case let .integer(number): value = String(number)
+                case let .text(text): value = "\"\(text)\""
+                }
+                lines.append("    \(spec.name): \(value)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import MeetingModel
+import MeetingRules
+
+/// Identifies one spool file as it was read: its name in `incoming/` and a digest of its bytes.
+/// A decision recorded for the same identity, whose file is still in `incoming/`, is a replay after a crash.
+public struct InputIdentity: Sendable, Equatable {
+    public var name: String
+    public var digest: String
+
+    public init(name: String, digest: String) {
+        self.name = name
+        self.digest = digest
+    }
+}
+
+/// A decision as the ledger holds it.
+public struct RecordedDecision: Sendable, Equatable {
+    /// Increases with every decision; the decision log carries it so that a replay appends no second line.
+    public var sequenceNumber: Int64
+    public var input: InputIdentity
+    public var decision: Decision
+    public var decidedAt: Date
+    /// Where the input file goes, relative to the spool (`approved/x.r1.json`).
+    public var destination: String
+}
+
+/// What `decideAndRecord` is to write: the decision, where its input goes, and for an approval the request itself.
+public struct DecisionToRecord: Sendable {
+    public var decision: Decision
+    public var destination: String
+    /// The approved request and its bytes as received (kept for calendar output and feeds).
+    public var approved: (request: MeetingRequest, bytes: [UInt8])?
+
+    public init(decision: Decision, destination: String, approved: (request: MeetingRequest, bytes: [UInt8])? = nil) {
+        self.decision = decision
+        self.destination = destination
+        self.approved = approved
+    }
+}
+
+/// A meeting the ledger holds, approved or withdrawn, with what is needed to publish it again.
+public struct StoredMeeting: Sendable, Equatable {
+    public var id: String
+    public var revision: Int
+    public var withdrawn: Bool
+    public var sequence: Int
+    public var requestBytes: [UInt8]
+    public var assessment: Assessment
+    public var settingsVersion: String
+    /// When the meeting's current state was decided (DTSTAMP, LAST-MODIFIED).
+    public var decidedAt: Date
+}
+
+/// The ledger of decisions. SQLite is the default; the protocol leaves room for a shared PostgreSQL ledger,
+/// where `decideAndRecord` would run in one serialisable transaction across daemons.
+public protocol Ledger: AnyObject, Sendable {
+    /// The most recent decision recorded for `input`, if any.
+    func latestDecision(for input: InputIdentity) throws -> RecordedDecision?
+
+    /// Reads the state, lets `decide` reach a decision, and records it — all in one transaction, so caps
+    /// hold however many deciders run. UNIQUE constraints refuse a second decision of the same
+    /// (id, revision, action); that surfaces as `LedgerError.alreadyDecided`.
+    func decideAndRecord(input: InputIdentity, decidedAt: Date,
+                         _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> RecordedDecision
+
+    /// A consistent read-only view, for `meetingd check`.
+    func read<T>(_ body: (any DecisionState) throws -> T) throws -> T
+
+    func meeting(id: String) throws -> StoredMeeting?
+
+    /// Counts for reports and tests: meetings approved and not withdrawn.
+    func approvedCount() throws -> Int
+}
+
+public enum LedgerError: Error, CustomStringConvertible {
+    case alreadyDecided(id: String, revision: Int, action: String)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case let .alreadyDecided(id, revision, action):
+            return "the ledger already holds a decision for \(id) revision \(revision) (\(action))"
+        case let .corrupt(what):
+            return "the ledger holds data it cannot read: \(what)"
+        }
+    }
+}

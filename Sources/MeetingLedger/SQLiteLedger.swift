@@ -1,0 +1,264 @@
+import Foundation
+import GRDB
+import MeetingModel
+import MeetingRules
+
+/// The default ledger: one SQLite file in WAL mode with `synchronous = FULL`, so a committed decision
+/// survives a power cut before any output is written.
+public final class SQLiteLedger: Ledger {
+    private let queue: DatabaseQueue
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        // Another process holding the write lock is waited for, not skipped.
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+        try Self.migrator.migrate(queue)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: decisions and meetings") { db in
+            try db.execute(sql: """
+                CREATE TABLE decision (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    input_name TEXT NOT NULL,
+                    input_digest TEXT NOT NULL,
+                    request_id TEXT,
+                    revision INTEGER,
+                    action TEXT NOT NULL CHECK (action IN ('propose', 'withdraw', 'none')),
+                    verdict TEXT NOT NULL CHECK (verdict IN ('approved', 'rejected', 'invalid', 'withdrawn')),
+                    decided_at REAL NOT NULL,
+                    destination TEXT NOT NULL,
+                    decision_json TEXT NOT NULL
+                );
+                -- A request id and revision is decided once; a replay after a crash cannot count twice.
+                CREATE UNIQUE INDEX decision_once ON decision (request_id, revision, action)
+                    WHERE verdict IN ('approved', 'rejected', 'withdrawn');
+                CREATE INDEX decision_by_input ON decision (input_name, input_digest);
+
+                CREATE TABLE meeting (
+                    id TEXT PRIMARY KEY,
+                    revision INTEGER NOT NULL CHECK (revision >= 1),
+                    status TEXT NOT NULL CHECK (status IN ('approved', 'withdrawn')),
+                    sequence INTEGER NOT NULL CHECK (sequence >= 0),
+                    kind TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    organizer_unit TEXT NOT NULL,
+                    organizer_level TEXT NOT NULL,
+                    organizer_type TEXT NOT NULL,
+                    organizer_system TEXT,
+                    organizer_region TEXT NOT NULL,
+                    start_utc REAL NOT NULL,
+                    local_date TEXT NOT NULL,
+                    reaches_grassroots INTEGER NOT NULL,
+                    exempt INTEGER NOT NULL,
+                    attendee_units TEXT NOT NULL,
+                    request_bytes BLOB NOT NULL,
+                    assessment_json TEXT NOT NULL,
+                    settings_version TEXT NOT NULL,
+                    decided_at REAL NOT NULL,
+                    decision_seq INTEGER NOT NULL REFERENCES decision (seq)
+                );
+                CREATE INDEX meeting_by_region ON meeting (status, organizer_region, kind, local_date);
+                CREATE INDEX meeting_by_unit ON meeting (status, organizer_unit, kind, local_date);
+
+                CREATE TABLE meeting_principal_region (
+                    meeting_id TEXT NOT NULL REFERENCES meeting (id) ON DELETE CASCADE,
+                    region TEXT NOT NULL,
+                    local_date TEXT NOT NULL,
+                    PRIMARY KEY (meeting_id, region)
+                );
+                CREATE INDEX principal_by_region ON meeting_principal_region (region, local_date);
+                """)
+        }
+        return migrator
+    }
+
+    public func latestDecision(for input: InputIdentity) throws -> RecordedDecision? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT * FROM decision WHERE input_name = ? AND input_digest = ? ORDER BY seq DESC LIMIT 1
+                """, arguments: [input.name, input.digest]).map(Self.recordedDecision)
+        }
+    }
+
+    public func decideAndRecord(input: InputIdentity, decidedAt: Date,
+                                _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> RecordedDecision {
+        try withoutActuallyEscaping(decide) { decide in
+            let box = UncheckedBox(decide)
+            return try queue.write { db in
+                let outcome = try box.value(SQLiteDecisionState(db: db))
+                return try Self.record(outcome, input: input, decidedAt: decidedAt, in: db)
+            }
+        }
+    }
+
+    public func read<T>(_ body: (any DecisionState) throws -> T) throws -> T {
+        try withoutActuallyEscaping(body) { body in
+            let box = UncheckedBox(body)
+            let result = try queue.read { db in UncheckedBox(try box.value(SQLiteDecisionState(db: db))) }
+            return result.value
+        }
+    }
+
+    public func meeting(id: String) throws -> StoredMeeting? {
+        try queue.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM meeting WHERE id = ?", arguments: [id]) else { return nil }
+            let assessmentJSON: String = row["assessment_json"]
+            return StoredMeeting(
+                id: row["id"], revision: row["revision"], withdrawn: row["status"] == "withdrawn", sequence: row["sequence"],
+                requestBytes: [UInt8]((row["request_bytes"] as Data)),
+                assessment: try JSONDecoder().decode(Assessment.self, from: Data(assessmentJSON.utf8)),
+                settingsVersion: row["settings_version"], decidedAt: Date(timeIntervalSince1970: row["decided_at"]))
+        }
+    }
+
+    public func approvedCount() throws -> Int {
+        try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM meeting WHERE status = 'approved'") ?? 0 }
+    }
+
+    private static func recordedDecision(_ row: Row) throws -> RecordedDecision {
+        let json: String = row["decision_json"]
+        return RecordedDecision(
+            sequenceNumber: row["seq"], input: InputIdentity(name: row["input_name"], digest: row["input_digest"]),
+            decision: try JSONDecoder().decode(Decision.self, from: Data(json.utf8)),
+            decidedAt: Date(timeIntervalSince1970: row["decided_at"]), destination: row["destination"])
+    }
+
+    private static func record(_ outcome: DecisionToRecord, input: InputIdentity, decidedAt: Date, in db: Database) throws -> RecordedDecision {
+        let decision = outcome.decision
+        let action: String
+        switch decision.verdict {
+        case .withdrawn: action = "withdraw"
+        case .invalid: action = "none"
+        case .approved, .rejected: action = "propose"
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let decisionJSON = String(decoding: try encoder.encode(decision), as: UTF8.self)
+        do {
+            try db.execute(sql: """
+                INSERT INTO decision (input_name, input_digest, request_id, revision, action, verdict, decided_at, destination, decision_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [input.name, input.digest, decision.requestID, decision.revision, action,
+                                 decision.verdict.rawValue, decidedAt.timeIntervalSince1970, outcome.destination, decisionJSON])
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw LedgerError.alreadyDecided(id: decision.requestID ?? "", revision: decision.revision ?? 0, action: action)
+        }
+        let seq = db.lastInsertedRowID
+        switch decision.verdict {
+        case .approved:
+            guard let (request, bytes) = outcome.approved, let sequence = decision.sequence else {
+                throw LedgerError.corrupt("an approval without its request")
+            }
+            try upsertMeeting(request, bytes: bytes, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq, in: db)
+        case .withdrawn:
+            try db.execute(sql: """
+                UPDATE meeting SET status = 'withdrawn', sequence = ?, decided_at = ?, decision_seq = ? WHERE id = ?
+                """, arguments: [decision.sequence, decidedAt.timeIntervalSince1970, seq, decision.requestID])
+        case .rejected, .invalid:
+            break
+        }
+        return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt, destination: outcome.destination)
+    }
+
+    private static func upsertMeeting(_ request: MeetingRequest, bytes: [UInt8], decision: Decision, sequence: Int,
+                                      decidedAt: Date, seq: Int64, in db: Database) throws {
+        let record = MeetingRecord(request)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let units = String(decoding: try encoder.encode(record.attendeeUnits), as: UTF8.self)
+        let assessment = String(decoding: try encoder.encode(decision.assessment), as: UTF8.self)
+        try db.execute(sql: "DELETE FROM meeting_principal_region WHERE meeting_id = ?", arguments: [record.id])
+        try db.execute(sql: """
+            INSERT OR REPLACE INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level,
+                organizer_type, organizer_system, organizer_region, start_utc, local_date, reaches_grassroots, exempt,
+                attendee_units, request_bytes, assessment_json, settings_version, decided_at, decision_seq)
+            VALUES (?, ?, 'approved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [
+                record.id, record.revision, sequence, record.kind.rawValue, record.title, record.organizerUnit,
+                record.organizerLevel.rawValue, record.organizerType.rawValue, record.organizerSystem, record.organizerRegion,
+                record.start.timeIntervalSince1970, record.localStartDate.description, record.reachesGrassroots, record.exempt,
+                units, Data(bytes), assessment, decision.settingsVersion, decidedAt.timeIntervalSince1970, seq,
+            ])
+        for region in record.grassrootsPrincipalRegions {
+            try db.execute(sql: "INSERT INTO meeting_principal_region (meeting_id, region, local_date) VALUES (?, ?, ?)",
+                           arguments: [record.id, region, record.localStartDate.description])
+        }
+    }
+}
+
+/// The ledger as seen inside one transaction.
+struct SQLiteDecisionState: DecisionState {
+    let db: Database
+
+    func approvedMeetings(matching query: MeetingQuery) throws -> [MeetingRecord] {
+        var conditions = ["m.status = 'approved'", "m.exempt = 0", "m.local_date BETWEEN ? AND ?"]
+        var arguments: StatementArguments = [query.startDates.lowerBound.description, query.startDates.upperBound.description]
+        if let kinds = query.kinds {
+            conditions.append("m.kind IN (\(kinds.map { _ in "?" }.joined(separator: ",")))")
+            for kind in kinds.map(\.rawValue).sorted() { _ = arguments.append(contentsOf: [kind]) }
+        }
+        if let unit = query.organizerUnit { conditions.append("m.organizer_unit = ?"); _ = arguments.append(contentsOf: [unit]) }
+        if let region = query.organizerRegion { conditions.append("m.organizer_region = ?"); _ = arguments.append(contentsOf: [region]) }
+        if let system = query.organizerSystem { conditions.append("m.organizer_system = ?"); _ = arguments.append(contentsOf: [system]) }
+        if let levels = query.organizerLevels {
+            conditions.append("m.organizer_level IN (\(levels.map { _ in "?" }.joined(separator: ",")))")
+            for level in levels.map(\.rawValue).sorted() { _ = arguments.append(contentsOf: [level]) }
+        }
+        if let excluded = query.excludingID { conditions.append("m.id <> ?"); _ = arguments.append(contentsOf: [excluded]) }
+        if let region = query.grassrootsPrincipalRegion {
+            conditions.append("m.id IN (SELECT meeting_id FROM meeting_principal_region WHERE region = ? AND local_date BETWEEN ? AND ?)")
+            _ = arguments.append(contentsOf: [region, query.startDates.lowerBound.description, query.startDates.upperBound.description])
+        }
+        let sql = "SELECT m.* FROM meeting m WHERE " + conditions.joined(separator: " AND ") + " ORDER BY m.local_date, m.id"
+        return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.meetingRecord)
+    }
+
+    func approvedMeeting(id: String) throws -> MeetingRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM meeting WHERE id = ? AND status = 'approved'", arguments: [id]).map(Self.meetingRecord)
+    }
+
+    func standing(of id: String) throws -> MeetingStanding {
+        let meeting = try Row.fetchOne(db, sql: "SELECT revision, status, sequence FROM meeting WHERE id = ?", arguments: [id])
+        let highest = try Int.fetchOne(db, sql: """
+            SELECT MAX(revision) FROM decision WHERE request_id = ? AND action = 'propose' AND verdict IN ('approved', 'rejected')
+            """, arguments: [id])
+        return MeetingStanding(
+            approvedRevision: meeting.flatMap { $0["status"] == "approved" ? $0["revision"] : nil },
+            lastSequence: meeting?["sequence"], highestDecidedRevision: highest)
+    }
+
+    static func meetingRecord(_ row: Row) throws -> MeetingRecord {
+        func decode<E: RawRepresentable>(_ type: E.Type, _ column: String) throws -> E where E.RawValue == String {
+            let text: String = row[column]
+            guard let value = E(rawValue: text) else { throw LedgerError.corrupt("\(column) = \(text)") }
+            return value
+        }
+        let unitsJSON: String = row["attendee_units"]
+        let localDate: String = row["local_date"]
+        guard let date = LocalDate(localDate) else { throw LedgerError.corrupt("local_date = \(localDate)") }
+        return MeetingRecord(
+            id: row["id"], revision: row["revision"], title: row["title"], kind: try decode(MeetingKind.self, "kind"),
+            organizerUnit: row["organizer_unit"], organizerLevel: try decode(Level.self, "organizer_level"),
+            organizerType: try decode(OrganizerType.self, "organizer_type"), organizerSystem: row["organizer_system"],
+            organizerRegion: row["organizer_region"], start: Date(timeIntervalSince1970: row["start_utc"]),
+            localStartDate: date, reachesGrassroots: row["reaches_grassroots"],
+            attendeeUnits: try JSONDecoder().decode([String].self, from: Data(unitsJSON.utf8)),
+            grassrootsPrincipalRegions: [], exempt: row["exempt"])
+    }
+}
+
+/// Carries a non-Sendable closure or value across GRDB's `@Sendable` boundary. Safe here because
+/// GRDB runs the closure synchronously on the calling thread's behalf and returns before we continue.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,133 @@
+import Foundation
+
+/// A calendar date without a zone, as printed in notes and stored in the ledger (`2025-03-18`).
+/// Arithmetic is on proleptic Gregorian day numbers, so no `Calendar` is involved.
+public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+    public let year: Int
+    public let month: Int
+    public let day: Int
+
+    public init(year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+    public var dayNumber: Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// The date `dayNumber` days after 1970-01-01 (`civil_from_days`).
+    public init(dayNumber: Int) {
+        let z = dayNumber + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        self.init(year: yoe + era * 400 + (month <= 2 ? 1 : 0), month: month, day: day)
+    }
+
+    /// Parses `YYYY-MM-DD`, refusing impossible dates such as `2025-02-30`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              (1...12).contains(month), (1...LocalDate.daysIn(month: month, year: year)).contains(day)
+        else { return nil }
+        self.init(year: year, month: month, day: day)
+    }
+
+    public static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    public func adding(days: Int) -> LocalDate { LocalDate(dayNumber: dayNumber + days) }
+
+    public var firstOfMonth: LocalDate { LocalDate(year: year, month: month, day: 1) }
+    public var lastOfMonth: LocalDate { LocalDate(year: year, month: month, day: LocalDate.daysIn(month: month, year: year)) }
+    public var firstOfYear: LocalDate { LocalDate(year: year, month: 1, day: 1) }
+    public var lastOfYear: LocalDate { LocalDate(year: year, month: 12, day: 31) }
+
+    /// `2025-03`, the calendar month as the ledger stores it.
+    public var monthKey: String { String(format: "%04d-%02d", year, month) }
+
+    public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }
+
+    public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool { lhs.dayNumber < rhs.dayNumber }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let date = LocalDate(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a date: \(text)"))
+        }
+        self = date
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// Wall-clock reading in one time zone: a date and the seconds since its midnight.
+public struct LocalDateTime: Sendable, Equatable {
+    public let date: LocalDate
+    public let secondsOfDay: Double
+
+    public var hour: Int { Int(secondsOfDay) / 3600 }
+    public var minute: Int { Int(secondsOfDay) % 3600 / 60 }
+    public var second: Int { Int(secondsOfDay) % 60 }
+
+    /// `2025-03-18 09:00`
+    public var description: String { String(format: "%@ %02d:%02d", date.description, hour, minute) }
+}
+
+/// Local-time arithmetic in the request's time zone: calendar days, months and half-day slots.
+public struct ZonedClock: Sendable {
+    public let timeZone: TimeZone
+
+    public init(timeZone: TimeZone) { self.timeZone = timeZone }
+
+    public func local(_ instant: Date) -> LocalDateTime {
+        let seconds = instant.timeIntervalSince1970 + Double(timeZone.secondsFromGMT(for: instant))
+        let days = Int((seconds / 86_400).rounded(.down))
+        return LocalDateTime(date: LocalDate(dayNumber: days), secondsOfDay: seconds - Double(days) * 86_400)
+    }
+
+    /// The instant when the wall clock shows `secondsOfDay` on `date`. In a gap left by a clock change,
+    /// the instant uses the offset in force just before the gap.
+    public func instant(_ date: LocalDate, secondsOfDay: Double = 0) -> Date {
+        let wall = Double(date.dayNumber) * 86_400 + secondsOfDay
+        var guess = Date(timeIntervalSince1970: wall - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: wall))))
+        guess = Date(timeIntervalSince1970: wall - Double(timeZone.secondsFromGMT(for: guess)))
+        return guess
+    }
+
+    /// The number of half-day slots that `[start, end)` touches. A day is cut at `boundary`
+    /// seconds after midnight: morning `[00:00, boundary)`, afternoon `[boundary, 24:00)`.
+    public func halfDaySlots(start: Date, end: Date, boundary: Double) -> Int {
+        guard end > start else { return 0 }
+        func slot(_ reading: LocalDateTime) -> Int { reading.date.dayNumber * 2 + (reading.secondsOfDay >= boundary ? 1 : 0) }
+        let first = slot(local(start))
+        let endReading = local(end)
+        var last = slot(endReading)
+        // An interval that ends exactly where a slot begins does not touch that slot.
+        if endReading.secondsOfDay == 0 || endReading.secondsOfDay == boundary { last -= 1 }
+        return max(1, last - first + 1)
+    }
+}

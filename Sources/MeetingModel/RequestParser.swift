@@ -1,0 +1,236 @@
+import Foundation
+
+/// Why a request could not be decided: every problem found, one per line as `$.path: what is wrong`.
+public struct InvalidRequest: Error, Sendable, Equatable {
+    /// The request's `id` when it could be read, for the decision log.
+    public var id: String?
+    public var problems: [String]
+
+    public init(id: String?, problems: [String]) {
+        self.id = id
+        self.problems = problems
+    }
+}
+
+/// Reads and validates format version 1 (`shared/spec/request-format.md`) completely:
+/// every field, enum and bound, collecting all problems rather than stopping at the first.
+public struct RequestParser: Sendable {
+    /// Requests larger than this are invalid without being read further.
+    public static let maximumBytes = 1_048_576
+    public static let maximumSpan: TimeInterval = 14 * 86_400
+
+    public let defaultTimeZone: String
+
+    public init(defaultTimeZone: String = "Asia/Shanghai") {
+        self.defaultTimeZone = defaultTimeZone
+    }
+
+    public func parse(_ input: [UInt8]) -> Result<ParsedRequest, InvalidRequest> {
+        guard input.count <= Self.maximumBytes else {
+            return .failure(InvalidRequest(id: nil, problems: ["$: the file is \(input.count) bytes, over the limit of \(Self.maximumBytes)"]))
+        }
+        var bytes = input[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }  // Windows editors write a BOM.
+        if let offset = Self.firstInvalidUTF8Offset(bytes) {
+            return .failure(InvalidRequest(id: nil, problems: ["$: not valid UTF-8 (byte \(offset))"]))
+        }
+        let document: JSONValue
+        do {
+            document = try JSONReader.parse(Array(bytes))
+        } catch {
+            return .failure(InvalidRequest(id: nil, problems: ["$: \(error.description)"]))
+        }
+        var fields = FieldReader()
+        let parsed = read(document, &fields)
+        if let parsed, fields.problems.isEmpty { return .success(parsed) }
+        let id = document["id"].flatMap { if case let .string(text) = $0, Self.isValidID(text) { text } else { nil } }
+        return .failure(InvalidRequest(id: id, problems: fields.problems))
+    }
+
+    /// `A-Z a-z 0-9 . _ -`, 1–128 characters, not starting with `.`: safe as a file name everywhere.
+    public static func isValidID(_ id: String) -> Bool {
+        (1...128).contains(id.utf8.count) && !id.hasPrefix(".")
+            && id.utf8.allSatisfy { byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            }
+    }
+
+    static func firstInvalidUTF8Offset(_ bytes: ArraySlice<UInt8>) -> Int? {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case let .scalarValue(scalar): offset += UTF8.width(scalar)
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
+    }
+
+    private func read(_ document: JSONValue, _ fields: inout FieldReader) -> ParsedRequest? {
+        guard case .object = document else {
+            fields.problem("$", "expected a JSON object, found \(document.typeName)")
+            return nil
+        }
+        let root = FieldPath(document, "$")
+        if let format = fields.integer(root, "format", required: true), format != 1 {
+            fields.problem("$.format", "\(format) is not a supported format version (expected 1)")
+        }
+        let id = fields.string(root, "id", required: true, maxLength: 128)
+        if let id, !Self.isValidID(id) {
+            fields.problem("$.id", "\(quoted(id)) is not a valid id: use 1–128 of A-Z a-z 0-9 . _ - and do not start with '.'")
+        }
+        let action = fields.enumeration(root, "action", RequestAction.self) ?? .propose
+        let revision = fields.integer(root, "revision", range: 1...Int.max)
+        if action == .withdraw {
+            guard let id else { return nil }
+            return .withdrawal(Withdrawal(id: id, revision: revision))
+        }
+
+        let title = fields.string(root, "title", required: true, maxLength: 200)
+        let kind = fields.enumeration(root, "kind", MeetingKind.self, required: true)
+        let purpose = fields.enumeration(root, "purpose", Purpose.self)
+        let organizer = readOrganizer(root, kind: kind, &fields)
+        let convener = readConvener(root, &fields)
+
+        let zoneName = fields.string(root, "timezone", maxLength: 100) ?? defaultTimeZone
+        let timeZone = TimeZone(identifier: zoneName)
+        if timeZone == nil || !zoneName.contains("/") && zoneName != "UTC" {
+            fields.problem(fields.has(root, "timezone") ? "$.timezone" : "$", "\(quoted(zoneName)) is not a known IANA time zone name")
+        }
+        let start = fields.dateTime(root, "start", required: true)
+        let end = fields.dateTime(root, "end", required: true)
+        if let start, let end {
+            if end <= start {
+                fields.problem("$.end", "must be after start (\(fields.text(root, "end") ?? "")) ≤ \(fields.text(root, "start") ?? ""))")
+            } else if end.timeIntervalSince(start) > Self.maximumSpan {
+                fields.problem("$.end", "is more than 14 days after start")
+            }
+        }
+        let location = fields.string(root, "location", maxLength: 500)
+        let contact = fields.string(root, "contact", maxLength: 500)
+        if let contact, !Self.isURI(contact) { fields.problem("$.contact", "\(quoted(contact)) is not a URI (for example mailto:office@example.org)") }
+        let planRef = fields.string(root, "plan_ref", maxLength: 500)
+        let covered = fields.string(root, "covered_by_document", maxLength: 500)
+        let mode = fields.enumeration(root, "mode", MeetingMode.self) ?? .inPerson
+        let groupDiscussion = fields.bool(root, "group_discussion") ?? false
+        let reachesGrassroots = fields.bool(root, "reaches_grassroots") ?? false
+        let relays = fields.string(root, "relays", maxLength: 128)
+        var directiveIssued: Date?
+        if let text = fields.string(root, "directive_date", maxLength: 40) {
+            if let date = LocalDate(text) {
+                directiveIssued = timeZone.map { ZonedClock(timeZone: $0).instant(date) }
+            } else if let (instant, _) = RFC3339.parse(text) {
+                directiveIssued = instant
+            } else {
+                fields.problem("$.directive_date", "\(quoted(text)) is neither a date (YYYY-MM-DD) nor an RFC 3339 date-time")
+            }
+        } else if kind == .relay {
+            fields.problem("$.directive_date", "missing (required for a relay meeting)")
+        }
+        let attendees = fields.array(root, "attendees").enumerated().compactMap { readAttendee($1, &fields) }
+        let agenda = fields.array(root, "agenda").compactMap { readAgendaItem($0, &fields) }
+        let approvals = fields.array(root, "approvals").compactMap { readApproval($0, &fields) }
+
+        guard let id, let title, let kind, let organizer, let convener, let start, let end, let timeZone else { return nil }
+        return .proposal(MeetingRequest(
+            id: id, revision: revision ?? 1, title: title, kind: kind, purpose: purpose,
+            organizer: organizer, convener: convener, start: start, end: end, timeZone: timeZone,
+            location: location, contact: contact, planRef: planRef, coveredByDocument: covered,
+            mode: mode, groupDiscussion: groupDiscussion, reachesGrassroots: reachesGrassroots,
+            relays: relays, directiveIssued: directiveIssued,
+            attendees: attendees, agenda: agenda, approvals: approvals))
+    }
+
+    private func readOrganizer(_ root: FieldPath, kind: MeetingKind?, _ fields: inout FieldReader) -> MeetingRequest.Organizer? {
+        guard let object = fields.object(root, "organizer", required: true) else { return nil }
+        let unit = fields.string(object, "unit", required: true, maxLength: 200)
+        let level = fields.enumeration(object, "level", Level.self, required: true)
+        let type = fields.enumeration(object, "type", OrganizerType.self, required: true)
+        let system = fields.string(object, "system", required: kind == .comprehensive, maxLength: 200,
+                                   missingNote: "required for a comprehensive meeting")
+        let region = fields.region(object, "region", required: true)
+        guard let unit, let level, let type, let region else { return nil }
+        return .init(unit: unit, level: level, type: type, system: system, region: region)
+    }
+
+    private func readConvener(_ root: FieldPath, _ fields: inout FieldReader) -> MeetingRequest.Convener? {
+        guard let object = fields.object(root, "convener", required: true) else { return nil }
+        let name = fields.string(object, "name", maxLength: 200)
+        guard let rank = fields.enumeration(object, "rank", ConvenerRank.self, required: true) else { return nil }
+        return .init(name: name, rank: rank)
+    }
+
+    private func readAttendee(_ item: FieldPath, _ fields: inout FieldReader) -> MeetingRequest.Attendee? {
+        guard fields.expectObject(item) else { return nil }
+        let unit = fields.string(item, "unit", required: true, maxLength: 200)
+        let level = fields.enumeration(item, "level", Level.self, required: true)
+        let region = fields.region(item, "region", required: true)
+        let role = fields.enumeration(item, "role", AttendeeRole.self, required: true)
+        let type = fields.enumeration(item, "type", OrganizerType.self) ?? .department
+        let required = fields.bool(item, "required") ?? true
+        let reason = fields.string(item, "reason", maxLength: 1000)
+        let accompanying = fields.bool(item, "accompanying") ?? false
+        let email = fields.string(item, "email", maxLength: 254)
+        if let email, !Self.isEmail(email) { fields.problem("\(item.path).email", "\(quoted(email)) is not an e-mail address") }
+        guard let unit, let level, let region, let role else { return nil }
+        return .init(unit: unit, level: level, region: region, type: type, role: role, required: required,
+                     reason: reason, accompanying: accompanying, email: email)
+    }
+
+    private func readAgendaItem(_ item: FieldPath, _ fields: inout FieldReader) -> MeetingRequest.AgendaItem? {
+        guard fields.expectObject(item) else { return nil }
+        let type = fields.enumeration(item, "type", AgendaItemType.self, required: true)
+        let speaker = fields.string(item, "speaker", maxLength: 200)
+        let role = fields.enumeration(item, "speaker_role", AttendeeRole.self)
+        let region = fields.region(item, "speaker_region")
+        let minutes = fields.integer(item, "minutes", range: 0...20_160)
+        guard let type else { return nil }
+        return .init(type: type, speaker: speaker, speakerRole: role, speakerRegion: region, minutes: minutes)
+    }
+
+    private func readApproval(_ item: FieldPath, _ fields: inout FieldReader) -> MeetingRequest.Approval? {
+        guard fields.expectObject(item) else { return nil }
+        let rule = fields.enumeration(item, "rule", RuleID.self, required: true)
+        let approver = fields.string(item, "approver", maxLength: 200)
+        let role = fields.enumeration(item, "approver_role", AttendeeRole.self)
+        let level = fields.enumeration(item, "approver_level", Level.self)
+        let ref = fields.string(item, "ref", maxLength: 500)
+        let date = fields.string(item, "date", maxLength: 40)
+        if let date, LocalDate(date) == nil, RFC3339.parse(date) == nil {
+            fields.problem("\(item.path).date", "\(quoted(date)) is neither a date (YYYY-MM-DD) nor an RFC 3339 date-time")
+        }
+        guard let rule else { return nil }
+        return .init(rule: rule, approver: approver, approverRole: role, approverLevel: level, ref: ref, date: date)
+    }
+
+    static func isURI(_ text: String) -> Bool {
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex, text.index(after: colon) != text.endIndex else { return false }
+        let scheme = text[..<colon]
+        return scheme.first!.isASCII && scheme.first!.isLetter
+            && scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) }
+            && !text.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "\"" })
+    }
+
+    static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
+            && !text.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "\"" || $0 == ":" })
+    }
+}
+
+func quoted(_ text: String) -> String {
+    let shown = text.count > 60 ? String(text.prefix(60)) + "…" : text
+    var escaped = ""
+    for scalar in shown.unicodeScalars {
+        switch scalar {
+        case "\"": escaped += "\\\""
+        case "\\": escaped += "\\\\"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F: escaped += String(format: "\\u%04X", scalar.value)
+        default: escaped.unicodeScalars.append(scalar)
+        }
+    }
+    return "\"\(escaped)\""
+}

@@ -1,0 +1,150 @@
+import Foundation
+import MeetingModel
+
+/// What the rules know of an approved meeting in the ledger.
+public struct MeetingRecord: Sendable, Equatable {
+    public var id: String
+    public var revision: Int
+    public var title: String
+    public var kind: MeetingKind
+    public var organizerUnit: String
+    public var organizerLevel: Level
+    public var organizerType: OrganizerType
+    public var organizerSystem: String?
+    public var organizerRegion: String
+    public var start: Date
+    /// The start date in the meeting's own time zone.
+    public var localStartDate: LocalDate
+    public var reachesGrassroots: Bool
+    public var attendeeUnits: [String]
+    /// Regions whose township/village principal the meeting requires.
+    public var grassrootsPrincipalRegions: [String]
+    /// Statutory meetings are recorded but count for nothing.
+    public var exempt: Bool
+
+    public init(id: String, revision: Int, title: String, kind: MeetingKind, organizerUnit: String, organizerLevel: Level,
+                organizerType: OrganizerType, organizerSystem: String?, organizerRegion: String, start: Date,
+                localStartDate: LocalDate, reachesGrassroots: Bool, attendeeUnits: [String],
+                grassrootsPrincipalRegions: [String], exempt: Bool) {
+        self.id = id
+        self.revision = revision
+        self.title = title
+        self.kind = kind
+        self.organizerUnit = organizerUnit
+        self.organizerLevel = organizerLevel
+        self.organizerType = organizerType
+        self.organizerSystem = organizerSystem
+        self.organizerRegion = organizerRegion
+        self.start = start
+        self.localStartDate = localStartDate
+        self.reachesGrassroots = reachesGrassroots
+        self.attendeeUnits = attendeeUnits
+        self.grassrootsPrincipalRegions = grassrootsPrincipalRegions
+        self.exempt = exempt
+    }
+
+    public init(_ request: MeetingRequest) {
+        id = request.id
+        revision = request.revision
+        title = request.title
+        kind = request.kind
+        organizerUnit = request.organizer.unit
+        organizerLevel = request.organizer.level
+        organizerType = request.organizer.type
+        organizerSystem = request.organizer.system
+        organizerRegion = request.organizer.region
+        start = request.start
+        localStartDate = request.localStart.date
+        reachesGrassroots = request.reachesGrassroots
+        attendeeUnits = request.attendeeUnits
+        grassrootsPrincipalRegions = request.grassrootsPrincipalRegions
+        exempt = request.kind == .statutory
+    }
+}
+
+/// Which approved, not withdrawn, non-exempt meetings a rule wants to count. Every criterion left nil matches all.
+public struct MeetingQuery: Sendable, Equatable {
+    public var kinds: Set<MeetingKind>?
+    public var organizerUnit: String?
+    public var organizerRegion: String?
+    public var organizerSystem: String?
+    public var organizerLevels: Set<Level>?
+    /// Local start dates, inclusive.
+    public var startDates: ClosedRange<LocalDate>
+    public var grassrootsPrincipalRegion: String?
+    /// The id being decided: its earlier approved revision is treated as withdrawn.
+    public var excludingID: String?
+
+    public init(kinds: Set<MeetingKind>? = nil, organizerUnit: String? = nil, organizerRegion: String? = nil,
+                organizerSystem: String? = nil, organizerLevels: Set<Level>? = nil, startDates: ClosedRange<LocalDate>,
+                grassrootsPrincipalRegion: String? = nil, excludingID: String? = nil) {
+        self.kinds = kinds
+        self.organizerUnit = organizerUnit
+        self.organizerRegion = organizerRegion
+        self.organizerSystem = organizerSystem
+        self.organizerLevels = organizerLevels
+        self.startDates = startDates
+        self.grassrootsPrincipalRegion = grassrootsPrincipalRegion
+        self.excludingID = excludingID
+    }
+
+    public func matches(_ record: MeetingRecord) -> Bool {
+        !record.exempt
+            && record.id != excludingID
+            && kinds.map { $0.contains(record.kind) } ?? true
+            && organizerUnit.map { $0 == record.organizerUnit } ?? true
+            && organizerRegion.map { $0 == record.organizerRegion } ?? true
+            && organizerSystem.map { $0 == record.organizerSystem } ?? true
+            && organizerLevels.map { $0.contains(record.organizerLevel) } ?? true
+            && startDates.contains(record.localStartDate)
+            && grassrootsPrincipalRegion.map { record.grassrootsPrincipalRegions.contains($0) } ?? true
+    }
+}
+
+/// The read-only view of the ledger that rules see.
+public protocol LedgerView {
+    /// Approved, not withdrawn meetings matching `query`, ordered by local start date, then id.
+    func approvedMeetings(matching query: MeetingQuery) throws -> [MeetingRecord]
+    /// The approved, not withdrawn meeting `id`, if any (exempt ones included).
+    func approvedMeeting(id: String) throws -> MeetingRecord?
+}
+
+/// Where an id stands in the ledger, for revision and withdrawal handling.
+public struct MeetingStanding: Sendable, Equatable {
+    public var approvedRevision: Int?
+    /// The SEQUENCE last published for the id's UID, if anything was.
+    public var lastSequence: Int?
+    /// The highest revision decided (approved or rejected) for the id.
+    public var highestDecidedRevision: Int?
+
+    public init(approvedRevision: Int? = nil, lastSequence: Int? = nil, highestDecidedRevision: Int? = nil) {
+        self.approvedRevision = approvedRevision
+        self.lastSequence = lastSequence
+        self.highestDecidedRevision = highestDecidedRevision
+    }
+}
+
+/// The ledger as the decider sees it: the rules' view plus the standing of ids.
+public protocol DecisionState: LedgerView {
+    func standing(of id: String) throws -> MeetingStanding
+}
+
+/// A ledger held in memory: the reference behaviour for rule examples and for tests of other ledgers.
+public struct InMemoryLedger: DecisionState, Sendable {
+    public var meetings: [MeetingRecord]
+    public var standings: [String: MeetingStanding] = [:]
+
+    public init(_ meetings: [MeetingRecord] = []) { self.meetings = meetings }
+
+    public func approvedMeetings(matching query: MeetingQuery) -> [MeetingRecord] {
+        meetings.filter(query.matches).sorted { ($0.localStartDate, $0.id) < ($1.localStartDate, $1.id) }
+    }
+
+    public func approvedMeeting(id: String) -> MeetingRecord? { meetings.first { $0.id == id } }
+
+    public func standing(of id: String) -> MeetingStanding {
+        standings[id] ?? MeetingStanding(approvedRevision: approvedMeeting(id: id)?.revision,
+                                         lastSequence: approvedMeeting(id: id) == nil ? nil : 0,
+                                         highestDecidedRevision: approvedMeeting(id: id)?.revision)
+    }
+}

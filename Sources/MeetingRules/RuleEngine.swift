@@ -1,0 +1,43 @@
+import MeetingModel
+
+/// Applies every rule to a request and sorts the findings into violations, warnings and waivers.
+public struct RuleEngine: Sendable {
+    public let catalog: RuleCatalog
+    public let settings: RuleSettingsSet
+
+    public init(catalog: RuleCatalog = .standard, settings: RuleSettingsSet) {
+        self.catalog = catalog
+        self.settings = settings
+    }
+
+    public func assess(_ request: MeetingRequest, ledger: any LedgerView) throws -> Assessment {
+        var assessment = Assessment()
+        for rule in catalog.rules {
+            let ruleSettings = settings[rule.id]
+            guard ruleSettings.severity != .off else { continue }
+            let context = RuleContext(request: request, settings: ruleSettings, ledger: ledger)
+            var waiverRecorded = false
+            for finding in try rule.check(context) {
+                let severity = finding.severitySetting.map { ruleSettings.severity($0) } ?? ruleSettings.severity
+                switch severity {
+                case .off:
+                    continue
+                case .warn:
+                    // A waiver never turns a warning off.
+                    assessment.warnings.append(finding)
+                case .reject:
+                    if rule.waiverPolicy == .waivable, let approval = request.approval(for: rule.id) {
+                        if !waiverRecorded { assessment.waived.append(Waiver(rule: rule.id, approval: approval)) }
+                        waiverRecorded = true
+                    } else {
+                        assessment.violations.append(finding)
+                    }
+                }
+            }
+            for approval in rule.approvalsUsed(context) {
+                assessment.waived.append(Waiver(rule: rule.id, approval: approval))
+            }
+        }
+        return assessment
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import MeetingModel
+
+/// What a rule's finding does to a request.
+public enum Severity: String, CaseIterable, Sendable, Codable {
+    /// The request is rejected unless a valid waiver cancels the finding.
+    case reject
+    /// The request may pass; the finding is published with it.
+    case warn
+    /// The rule is not checked.
+    case off
+}
+
+/// The value of one rule setting.
+public enum SettingValue: Sendable, Hashable, CustomStringConvertible {
+    case integer(Int)
+    case text(String)
+
+    public var description: String {
+        switch self {
+        case let .integer(value): return String(value)
+        case let .text(value): return value
+        }
+    }
+}
+
+/// A named setting of a rule, its type and default (`rules.<id>.<name>` in the config file).
+public struct SettingSpec: Sendable {
+    public enum Kind: Sendable {
+        /// An integer at least `minimum`.
+        case integer(minimum: Int)
+        /// `MM-DD`
+        case monthDay
+        /// `HH:MM`
+        case timeOfDay
+        /// `reject`, `warn` or `off`
+        case severity
+    }
+
+    public let name: String
+    public let kind: Kind
+    public let defaultValue: SettingValue
+    public let help: String
+
+    public init(_ name: String, _ kind: Kind, default defaultValue: SettingValue, help: String) {
+        self.name = name
+        self.kind = kind
+        self.defaultValue = defaultValue
+        self.help = help
+    }
+
+    /// Checks a configured value; returns what is wrong with it, or nil.
+    public func problem(with value: SettingValue) -> String? {
+        switch (kind, value) {
+        case let (.integer(minimum), .integer(number)):
+            return number >= minimum ? nil : "must be an integer ≥ \(minimum), found \(number)"
+        case (.integer, .text(let text)):
+            return "must be an integer, found \"\(text)\""
+        case (.monthDay, .text(let text)):
+            return SettingSpec.monthDay(text) == nil ? "must be a month and day MM-DD, found \"\(text)\"" : nil
+        case (.timeOfDay, .text(let text)):
+            return SettingSpec.secondsOfDay(text) == nil ? "must be a time HH:MM, found \"\(text)\"" : nil
+        case (.severity, .text(let text)):
+            return Severity(rawValue: text) == nil ? "must be one of reject, warn, off, found \"\(text)\"" : nil
+        default:
+            return "has the wrong type (\(value))"
+        }
+    }
+
+    static func monthDay(_ text: String) -> (month: Int, day: Int)? {
+        let parts = text.split(separator: "-")
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 2 }), let month = Int(parts[0]), let day = Int(parts[1]),
+              (1...12).contains(month), (1...LocalDate.daysIn(month: month, year: 2024)).contains(day) else { return nil }
+        return (month, day)
+    }
+
+    static func secondsOfDay(_ text: String) -> Double? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 2 }), let hour = Int(parts[0]), let minute = Int(parts[1]),
+              hour < 24, minute < 60 else { return nil }
+        return Double(hour * 3600 + minute * 60)
+    }
+}
+
+/// The effective settings of one rule: its severity and its named values.
+public struct RuleSettings: Sendable, Equatable {
+    public var severity: Severity
+    public var values: [String: SettingValue]
+
+    public init(severity: Severity, values: [String: SettingValue] = [:]) {
+        self.severity = severity
+        self.values = values
+    }
+
+    /// An integer setting; the config loader has already checked its type.
+    public func integer(_ name: String) -> Int {
+        if case let .integer(value) = values[name] { return value }
+        preconditionFailure("setting \(name) is not an integer")
+    }
+
+    public func text(_ name: String) -> String {
+        if case let .text(value) = values[name] { return value }
+        preconditionFailure("setting \(name) is not text")
+    }
+
+    public func monthDay(_ name: String) -> (month: Int, day: Int) { SettingSpec.monthDay(text(name))! }
+    public func secondsOfDay(_ name: String) -> Double { SettingSpec.secondsOfDay(text(name))! }
+    public func severity(_ name: String) -> Severity { Severity(rawValue: text(name))! }
+}
+
+/// The effective settings of every rule, with a version that identifies them in outputs.
+public struct RuleSettingsSet: Sendable, Equatable {
+    public private(set) var byRule: [RuleID: RuleSettings]
+
+    /// Every rule at its catalogue default.
+    public init(catalog: RuleCatalog = .standard) {
+        byRule = [:]
+        for rule in catalog.rules {
+            var values: [String: SettingValue] = [:]
+            for spec in rule.settings { values[spec.name] = spec.defaultValue }
+            byRule[rule.id] = RuleSettings(severity: rule.defaultSeverity, values: values)
+        }
+    }
+
+    public subscript(id: RuleID) -> RuleSettings {
+        get { byRule[id]! }
+        set { byRule[id] = newValue }
+    }
+
+    /// Canonical text of every setting (`rules.<id>.<name> = value`, sorted), the input of `version`.
+    public var canonicalText: String {
+        var lines: [String] = []
+        for (id, settings) in byRule {
+            lines.append("rules.\(id.rawValue).severity = \(settings.severity.rawValue)")
+            for (name, value) in settings.values { lines.append("rules.\(id.rawValue).\(name) = \(value)") }
+        }
+        return lines.sorted().joined(separator: "\n")
+    }
+
+    /// A short hash of the effective settings (`X-MEETINGD-SETTINGS`, `settings` in the log).
+    public var version: String { Digest.fnv1a64Hex(Array(canonicalText.utf8)) }
+}
+
+/// FNV-1a: a fast, stable 64-bit digest. Used for settings versions and for recognising a replayed input,
+/// never for security.
+public enum Digest {
+    public static func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+
+    public static func fnv1a64Hex(_ bytes: some Sequence<UInt8>) -> String {
+        let value = fnv1a64(bytes)
+        return String(value, radix: 16).leftPadded(to: 16)
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
