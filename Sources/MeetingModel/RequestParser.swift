@@ -104,7 +104,7 @@ public struct RequestParser: Sendable {
         let end = fields.dateTime(root, "end", required: true)
         if let start, let end {
             if end <= start {
-                fields.problem("$.end", "must be after start (\(fields.text(root, "end") ?? "")) ≤ \(fields.text(root, "start") ?? ""))")
+                fields.problem("$.end", "must be after start (end \(fields.text(root, "end") ?? "") ≤ start \(fields.text(root, "start") ?? ""))")
             } else if end.timeIntervalSince(start) > Self.maximumSpan {
                 fields.problem("$.end", "is more than 14 days after start")
             }

@@ -1,0 +1,126 @@
+import CLibical
+import Foundation
+
+public enum CalendarError: Error, CustomStringConvertible {
+    case unknownTimeZone(String)
+    case libical(String)
+
+    public var description: String {
+        switch self {
+        case let .unknownTimeZone(name): return "libical has no time zone named \(name)"
+        case let .libical(what): return "libical failed: \(what)"
+        }
+    }
+}
+
+/// Writes RFC 5545 iCalendar through libical: CRLF, folded lines, a VTIMEZONE for every TZID used.
+/// The only code that touches libical. Components never leave this call, so no libical state is shared
+/// between threads.
+public enum ICalendarWriter {
+    public static let productID = "-//meetingd//meetingd 1.0//ZH"
+
+    public static func render(_ document: CalendarDocument) throws -> [UInt8] {
+        guard let calendar = icalcomponent_new(ICAL_VCALENDAR_COMPONENT) else { throw CalendarError.libical("icalcomponent_new") }
+        defer { icalcomponent_free(calendar) }
+        add(calendar, icalproperty_new_version("2.0"))
+        add(calendar, icalproperty_new_prodid(productID))
+        add(calendar, icalproperty_new_calscale("GREGORIAN"))
+        if document.methodPublish { add(calendar, icalproperty_new_method(ICAL_METHOD_PUBLISH)) }
+        if let name = document.name {
+            add(calendar, xProperty("NAME", name))
+            add(calendar, xProperty("X-WR-CALNAME", name))
+        }
+        if let seconds = document.refreshInterval {
+            let duration = "PT\(seconds)S"
+            let refresh = xProperty("REFRESH-INTERVAL", duration)
+            icalproperty_add_parameter(refresh, icalparameter_new_value(ICAL_VALUE_DURATION))
+            add(calendar, refresh)
+            add(calendar, xProperty("X-PUBLISHED-TTL", duration))
+        }
+
+        // One VTIMEZONE per zone, truncated to the years the events need so the definition stays compact.
+        var earliestByZone: [String: Date] = [:]
+        for event in document.events { earliestByZone[event.timeZone] = min(earliestByZone[event.timeZone] ?? event.start, event.start) }
+        var zones: [String: OpaquePointer] = [:]
+        for (name, earliest) in earliestByZone.sorted(by: { $0.key < $1.key }) {
+            guard let zone = icaltimezone_get_builtin_timezone(name) else { throw CalendarError.unknownTimeZone(name) }
+            zones[name] = zone
+            icalcomponent_add_component(calendar, try compactTimeZone(zone, name: name, from: earliest))
+        }
+        for event in document.events {
+            icalcomponent_add_component(calendar, try component(event, zone: zones[event.timeZone]!))
+        }
+        guard let text = icalcomponent_as_ical_string_r(calendar) else { throw CalendarError.libical("icalcomponent_as_ical_string_r") }
+        defer { icalmemory_free_buffer(text) }
+        return Array(UnsafeRawBufferPointer(start: text, count: strlen(text)))
+    }
+
+    private static func add(_ component: OpaquePointer, _ property: OpaquePointer?) {
+        if let property { icalcomponent_add_property(component, property) }
+    }
+
+    private static func xProperty(_ name: String, _ value: String) -> OpaquePointer? {
+        let property = icalproperty_new_x(value)
+        icalproperty_set_x_name(property, name)
+        return property
+    }
+
+    private static func utc(_ date: Date) -> icaltimetype {
+        icaltime_from_timet_with_zone(time_t(date.timeIntervalSince1970.rounded(.down)), 0, icaltimezone_get_utc_timezone())
+    }
+
+    /// A wall-clock time in `zone`, written with a plain TZID parameter.
+    private static func zoned(_ date: Date, zone: OpaquePointer, name: String, make: (icaltimetype) -> OpaquePointer?) -> OpaquePointer? {
+        var local = icaltime_from_timet_with_zone(time_t(date.timeIntervalSince1970.rounded(.down)), 0, zone)
+        local.zone = nil  // libical would otherwise print its prefixed zone name; the TZID parameter names the zone.
+        let property = make(local)
+        icalproperty_add_parameter(property, icalparameter_new_tzid(name))
+        return property
+    }
+
+    private static func compactTimeZone(_ zone: OpaquePointer, name: String, from earliest: Date) throws -> OpaquePointer {
+        guard let builtin = icaltimezone_get_component(zone), let copy = icalcomponent_new_clone(builtin) else {
+            throw CalendarError.libical("no VTIMEZONE for \(name)")
+        }
+        // From the start of the year before the earliest event: enough for every client, and no 1901 LMT offsets.
+        let year = Calendar(identifier: .gregorian).component(.year, from: earliest) - 1
+        var start = icaltime_null_time()
+        start.year = Int32(year)
+        start.month = 1
+        start.day = 1
+        start.zone = icaltimezone_get_utc_timezone()
+        icaltimezone_truncate_vtimezone(copy, start, icaltime_null_time(), 0)
+        if let tzid = icalcomponent_get_first_property(copy, ICAL_TZID_PROPERTY) { icalproperty_set_tzid(tzid, name) }
+        while let location = icalcomponent_get_first_property(copy, ICAL_X_PROPERTY) {
+            icalcomponent_remove_property(copy, location)
+            icalproperty_free(location)
+        }
+        return copy
+    }
+
+    private static func component(_ event: CalendarEvent, zone: OpaquePointer) throws -> OpaquePointer {
+        guard let vevent = icalcomponent_new(ICAL_VEVENT_COMPONENT) else { throw CalendarError.libical("icalcomponent_new") }
+        add(vevent, icalproperty_new_uid(event.uid))
+        add(vevent, icalproperty_new_dtstamp(utc(event.stamp)))
+        add(vevent, icalproperty_new_lastmodified(utc(event.stamp)))
+        add(vevent, icalproperty_new_sequence(Int32(event.sequence)))
+        add(vevent, zoned(event.start, zone: zone, name: event.timeZone, make: icalproperty_new_dtstart))
+        add(vevent, zoned(event.end, zone: zone, name: event.timeZone, make: icalproperty_new_dtend))
+        add(vevent, icalproperty_new_summary(event.summary))
+        if let location = event.location { add(vevent, icalproperty_new_location(location)) }
+        add(vevent, icalproperty_new_status(event.cancelled ? ICAL_STATUS_CANCELLED : ICAL_STATUS_CONFIRMED))
+        let organizer = icalproperty_new_organizer(event.organizer.address)
+        icalproperty_add_parameter(organizer, icalparameter_new_cn(event.organizer.name))
+        add(vevent, organizer)
+        for attendee in event.attendees {
+            let property = icalproperty_new_attendee(attendee.address)
+            icalproperty_add_parameter(property, icalparameter_new_cutype(ICAL_CUTYPE_GROUP))
+            icalproperty_add_parameter(property, icalparameter_new_role(attendee.required ? ICAL_ROLE_REQPARTICIPANT : ICAL_ROLE_OPTPARTICIPANT))
+            icalproperty_add_parameter(property, icalparameter_new_cn(attendee.name))
+            add(vevent, property)
+        }
+        for category in event.categories { add(vevent, icalproperty_new_categories(category)) }
+        for (name, value) in event.extra { add(vevent, xProperty(name, value)) }
+        return vevent
+    }
+}

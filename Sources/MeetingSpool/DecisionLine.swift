@@ -1,0 +1,45 @@
+import Foundation
+import MeetingLedger
+import MeetingModel
+import MeetingRules
+
+/// The decision log's line for a decision (`shared/spec/spool-and-outputs.md`), also printed by `check --json`.
+public enum DecisionLine {
+    public static func make(_ decision: Decision, decidedAt: Date, timeZone: TimeZone, input: String,
+                            output: String?, moved: String?, sequenceNumber: Int64?) -> JSONValue {
+        func findings(_ list: [Finding]) -> JSONValue {
+            .array(list.map { .object([("rule", .string($0.rule.rawValue)), ("clause", .string($0.clause)),
+                                       ("sentence", .string($0.sentence)), ("facts", .string($0.factsLine))]) })
+        }
+        var members: [(key: String, value: JSONValue)] = [
+            ("time", .string(timestamp(decidedAt, timeZone))),
+            ("id", .optional(decision.requestID)),
+            ("revision", decision.revision.map(JSONValue.integer) ?? .null),
+            ("verdict", .string(decision.verdict.rawValue)),
+            ("violations", findings(decision.assessment.violations)),
+            ("warnings", findings(decision.assessment.warnings)),
+            ("waived", .array(decision.assessment.waived.map {
+                .object([("rule", .string($0.rule.rawValue)), ("ref", .optional($0.ref)), ("approver", .optional($0.approver))])
+            })),
+            ("settings", .string(decision.settingsVersion)),
+            ("input", .string(input)),
+            ("output", .optional(output)),
+        ]
+        if decision.verdict == .invalid { members.append(("problems", .array(decision.problems.map(JSONValue.string)))) }
+        if let note = decision.note { members.append(("note", .string(note))) }
+        if let sequence = decision.sequence { members.append(("sequence", .integer(sequence))) }
+        if let moved { members.append(("request", .string(moved))) }
+        if let sequenceNumber { members.append(("seq", .integer(Int(sequenceNumber)))) }
+        return .object(members)
+    }
+
+    /// `2025-02-03T08:00:01.123+08:00`
+    static func timestamp(_ date: Date, _ timeZone: TimeZone) -> String {
+        let reading = ZonedClock(timeZone: timeZone).local(date)
+        let milliseconds = Int((reading.secondsOfDay * 1000).rounded(.down)) % 1000
+        let offset = timeZone.secondsFromGMT(for: date)
+        let sign = offset < 0 ? "-" : "+"
+        return String(format: "%@T%02d:%02d:%02d.%03d%@%02d:%02d", reading.date.description, reading.hour, reading.minute,
+                      reading.second, milliseconds, sign, abs(offset) / 3600, abs(offset) % 3600 / 60)
+    }
+}

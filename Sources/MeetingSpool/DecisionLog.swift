@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import MeetingModel
+
+/// `log/decisions.jsonl`: one JSON line per decision, appended and synced. Each line carries the ledger's
+/// decision number (`seq`), so after a crash a decision whose line was already written is not logged twice.
+public final class DecisionLog: @unchecked Sendable {
+    public static let fileName = "decisions.jsonl"
+    private let descriptor: Int32
+    /// The decision number of the last complete line.
+    public private(set) var lastLoggedSequence: Int64 = 0
+
+    public init(spool: SpoolDirectory) throws {
+        descriptor = try spool.openFile(.log, Self.fileName, flags: O_RDWR | O_CREAT | O_APPEND)
+        try recoverTail()
+    }
+
+    deinit { close(descriptor) }
+
+    /// Drops a torn last line (a crash in the middle of a write) and reads the last decision number.
+    private func recoverTail() throws {
+        let size = lseek(descriptor, 0, SEEK_END)
+        guard size > 0 else { return }
+        let window = min(Int(size), 1 << 20)
+        var tail = [UInt8](repeating: 0, count: window)
+        let count = tail.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, window, off_t(Int(size) - window)) }
+        guard count == window else { throw SpoolError("cannot read the decision log") }
+        var end = window
+        if tail.last != UInt8(ascii: "\n") {
+            let lastNewline = tail.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+            guard ftruncate(descriptor, off_t(Int(size) - window + lastNewline)) == 0, fsync(descriptor) == 0 else {
+                throw SpoolError("cannot repair the decision log")
+            }
+            end = lastNewline
+        }
+        guard end > 0 else { return }
+        let lineStart = tail[..<(end - 1)].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+        if let line = try? JSONReader.parse(Array(tail[lineStart..<(end - 1)])), case let .integer(seq)? = line["seq"] {
+            lastLoggedSequence = Int64(seq)
+        }
+    }
+
+    /// Appends `line` for decision `sequenceNumber` unless that decision is already in the log.
+    public func append(_ line: JSONValue, sequenceNumber: Int64) throws {
+        guard sequenceNumber > lastLoggedSequence else { return }
+        let bytes = Array((line.serialized + "\n").utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw SpoolError("cannot append to", "log/\(Self.fileName)")
+            }
+            written += count
+        }
+        guard fsync(descriptor) == 0 else { throw SpoolError("cannot sync", "log/\(Self.fileName)") }
+        lastLoggedSequence = sequenceNumber
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import MeetingCalendar
+import MeetingLedger
+import MeetingModel
+import MeetingRules
+
+/// Decides spool files one at a time, in the order of effects that makes a crash harmless:
+/// decision committed in the ledger → outputs written (tmp + fsync + rename) → log line appended →
+/// request renamed out of `incoming/`. Run again after a crash at any point, it finishes the work
+/// from the recorded decision without deciding anything twice.
+public final class DecisionPipeline {
+    /// The points between the steps, where tests inject failures.
+    public enum Step: Sendable, CaseIterable {
+        case afterLedgerCommit, afterOutputs, afterLogLine
+    }
+
+    public struct Outcome: Sendable {
+        public let file: String
+        public let recorded: RecordedDecision
+        /// True when this run only finished a decision recorded by an earlier, interrupted run.
+        public let resumed: Bool
+    }
+
+    public let spool: SpoolDirectory
+    public let ledger: any Ledger
+    public let log: DecisionLog
+    public private(set) var decider: Decider
+    public private(set) var parser: RequestParser
+    private let logTimeZone: TimeZone
+    /// Called between steps; a test throws here to simulate a crash.
+    public var faultInjector: ((Step) throws -> Void)?
+    /// The clock of decisions (DTSTAMP, log time); tests fix it.
+    public var now: () -> Date = { Date() }
+
+    public init(spool: SpoolDirectory, ledger: any Ledger, settings: RuleSettingsSet, timeZone: String) throws {
+        self.spool = spool
+        self.ledger = ledger
+        log = try DecisionLog(spool: spool)
+        decider = Decider(engine: RuleEngine(settings: settings))
+        parser = RequestParser(defaultTimeZone: timeZone)
+        logTimeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!
+    }
+
+    /// Decides every file now waiting in `incoming/`, in arrival order.
+    @discardableResult
+    public func drain() throws -> [Outcome] {
+        try spool.waitingFiles().map(process)
+    }
+
+    public func process(_ file: IncomingFile) throws -> Outcome {
+        let bytes: [UInt8]
+        let unreadable: String?
+        switch file.kind {
+        case .regular:
+            bytes = try spool.read(file, limit: RequestParser.maximumBytes)
+            unreadable = bytes.count > RequestParser.maximumBytes
+                ? "$: the file is \(file.size) bytes, over the limit of \(RequestParser.maximumBytes)" : nil
+        case .symbolicLink:
+            bytes = []
+            unreadable = "$: is a symbolic link; a request must be a regular file renamed into incoming/"
+        case .directory:
+            bytes = []
+            unreadable = "$: is a directory, not a request file"
+        case .other:
+            bytes = []
+            unreadable = "$: is not a regular file (a FIFO, socket or device)"
+        }
+        let identity = InputIdentity(name: file.name, digest: Digest.fnv1a64Hex(bytes) + "-\(file.size)")
+        let parsed: Result<ParsedRequest, InvalidRequest> = unreadable.map { .failure(InvalidRequest(id: nil, problems: [$0])) }
+            ?? parser.parse(bytes)
+
+        var recorded: RecordedDecision
+        var resumed = false
+        if let earlier = try ledger.latestDecision(for: identity), !spool.exists(earlier.destination) {
+            // Decided before a crash, not yet moved: finish that decision.
+            recorded = earlier
+            resumed = true
+        } else {
+            recorded = try decideAndRecord(file, identity: identity, parsed: parsed, bytes: bytes)
+        }
+        try faultInjector?(.afterLedgerCommit)
+        let output = try writeOutputs(recorded, parsed: parsed, fileName: file.name)
+        try faultInjector?(.afterOutputs)
+        try log.append(DecisionLine.make(recorded.decision, decidedAt: recorded.decidedAt, timeZone: logTimeZone,
+                                         input: "incoming/\(file.name)", output: output, moved: recorded.destination,
+                                         sequenceNumber: recorded.sequenceNumber),
+                       sequenceNumber: recorded.sequenceNumber)
+        try faultInjector?(.afterLogLine)
+        try spool.moveIncoming(file, to: recorded.destination)
+        return Outcome(file: file.name, recorded: recorded, resumed: resumed)
+    }
+
+    private func decideAndRecord(_ file: IncomingFile, identity: InputIdentity, parsed: Result<ParsedRequest, InvalidRequest>,
+                                 bytes: [UInt8]) throws -> RecordedDecision {
+        // Milliseconds, so the time read back from the ledger gives the same bytes on a replay.
+        let decidedAt = Date(timeIntervalSince1970: (now().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        let attempt = {
+            try self.ledger.decideAndRecord(input: identity, decidedAt: decidedAt) { state in
+                let decision = try self.decider.decide(parsed, state: state)
+                var approved: (request: MeetingRequest, bytes: [UInt8])?
+                if decision.verdict == .approved, case let .success(.proposal(request)) = parsed { approved = (request, bytes) }
+                return DecisionToRecord(decision: decision, destination: self.destination(decision, file: file), approved: approved)
+            }
+        }
+        do {
+            return try attempt()
+        } catch LedgerError.alreadyDecided {
+            // Another decider recorded the same id and revision first; deciding again now sees that.
+            return try attempt()
+        }
+    }
+
+    /// Where the input file goes for `decision` (relative to the spool).
+    private func destination(_ decision: Decision, file: IncomingFile) -> String {
+        switch decision.verdict {
+        case .approved: return "approved/\(decision.requestID!).r\(decision.revision!).json"
+        case .rejected: return "rejected/\(decision.requestID!).r\(decision.revision!).json"
+        case .withdrawn: return "withdrawn/\(decision.requestID!).r\(decision.revision!).withdraw.json"
+        case .invalid: return "invalid/" + spool.freeInvalidName(for: file.name)
+        }
+    }
+
+    /// Writes the calendar object or note of a decision; returns its spool path. Idempotent: a replay rewrites
+    /// the same bytes.
+    private func writeOutputs(_ recorded: RecordedDecision, parsed: Result<ParsedRequest, InvalidRequest>, fileName: String) throws -> String {
+        let decision = recorded.decision
+        switch decision.verdict {
+        case .approved:
+            guard case let .success(.proposal(request)) = parsed, let sequence = decision.sequence else {
+                throw SpoolError("approved decision \(recorded.sequenceNumber) has no readable request")
+            }
+            let event = EventBuilder.event(request, sequence: sequence, stamp: recorded.decidedAt, assessment: decision.assessment,
+                                           settingsVersion: decision.settingsVersion, note: decision.note, cancelled: false)
+            let path = "approved/\(request.id).ics"
+            try spool.writeAtomically(path, try ICalendarWriter.render(CalendarDocument(events: [event])))
+            return path
+        case .rejected:
+            guard case let .success(.proposal(request)) = parsed else {
+                throw SpoolError("rejected decision \(recorded.sequenceNumber) has no readable request")
+            }
+            let path = "rejected/\(request.id).txt"
+            try spool.writeAtomically(path, Array(Notes.rejection(request, decision, decidedAt: recorded.decidedAt).utf8))
+            return path
+        case .withdrawn:
+            let id = decision.requestID!
+            guard let meeting = try ledger.meeting(id: id), case let .success(.proposal(request)) = parser.parse(meeting.requestBytes) else {
+                throw SpoolError("withdrawn meeting \(id) is missing from the ledger")
+            }
+            let event = EventBuilder.event(request, sequence: decision.sequence ?? meeting.sequence, stamp: recorded.decidedAt,
+                                           assessment: meeting.assessment, settingsVersion: meeting.settingsVersion,
+                                           note: nil, cancelled: true)
+            let path = "approved/\(id).ics"
+            try spool.writeAtomically(path, try ICalendarWriter.render(CalendarDocument(events: [event])))
+            return path
+        case .invalid:
+            let path = recorded.destination + ".txt"
+            try spool.writeAtomically(path, Array(Notes.invalid(fileName: fileName, decision).utf8))
+            return path
+        }
+    }
+}

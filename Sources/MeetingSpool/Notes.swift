@@ -1,0 +1,84 @@
+import Foundation
+import MeetingModel
+import MeetingRules
+
+/// The texts written for people: the rejection note and the invalid-request note. Chinese first, then English.
+public enum Notes {
+    public static func rejection(_ request: MeetingRequest, _ decision: Decision, decidedAt: Date) -> String {
+        var lines = [
+            "会议申请未获批准 / Meeting request rejected",
+            String(repeating: "=", count: 48),
+        ]
+        lines += header(request, decision, decidedAt: decidedAt)
+        lines.append("")
+        lines.append("以下规则未通过（\(decision.assessment.violations.count) 项）/ Rules not met (\(decision.assessment.violations.count)):")
+        for (index, finding) in decision.assessment.violations.enumerated() {
+            lines.append("")
+            lines += block(index + 1, finding)
+        }
+        if !decision.assessment.warnings.isEmpty {
+            lines.append("")
+            lines.append("提示（不影响批准）/ Warnings (not blocking):")
+            for finding in decision.assessment.warnings {
+                lines.append("- \(finding.rule.rawValue)（第\(finding.clause)条）：\(finding.facts.zh)")
+                lines.append("  \(finding.rule.rawValue) (clause \(finding.clause)): \(finding.facts.en)")
+            }
+        }
+        if !decision.assessment.waived.isEmpty {
+            lines.append("")
+            lines.append("已认可的批准 / Waivers accepted:")
+            for waiver in decision.assessment.waived {
+                lines.append("- \(waiver.rule.rawValue): \(waiver.approver ?? "-")，\(waiver.ref ?? "-")")
+            }
+        }
+        lines.append("")
+        lines.append("修改后请以同一 id、更高的 revision 重新提交。")
+        lines.append("Resubmit with the same id and a higher revision once it is changed.")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func header(_ request: MeetingRequest, _ decision: Decision, decidedAt: Date) -> [String] {
+        let organizer = request.organizer
+        let system = organizer.system.map { "，系统 \($0)" } ?? ""
+        return [
+            "申请编号 Request: \(request.id)（第 \(request.revision) 版 / revision \(request.revision)）",
+            "会议名称 Title: \(request.title)",
+            "会议类型 Kind: \(request.kind.chinese) (\(request.kind.rawValue))",
+            "主办单位 Organizer: \(organizer.unit)（\(organizer.level.chinese)级 \(organizer.type.rawValue)\(system)，\(organizer.region)）",
+            "会议时间 Time: \(request.localStart.description) – \(request.localEnd.description) (\(request.timeZone.identifier))",
+            "决定时间 Decided: \(DecisionLine.timestamp(decidedAt, request.timeZone))；规则设置 settings \(decision.settingsVersion)",
+        ]
+    }
+
+    private static func block(_ number: Int, _ finding: Finding) -> [String] {
+        var lines = [
+            "\(number). \(finding.rule.rawValue)（第\(finding.clause)条 / clause \(finding.clause)）",
+            "   原文 Regulation: “\(finding.sentence)”",
+            "   事实：\(finding.facts.zh)",
+        ]
+        if !finding.counted.isEmpty {
+            lines.append("   已计入的会议 / Meetings counted:")
+            for meeting in finding.counted { lines.append("     - \(meeting.id)  \(meeting.date)  \(meeting.title)") }
+        }
+        lines.append("   整改：\(finding.fix.zh)")
+        lines.append("   Facts: \(finding.facts.en)")
+        lines.append("   How to pass: \(finding.fix.en)")
+        return lines
+    }
+
+    public static func invalid(fileName: String, _ decision: Decision) -> String {
+        var lines = [
+            "会议申请无效，未作决定 / Invalid request, not decided",
+            String(repeating: "=", count: 48),
+            "文件 File: \(fileName)",
+        ]
+        if let id = decision.requestID { lines.append("申请编号 Request: \(id)") }
+        lines.append("")
+        lines.append("问题（每行一个）/ Problems, one per line ($.path: what is wrong):")
+        lines += decision.problems
+        lines.append("")
+        lines.append("请按 request-format 修改后重新放入 incoming/。原文件原样保存在本目录。")
+        lines.append("Correct the request and drop it into incoming/ again. The file is kept here unchanged.")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

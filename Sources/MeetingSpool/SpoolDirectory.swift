@@ -1,0 +1,243 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// An I/O failure in the spool, with the path and the system's reason.
+public struct SpoolError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ operation: String, _ path: String, errno code: Int32 = errno) {
+        description = "\(operation) \(path): \(String(cString: strerror(code)))"
+    }
+
+    init(_ message: String) { description = message }
+}
+
+/// A file found in `incoming/`, named by its raw bytes (names need not be UTF-8).
+public struct IncomingFile: Sendable, Equatable {
+    public enum Kind: Sendable { case regular, symbolicLink, directory, other }
+
+    public let nameBytes: [UInt8]
+    /// The name as text; bytes that are not UTF-8 appear as `%XX`.
+    public let name: String
+    public let modified: (seconds: Int, nanoseconds: Int)
+    public let kind: Kind
+    public let size: Int
+
+    public static func == (lhs: IncomingFile, rhs: IncomingFile) -> Bool { lhs.nameBytes == rhs.nameBytes }
+}
+
+/// The one owner of the spool's layout (`shared/spec/spool-and-outputs.md`). Every folder is held open
+/// as a directory descriptor and every file is reached by name relative to it, so no path is ever
+/// concatenated from input and no symbolic link is followed. State changes are renames; outputs are
+/// written to a dot-file, synced and renamed into place.
+public final class SpoolDirectory: @unchecked Sendable {
+    public enum Folder: String, CaseIterable, Sendable {
+        case incoming, approved, rejected, withdrawn, invalid, feeds, log, state
+    }
+
+    public let root: String
+    private var descriptors: [Folder: Int32] = [:]
+    private static let temporaryPrefix = ".meetingd-tmp."
+
+    /// Opens (creating when missing) the spool at `root` and removes temporary files a crash left behind.
+    public init(root: String) throws {
+        self.root = root
+        try Self.makeDirectory(root)
+        for folder in Folder.allCases {
+            let path = root + "/" + folder.rawValue
+            try Self.makeDirectory(path)
+            let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { throw SpoolError("cannot open", path) }
+            descriptors[folder] = fd
+        }
+        for folder in [Folder.approved, .rejected, .invalid, .feeds, .withdrawn] { try removeTemporaryFiles(in: folder) }
+    }
+
+    deinit { for fd in descriptors.values { close(fd) } }
+
+    public func path(_ folder: Folder, _ name: String? = nil) -> String {
+        name.map { "\(root)/\(folder.rawValue)/\($0)" } ?? "\(root)/\(folder.rawValue)"
+    }
+
+    private func fd(_ folder: Folder) -> Int32 { descriptors[folder]! }
+
+    private static func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o755) != 0, errno != EEXIST { throw SpoolError("cannot create", path) }
+    }
+
+    // MARK: incoming
+
+    /// Request files waiting in `incoming/`, in arrival order: modification time, then name bytes.
+    /// Dot-files (still being written, by convention) and names not ending in `.json` are left alone.
+    public func waitingFiles() throws -> [IncomingFile] {
+        let duplicate = dup(fd(.incoming))
+        guard duplicate >= 0, let stream = fdopendir(duplicate) else { throw SpoolError("cannot list", path(.incoming)) }
+        defer { closedir(stream) }
+        rewinddir(stream)
+        var files: [IncomingFile] = []
+        while let entry = readdir(stream) {
+            let nameBytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix { $0 != 0 })
+            }
+            guard nameBytes.first != UInt8(ascii: "."), nameBytes.count > 5, nameBytes.suffix(5).elementsEqual(".json".utf8) else { continue }
+            var info = stat()
+            let found = nameBytes.withCString { fstatat(fd(.incoming), $0, &info, AT_SYMLINK_NOFOLLOW) }
+            guard found == 0 else { continue }  // gone since readdir: someone else took it
+            let kind: IncomingFile.Kind
+            switch info.st_mode & S_IFMT {
+            case S_IFREG: kind = .regular
+            case S_IFLNK: kind = .symbolicLink
+            case S_IFDIR: kind = .directory
+            default: kind = .other
+            }
+            files.append(IncomingFile(nameBytes: nameBytes, name: Self.displayName(nameBytes),
+                                      modified: (Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)), kind: kind, size: Int(info.st_size)))
+        }
+        return files.sorted { a, b in
+            if a.modified != b.modified { return a.modified < b.modified }
+            return a.nameBytes.lexicographicallyPrecedes(b.nameBytes)
+        }
+    }
+
+    /// The name as UTF-8 text, with every byte of a name that is not UTF-8 shown as `%XX`.
+    static func displayName(_ bytes: [UInt8]) -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        return bytes.map { $0 < 0x80 && $0 != UInt8(ascii: "%") ? String(UnicodeScalar($0)) : String(format: "%%%02X", $0) }.joined()
+    }
+
+    /// Reads at most `limit + 1` bytes of a regular file without following links.
+    public func read(_ file: IncomingFile, limit: Int) throws -> [UInt8] {
+        let fd = file.nameBytes.withCString { openat(self.fd(.incoming), $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+        guard fd >= 0 else { throw SpoolError("cannot open", path(.incoming, file.name)) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while bytes.count <= limit {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, min($0.count, limit + 1 - bytes.count)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw SpoolError("cannot read", path(.incoming, file.name))
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return bytes
+    }
+
+    // MARK: outputs
+
+    /// Whether `relativePath` (`folder/name`) exists, without following links.
+    public func exists(_ relativePath: String) -> Bool {
+        guard let (folder, name) = split(relativePath) else { return false }
+        var info = stat()
+        return name.withCString { fstatat(fd(folder), $0, &info, AT_SYMLINK_NOFOLLOW) } == 0
+    }
+
+    private func split(_ relativePath: String) -> (Folder, String)? {
+        guard let slash = relativePath.firstIndex(of: "/"),
+              let folder = Folder(rawValue: String(relativePath[..<slash])) else { return nil }
+        let name = String(relativePath[relativePath.index(after: slash)...])
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else { return nil }
+        return (folder, name)
+    }
+
+    /// A name in `invalid/` that neither the file nor its note uses yet: `x.json`, then `x.json.1`, …
+    public func freeInvalidName(for name: String) -> String {
+        var candidate = name
+        var suffix = 0
+        while exists("invalid/" + candidate) || exists("invalid/" + candidate + ".txt") {
+            suffix += 1
+            candidate = "\(name).\(suffix)"
+        }
+        return candidate
+    }
+
+    /// Writes `bytes` to `relativePath` durably: a dot-file in the same folder, fsync, rename, fsync of the folder.
+    public func writeAtomically(_ relativePath: String, _ bytes: [UInt8]) throws {
+        guard let (folder, name) = split(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
+        let dirfd = fd(folder)
+        let temporary = Self.temporaryPrefix + name + ".\(getpid())"
+        let fd = openat(dirfd, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SpoolError("cannot create", path(folder, temporary)) }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                close(fd)
+                unlinkat(dirfd, temporary, 0)
+                throw SpoolError("cannot write", path(folder, name), errno: code)
+            }
+            written += count
+        }
+        if fsync(fd) != 0 {
+            let code = errno
+            close(fd)
+            unlinkat(dirfd, temporary, 0)
+            throw SpoolError("cannot sync", path(folder, name), errno: code)
+        }
+        close(fd)
+        guard renameat(dirfd, temporary, dirfd, name) == 0 else {
+            let code = errno
+            unlinkat(dirfd, temporary, 0)
+            throw SpoolError("cannot rename into", path(folder, name), errno: code)
+        }
+        try sync(folder)
+    }
+
+    /// Moves a file out of `incoming/` by one rename, refusing to replace anything at the destination.
+    public func moveIncoming(_ file: IncomingFile, to relativePath: String) throws {
+        guard let (folder, name) = split(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
+        // Only this daemon writes the output folders, so checking first is enough to never replace a file.
+        guard !exists(relativePath) else { throw SpoolError("refusing to replace \(path(folder, name)) with \(file.name)") }
+        let moved = file.nameBytes.withCString { source in renameat(fd(.incoming), source, fd(folder), name) }
+        guard moved == 0 else { throw SpoolError("cannot move \(file.name) to", path(folder, name)) }
+        try sync(folder)
+        try sync(.incoming)
+    }
+
+    /// Creates a request in `incoming/` the way writers should: a dot-file renamed in whole.
+    public func drop(name: String, _ bytes: [UInt8]) throws {
+        let hidden = "incoming/." + name
+        try writeAtomically(hidden, bytes)
+        guard renameat(fd(.incoming), "." + name, fd(.incoming), name) == 0 else { throw SpoolError("cannot rename into", path(.incoming, name)) }
+        try sync(.incoming)
+    }
+
+    public func sync(_ folder: Folder) throws {
+        guard fsync(fd(folder)) == 0 else { throw SpoolError("cannot sync", path(folder)) }
+    }
+
+    /// A descriptor of `folder` for other owners of one spool file (the decision log), duplicated for them.
+    func openFile(_ folder: Folder, _ name: String, flags: Int32) throws -> Int32 {
+        let descriptor = openat(fd(folder), name, flags | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw SpoolError("cannot open", path(folder, name)) }
+        return descriptor
+    }
+
+    private func removeTemporaryFiles(in folder: Folder) throws {
+        let duplicate = dup(fd(folder))
+        guard duplicate >= 0, let stream = fdopendir(duplicate) else { throw SpoolError("cannot list", path(folder)) }
+        defer { closedir(stream) }
+        var leftovers: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix(Self.temporaryPrefix) { leftovers.append(name) }
+        }
+        for name in leftovers { unlinkat(fd(folder), name, 0) }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Calls `body` with the bytes as a NUL-terminated C string (a file name read from a directory).
+    func withCString<R>(_ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
+        try (self + [0]).withUnsafeBufferPointer { buffer in
+            try buffer.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
+        }
+    }
+}

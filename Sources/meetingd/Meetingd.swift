@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import MeetingConfig
+import MeetingLedger
+import MeetingModel
+import MeetingRules
+import MeetingSpool
+
+@main
+struct Meetingd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meetingd",
+        abstract: "Decides meeting requests against the 2024 rules on reducing burdens on the grassroots.",
+        subcommands: [Drain.self, Check.self, Withdraw.self, Rules.self, Run.self, DefaultConfig.self])
+}
+
+/// `--config` and `--spool`, shared by every command that touches a spool.
+struct SpoolOptions: ParsableArguments {
+    @Option(help: "Config file (YAML). Default: \(MeetingConfig.Configuration.defaultPath) when it exists, else built-in defaults.")
+    var config: String?
+
+    @Option(help: "Spool directory; moves the ledger too (<spool>/state/ledger.sqlite) unless the config names one.")
+    var spool: String?
+
+    func loadConfiguration() throws -> MeetingConfig.Configuration {
+        let path = config ?? (FileManager.default.fileExists(atPath: MeetingConfig.Configuration.defaultPath)
+            ? MeetingConfig.Configuration.defaultPath : nil)
+        do {
+            return try path.map { try MeetingConfig.Configuration.load(path: $0) } ?? MeetingConfig.Configuration()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// The spool root: `--spool` wins over the config.
+    func spoolRoot(_ configuration: MeetingConfig.Configuration) -> String { spool ?? configuration.spool }
+
+    func ledgerPath(_ configuration: MeetingConfig.Configuration) -> String {
+        // `--spool DIR` points every folder, the ledger included, at DIR.
+        spool.map { $0 + "/state/ledger.sqlite" } ?? configuration.ledgerPath(spool: configuration.spool)
+    }
+
+    func openPipeline() throws -> DecisionPipeline {
+        let configuration = try loadConfiguration()
+        let spoolDirectory = try SpoolDirectory(root: spoolRoot(configuration))
+        let ledger = try SQLiteLedger(path: ledgerPath(configuration))
+        return try DecisionPipeline(spool: spoolDirectory, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone)
+    }
+}
+
+func summary(_ outcome: DecisionPipeline.Outcome) -> String {
+    let decision = outcome.recorded.decision
+    var line = "\(decision.verdict.rawValue)\t\(decision.requestID ?? "-")\t\(outcome.file)"
+    let rules = decision.assessment.violations.map(\.rule.rawValue)
+    if !rules.isEmpty { line += "\t" + rules.joined(separator: ",") }
+    if let problem = decision.problems.first { line += "\t" + problem }
+    return line
+}
+
+struct Drain: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Decide everything now in incoming/, then exit.")
+
+    @OptionGroup var options: SpoolOptions
+
+    func run() throws {
+        let pipeline = try options.openPipeline()
+        for outcome in try pipeline.drain() { print(summary(outcome)) }
+    }
+}
+
+struct Withdraw: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Withdraw an approved meeting (the same as dropping a withdrawal).")
+
+    @Argument(help: "The id of the approved meeting.") var id: String
+    @OptionGroup var options: SpoolOptions
+
+    func run() throws {
+        guard RequestParser.isValidID(id) else { throw ValidationError("\"\(id)\" is not a valid request id") }
+        let pipeline = try options.openPipeline()
+        let request = #"{"format": 1, "id": "\#(id)", "action": "withdraw"}"#
+        let name = "\(id).withdraw.\(Int(Date().timeIntervalSince1970 * 1000)).json"
+        try pipeline.spool.drop(name: name, Array(request.utf8))
+        var exitCode: Int32 = 0
+        for outcome in try pipeline.drain() {
+            print(summary(outcome))
+            if outcome.file == name, outcome.recorded.decision.verdict != .withdrawn { exitCode = 2 }
+        }
+        if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decide request files against the current ledger without writing anything.",
+        discussion: "Exit status: 0 all approved, 1 some rejected, 2 some invalid or a usage error. Each file is decided on its own.")
+
+    @Argument(help: "Request files (JSON).") var files: [String]
+    @Flag(help: "Print one decision object per file, in the decision log's shape.") var json = false
+    @OptionGroup var options: SpoolOptions
+
+    func run() throws {
+        let configuration = try options.loadConfiguration()
+        let parser = RequestParser(defaultTimeZone: configuration.timezone)
+        let decider = Decider(engine: RuleEngine(settings: configuration.rules))
+        let ledgerPath = options.ledgerPath(configuration)
+        // Without a ledger yet, decide against an empty one rather than create a file.
+        let ledger: SQLiteLedger? = FileManager.default.fileExists(atPath: ledgerPath) ? try SQLiteLedger(path: ledgerPath) : nil
+        let zone = TimeZone(identifier: configuration.timezone)!
+        var worst: Int32 = 0
+        for file in files {
+            let parsed: Result<ParsedRequest, InvalidRequest>
+            if let data = FileManager.default.contents(atPath: file) {
+                parsed = parser.parse([UInt8](data))
+            } else {
+                parsed = .failure(InvalidRequest(id: nil, problems: ["$: cannot read \(file)"]))
+            }
+            let decision = try ledger.map { try $0.read { try decider.decide(parsed, state: $0) } }
+                ?? decider.decide(parsed, state: InMemoryLedger())
+            switch decision.verdict {
+            case .invalid: worst = 2
+            case .rejected: worst = max(worst, 1)
+            case .approved, .withdrawn: break
+            }
+            if json {
+                print(DecisionLine.make(decision, decidedAt: Date(), timeZone: zone, input: file, output: nil, moved: nil,
+                                        sequenceNumber: nil).serialized)
+            } else {
+                print("\(file): \(decision.verdict.rawValue)")
+                for finding in decision.assessment.violations { print("  violates \(finding.rule.rawValue) (clause \(finding.clause)): \(finding.factsLine)") }
+                for finding in decision.assessment.warnings { print("  warning \(finding.rule.rawValue) (clause \(finding.clause)): \(finding.factsLine)") }
+                for waiver in decision.assessment.waived { print("  waived \(waiver.rule.rawValue): \(waiver.ref ?? "-"), \(waiver.approver ?? "-")") }
+                for problem in decision.problems { print("  \(problem)") }
+            }
+        }
+        if worst != 0 { throw ExitCode(worst) }
+    }
+}
+
+struct Rules: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the rule catalogue with the settings in force.")
+
+    @Flag(help: "Print a Markdown table (the README's rule table).") var markdown = false
+    @OptionGroup var options: SpoolOptions
+
+    func run() throws {
+        let configuration = try options.loadConfiguration()
+        if markdown {
+            print(RuleTable.markdown(settings: configuration.rules))
+            return
+        }
+        print("settings version \(configuration.rules.version)")
+        for rule in RuleCatalog.standard.rules {
+            let settings = configuration.rules[rule.id]
+            print("")
+            print("\(rule.id.rawValue)  clause \(rule.clause)  severity \(settings.severity.rawValue)  waivers \(rule.waiverPolicy.rawValue)")
+            print("  「\(rule.sentence)」")
+            print("  \(rule.summary)")
+            for spec in rule.settings { print("  \(spec.name) = \(settings.values[spec.name]!)  (\(spec.help))") }
+        }
+    }
+}
+
+struct DefaultConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "default-config",
+                                                    abstract: "Print the config file with every key at its default (what etc/meetingd.yaml ships).")
+
+    func run() { print(MeetingConfig.Configuration.defaultFileText(), terminator: "") }
+}
