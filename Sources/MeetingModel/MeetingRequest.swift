@@ -181,6 +181,11 @@ public struct Withdrawal: Sendable, Equatable {
     public var id: String
     /// The revision the sender means to withdraw, when they named one.
     public var revision: Int?
+
+    public init(id: String, revision: Int? = nil) {
+        self.id = id
+        self.revision = revision
+    }
 }
 
 /// What a spool file turned out to be.

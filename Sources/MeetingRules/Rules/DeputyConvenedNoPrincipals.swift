@@ -24,10 +24,10 @@ public struct DeputyConvenedNoPrincipals: Rule {
     }
 
     public var examples: [RuleExample] {
-        let deputyConvened = Sample.meeting().with { $0.convener.rank = .deputy }
+        let deputyConvened = Sample.meeting(type: .government).with { $0.convener.rank = .deputy }
         return [
             .passes("deputy convenes department heads", deputyConvened),
-            .passes("principal convenes principals", Sample.meeting(attendees: [Sample.townshipPrincipal("转塘街道")])),
+            .passes("principal convenes principals", Sample.meeting(type: .government, attendees: [Sample.townshipPrincipal("转塘街道")])),
             .fails("deputy convenes a township party secretary", deputyConvened.with { $0.attendees = [Sample.townshipPrincipal("转塘街道")] }),
         ]
     }

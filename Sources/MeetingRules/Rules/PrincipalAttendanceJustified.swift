@@ -25,10 +25,10 @@ public struct PrincipalAttendanceJustified: Rule {
     public var examples: [RuleExample] {
         let unexplained = Sample.townshipPrincipal("转塘街道", reason: nil)
         return [
-            .passes("principal with a reason", Sample.meeting(attendees: [Sample.townshipPrincipal("转塘街道")])),
-            .passes("comprehensive meeting", Sample.meeting(kind: .comprehensive, attendees: [unexplained])),
-            .passes("optional principal", Sample.meeting(attendees: [unexplained.with { $0.required = false }])),
-            .fails("principal without a reason", Sample.meeting(attendees: [unexplained])),
+            .passes("principal with a reason", Sample.meeting(type: .government, attendees: [Sample.townshipPrincipal("转塘街道")])),
+            .passes("comprehensive meeting", Sample.meeting(kind: .comprehensive, type: .government, attendees: [unexplained])),
+            .passes("optional principal", Sample.meeting(type: .government, attendees: [unexplained.with { $0.required = false }])),
+            .fails("principal without a reason", Sample.meeting(type: .government, attendees: [unexplained])),
         ]
     }
 }

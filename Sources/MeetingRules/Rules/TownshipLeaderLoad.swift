@@ -31,8 +31,8 @@ public struct TownshipLeaderLoad: Rule {
 
     public var examples: [RuleExample] {
         let town = Sample.townshipPrincipal("转塘街道")
-        let busy = (1...4).map { Sample.meeting("town-\($0)", from: "2025-03-0\($0) 14:00", to: "2025-03-0\($0) 16:00", attendees: [town]) }
-        let next = Sample.meeting("town-x", from: "2025-03-20 14:00", to: "2025-03-20 16:00", attendees: [town])
+        let busy = (1...4).map { Sample.meeting("town-\($0)", from: "2025-03-0\($0) 14:00", to: "2025-03-0\($0) 16:00", type: .government, attendees: [town]) }
+        let next = Sample.meeting("town-x", from: "2025-03-20 14:00", to: "2025-03-20 16:00", type: .government, attendees: [town])
         return [
             .passes("fourth of the month", next, after: Array(busy.prefix(3))),
             .passes("fifth, but the principal is optional", next.with { $0.attendees[0].required = false }, after: busy),

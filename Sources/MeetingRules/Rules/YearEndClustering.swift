@@ -21,7 +21,7 @@ public struct YearEndClustering: Rule {
     public init() {}
 
     /// The window that contains `day`, if any; it may cross the new year.
-    static func window(containing day: LocalDate, start: (month: Int, day: Int), end: (month: Int, day: Int)) -> ClosedRange<LocalDate>? {
+    public static func window(containing day: LocalDate, start: (month: Int, day: Int), end: (month: Int, day: Int)) -> ClosedRange<LocalDate>? {
         func date(_ year: Int, _ monthDay: (month: Int, day: Int)) -> LocalDate {
             LocalDate(year: year, month: monthDay.month, day: min(monthDay.day, LocalDate.daysIn(month: monthDay.month, year: year)))
         }

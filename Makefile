@@ -1,0 +1,54 @@
+# meetingd — the two commands a newcomer needs:
+#   make run    installs what is missing, builds, and runs the daemon on ./spool
+#   make test   installs what is missing, builds, and runs every test
+PREFIX ?= /usr/local
+DESTDIR ?=
+SPOOL ?= $(CURDIR)/spool
+SWIFT ?= swift
+APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip
+export MEETINGD_REQUIRE_PARSERS = 1
+
+.PHONY: run test build release deps python-deps install example clean
+
+# Debian packages: installed with apt-get only when one is missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# The independent iCalendar parsers the tests use (PyPI).
+python-deps:
+	@python3 -c "import icalendar, vobject" 2>/dev/null || \
+	  python3 -m pip install --quiet icalendar vobject || \
+	  python3 -m pip install --quiet --break-system-packages icalendar vobject
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: build
+	mkdir -p $(SPOOL)
+	@echo "meetingd: drop requests into $(SPOOL)/incoming (Ctrl-C stops)"
+	.build/debug/meetingd run --spool $(SPOOL)
+
+test: deps python-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# Drops the shared examples into ./spool/incoming and decides them: a first look at the outputs.
+example: build
+	mkdir -p $(SPOOL)/incoming
+	for f in Tests/MeetingSpoolTests/Fixtures/examples/*.json; do cp $$f $(SPOOL)/incoming/.tmp && mv $(SPOOL)/incoming/.tmp $(SPOOL)/incoming/$$(basename $$f); done
+	.build/debug/meetingd drain --spool $(SPOOL)
+
+install: release
+	install -D -m 0755 .build/release/meetingd $(DESTDIR)$(PREFIX)/bin/meetingd
+	install -D -m 0644 etc/meetingd.yaml $(DESTDIR)/etc/meetingd/meetingd.yaml
+
+clean:
+	rm -rf .build $(SPOOL)

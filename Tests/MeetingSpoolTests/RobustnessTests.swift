@@ -1,0 +1,112 @@
+import Foundation
+import MeetingModel
+import MeetingRules
+import MeetingSpool
+import XCTest
+
+/// Hostile and broken inputs end up decided or invalid with a note — never lost, never a crash —
+/// and a crash between any two steps is finished by the next run without deciding twice.
+final class RobustnessTests: XCTestCase {
+    struct InjectedCrash: Error {}
+
+    func test_crashBetweenAnyTwoSteps_isFinishedByTheNextRun_withoutDecidingTwice() throws {
+        for step in DecisionPipeline.Step.allCases {
+            let spool = try TestSpool()
+            try spool.drop("a.json", json: requestJSON(id: "a", kind: "comprehensive"))
+            try spool.drop("b.json", json: requestJSON(id: "b", kind: "comprehensive", start: "2025-05-06T09:00:00+08:00", end: "2025-05-06T11:00:00+08:00"))
+            try spool.drop("c.json", json: #"{"format": 1, "id": "a", "action": "withdraw"}"#)
+            try spool.drop("d.json", json: "{broken")
+
+            let crashing = try spool.pipeline()
+            var calls = 0
+            crashing.faultInjector = { reached in
+                if reached == step { calls += 1; if calls == 2 { throw InjectedCrash() } }
+            }
+            XCTAssertThrowsError(try crashing.drain(), "\(step)")
+            XCTAssertEqual(spool.files("incoming").count, 3, "\(step): the interrupted request stays waiting")
+
+            let outcomes = try spool.pipeline().drain()
+            XCTAssertEqual(outcomes.map(\.file), ["b.json", "c.json", "d.json"], "\(step)")
+            XCTAssertEqual(outcomes.first?.resumed, true, "\(step): b was already decided")
+            XCTAssertEqual(outcomes.map(\.recorded.decision.verdict), [.rejected, .withdrawn, .invalid], "\(step)")
+
+            let lines = try spool.logLines()
+            XCTAssertEqual(lines.count, 4, "\(step): one log line per decision")
+            XCTAssertEqual(Set(lines.compactMap { $0["seq"]?.serialized }).count, 4, "\(step)")
+            XCTAssertEqual(spool.files("incoming"), [], "\(step)")
+            XCTAssertEqual(spool.files("rejected"), ["b.r1.json", "b.txt"], "\(step)")
+            XCTAssertEqual(spool.files("invalid"), ["d.json", "d.json.txt"], "\(step)")
+            for folder in ["approved", "rejected", "invalid", "withdrawn"] {
+                XCTAssertFalse(spool.files(folder).contains { $0.hasPrefix(".") }, "\(step): temporary files left in \(folder)")
+            }
+        }
+    }
+
+    func test_tornLastLogLine_isRepairedOnStart() throws {
+        let spool = try TestSpool()
+        try spool.drop("a.json", json: requestJSON(id: "a"))
+        try spool.pipeline().drain()
+        let handle = try FileHandle(forWritingTo: spool.url("log/decisions.jsonl"))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"time":"2025-"#.utf8))
+        handle.closeFile()
+        try spool.drop("b.json", json: requestJSON(id: "b", unit: "杭州市教育局"))
+        try spool.pipeline().drain()
+        XCTAssertEqual(try spool.logLines().map { $0["id"] }, [.string("a"), .string("b")])
+    }
+
+    func test_hostileFiles_goToInvalidWithANote() throws {
+        let spool = try TestSpool()
+        let secret = spool.url("outside-secret.json")
+        try Data(requestJSON(id: "secret").utf8).write(to: secret)
+        try FileManager.default.createSymbolicLink(atPath: spool.url("incoming/link.json").path, withDestinationPath: secret.path)
+        try FileManager.default.createDirectory(at: spool.url("incoming/folder.json"), withIntermediateDirectories: false)
+        try spool.drop("huge.json", Array(repeating: UInt8(ascii: " "), count: 2 * 1_048_576))
+        try spool.drop("latin1.json", [0x7B, 0x22, 0x74, 0xE9, 0x22, 0x3A, 0x31, 0x7D])
+        try spool.drop("bad-\u{FF}name.json".replacingOccurrences(of: "\u{FF}", with: ""), json: "{}")
+        let rawName: [UInt8] = Array("raw-".utf8) + [0xFF, 0xFE] + Array(".json".utf8)
+        let rawPath = Array(spool.url("incoming").path.utf8) + [UInt8(ascii: "/")] + rawName + [0]
+        let fd = rawPath.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) } }
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        close(fd)
+        try spool.drop(".still-writing.json", json: requestJSON(id: "hidden"))
+        try spool.drop("notes.txt", json: "not a request")
+
+        let outcomes = try spool.pipeline().drain()
+        XCTAssertEqual(outcomes.count, 6)
+        XCTAssertTrue(outcomes.allSatisfy { $0.recorded.decision.verdict == .invalid })
+        XCTAssertEqual(spool.files("incoming"), [".still-writing.json", "notes.txt"], "dot-files and other names are left alone")
+        let invalid = spool.files("invalid")
+        XCTAssertTrue(invalid.contains("link.json") && invalid.contains("link.json.txt"))
+        XCTAssertTrue(invalid.contains("folder.json") && invalid.contains("huge.json") && invalid.contains("latin1.json"))
+        XCTAssertTrue(invalid.contains("raw-%FF%FE.json.txt"))
+        // The symbolic link moved as a link; its target was not read or touched.
+        let attributes = try FileManager.default.attributesOfItem(atPath: spool.url("invalid/link.json").path)
+        XCTAssertEqual(attributes[.type] as? FileAttributeType, .typeSymbolicLink)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: secret.path))
+        XCTAssertTrue(try spool.text("invalid/link.json.txt").contains("$: is a symbolic link"))
+        XCTAssertTrue(try spool.text("invalid/huge.json.txt").contains("over the limit of 1048576"))
+        XCTAssertTrue(try spool.text("invalid/latin1.json.txt").contains("$: not valid UTF-8"))
+        XCTAssertEqual(try Data(contentsOf: spool.url("invalid/huge.json")).count, 2 * 1_048_576, "moved whole")
+    }
+
+    func test_invalidNamesAlreadyTaken_getANumericSuffix() throws {
+        let spool = try TestSpool()
+        try spool.drop("x.json", json: "{")
+        try spool.pipeline().drain()
+        try spool.drop("x.json", json: "{")
+        try spool.pipeline().drain()
+        XCTAssertEqual(spool.files("invalid"), ["x.json", "x.json.1", "x.json.1.txt", "x.json.txt"])
+    }
+
+    func test_sameApprovedFileDroppedAgain_isInvalidNotDecidedTwice() throws {
+        let spool = try TestSpool()
+        try spool.drop("a.json", json: requestJSON(id: "a"))
+        try spool.pipeline().drain()
+        try spool.drop("a.json", json: requestJSON(id: "a"))
+        let outcome = try XCTUnwrap(try spool.pipeline().drain().first)
+        XCTAssertEqual(outcome.recorded.decision.verdict, .invalid)
+        XCTAssertFalse(outcome.resumed)
+        XCTAssertEqual(try spool.logLines().count, 2)
+    }
+}

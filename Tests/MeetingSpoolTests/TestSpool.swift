@@ -1,0 +1,76 @@
+import Foundation
+import MeetingLedger
+import MeetingModel
+import MeetingRules
+import MeetingSpool
+import XCTest
+
+/// A spool in a temporary folder, with requests dropped at increasing modification times.
+final class TestSpool {
+    let root: URL
+    private var drops = 0
+    var settings = RuleSettingsSet()
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-spool-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("incoming"), withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    /// A fresh pipeline over the same folders, as after a restart.
+    func pipeline() throws -> DecisionPipeline {
+        let spool = try SpoolDirectory(root: root.path)
+        let ledger = try SQLiteLedger(path: root.appendingPathComponent("state/ledger.sqlite").path)
+        let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: settings, timeZone: "Asia/Shanghai")
+        pipeline.now = { Date(timeIntervalSince1970: 1_767_225_600) }  // fixed: outputs are byte-stable
+        return pipeline
+    }
+
+    func url(_ relativePath: String) -> URL { root.appendingPathComponent(relativePath) }
+
+    /// Writes `bytes` as `incoming/<name>` with a modification time after every earlier drop.
+    func drop(_ name: String, _ bytes: [UInt8]) throws {
+        drops += 1
+        let target = url("incoming/" + name)
+        try Data(bytes).write(to: url("incoming/.part"))
+        try FileManager.default.moveItem(at: url("incoming/.part"), to: target)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_700_000_000 + Double(drops))],
+                                              ofItemAtPath: target.path)
+    }
+
+    func drop(_ name: String, json: String) throws { try drop(name, Array(json.utf8)) }
+
+    func dropExample(_ name: String) throws {
+        let fixture = Bundle.module.url(forResource: "Fixtures/examples/" + name, withExtension: nil)!
+        try drop(name, [UInt8](try Data(contentsOf: fixture)))
+    }
+
+    static var exampleNames: [String] {
+        let folder = Bundle.module.url(forResource: "Fixtures/examples", withExtension: nil)!
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
+    }
+
+    func text(_ relativePath: String) throws -> String { try String(contentsOf: url(relativePath), encoding: .utf8) }
+
+    func files(_ folder: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: url(folder).path)) ?? []).sorted()
+    }
+
+    func logLines() throws -> [JSONValue] {
+        try text("log/decisions.jsonl").split(separator: "\n").map { try JSONReader.parse(Array($0.utf8)) }
+    }
+}
+
+/// A meeting request as JSON, for tests that need to vary one field.
+func requestJSON(id: String, revision: Int = 1, kind: String = "business", start: String = "2025-03-18T09:00:00+08:00",
+                 end: String = "2025-03-18T11:30:00+08:00", unit: String = "杭州市卫生健康委员会", extra: String = "") -> String {
+    """
+    {"format": 1, "id": "\(id)", "revision": \(revision), "title": "测试会议 \(id)", "kind": "\(kind)",
+     "organizer": {"unit": "\(unit)", "level": "city", "type": "department", "system": "卫生健康", "region": "浙江省/杭州市"},
+     "convener": {"rank": "principal"}, "start": "\(start)", "end": "\(end)", "plan_ref": "计划第1项",
+     "location": "杭州市民中心, J楼; 302",
+     "attendees": [{"unit": "西湖区卫生健康局", "level": "county", "region": "浙江省/杭州市/西湖区", "role": "department-head",
+                    "email": "xh@example.org"}]\(extra)}
+    """
+}
