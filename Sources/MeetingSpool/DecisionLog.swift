@@ -46,16 +46,24 @@ public final class DecisionLog: @unchecked Sendable {
     public func append(_ line: JSONValue, sequenceNumber: Int64) throws {
         guard sequenceNumber > lastLoggedSequence else { return }
         let bytes = Array((line.serialized + "\n").utf8)
+        let sizeBefore = lseek(descriptor, 0, SEEK_END)
         var written = 0
         while written < bytes.count {
             let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw SpoolError("cannot append to", "log/\(Self.fileName)")
+                let error = SpoolError("cannot append to", "log/\(Self.fileName)")
+                // A full disk can leave half a line: cut it off so the next append starts a clean line.
+                _ = ftruncate(descriptor, sizeBefore)
+                throw error
             }
             written += count
         }
-        guard fsync(descriptor) == 0 else { throw SpoolError("cannot sync", "log/\(Self.fileName)") }
+        guard fsync(descriptor) == 0 else {
+            let error = SpoolError("cannot sync", "log/\(Self.fileName)")
+            _ = ftruncate(descriptor, sizeBefore)
+            throw error
+        }
         lastLoggedSequence = sequenceNumber
     }
 }

@@ -106,3 +106,33 @@ final class ScenarioTests: XCTestCase {
         XCTAssertEqual(outcomes.map { $0.recorded.decision.assessment.violations.map(\.rule) }, [[.sessionLength], [.sessionLength]])
     }
 }
+
+final class YearBoundaryTests: XCTestCase {
+    func test_annualCap_countsTheLocalYear_acrossNewYearInUTC() throws {
+        // 2025-12-31T17:00Z is 01:00 on 2026-01-01 in Shanghai: a second comprehensive meeting "in 2025" by UTC
+        // is the first of 2026 locally, and must be approved.
+        let spool = try TestSpool()
+        try spool.drop("y1.json", json: requestJSON(id: "y1", kind: "comprehensive", start: "2025-06-01T09:00:00+08:00", end: "2025-06-01T11:00:00+08:00"))
+        try spool.drop("y2.json", json: requestJSON(id: "y2", kind: "comprehensive", start: "2025-12-31T17:00:00Z", end: "2025-12-31T19:00:00Z"))
+        try spool.drop("y3.json", json: requestJSON(id: "y3", kind: "comprehensive", start: "2025-12-31T15:00:00Z", end: "2025-12-31T15:30:00Z"))
+        let verdicts = try spool.pipeline().drain().map(\.recorded.decision.verdict)
+        XCTAssertEqual(verdicts, [.approved, .approved, .rejected])
+    }
+
+    func test_yearEndClustering_acrossTheNewYear_namesTheCountedMeetings() throws {
+        let spool = try TestSpool()
+        func comprehensive(_ id: String, _ day: String, system: String) -> String {
+            requestJSON(id: id, kind: "comprehensive", start: "\(day)T09:00:00+08:00", end: "\(day)T11:00:00+08:00")
+                .replacingOccurrences(of: "卫生健康", with: system)
+        }
+        try spool.drop("a.json", json: comprehensive("a", "2025-12-29", system: "教育"))
+        try spool.drop("b.json", json: comprehensive("b", "2025-12-31", system: "交通"))
+        try spool.drop("c.json", json: comprehensive("c", "2026-01-02", system: "民政"))
+        try spool.drop("d.json", json: comprehensive("d", "2026-01-09", system: "民政2"))
+        let outcomes = try spool.pipeline().drain()
+        XCTAssertEqual(outcomes.map(\.recorded.decision.verdict), [.approved, .approved, .rejected, .approved])
+        let finding = try XCTUnwrap(outcomes[2].recorded.decision.assessment.violations.first)
+        XCTAssertEqual(finding.rule, .yearEndClustering)
+        XCTAssertEqual(finding.counted.map(\.id), ["a", "b"])
+    }
+}

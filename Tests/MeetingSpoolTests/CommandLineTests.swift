@@ -1,0 +1,75 @@
+import Foundation
+import MeetingModel
+import XCTest
+
+/// Runs the real `meetingd` binary.
+final class CommandLineTests: XCTestCase {
+    static var binary: URL? {
+        let folder = Bundle.main.bundleURL
+        return [folder, folder.deletingLastPathComponent()].map { $0.appendingPathComponent("meetingd") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    @discardableResult
+    func meetingd(_ arguments: [String], expect status: Int32) throws -> String {
+        guard let binary = Self.binary else { throw XCTSkip("meetingd binary not built (run `swift build --build-tests`)") }
+        let process = Process()
+        let pipe = Pipe()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, status, "meetingd \(arguments.joined(separator: " "))\n\(output)")
+        return output
+    }
+
+    func example(_ name: String) -> String { Bundle.module.url(forResource: "Fixtures/examples/" + name, withExtension: nil)!.path }
+
+    func test_check_exitStatusAndJSON_andWritesNothing() throws {
+        let spool = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-check-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: spool) }
+        try meetingd(["check", "--spool", spool.path, example("01-approved-business.json")], expect: 0)
+        try meetingd(["check", "--spool", spool.path, example("01-approved-business.json"), example("04-rejected-long-speech.json")], expect: 1)
+        let output = try meetingd(["check", "--json", "--spool", spool.path, example("04-rejected-long-speech.json"),
+                                   example("11-invalid-end-before-start.json")], expect: 2)
+        let lines = try output.split(separator: "\n").map { try JSONReader.parse(Array($0.utf8)) }
+        XCTAssertEqual(lines.map { $0["verdict"] }, [.string("rejected"), .string("invalid")])
+        XCTAssertNotNil(lines[0]["settings"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: spool.path), "check must not create the spool")
+    }
+
+    func test_check_decidesAgainstTheLedger_withoutConsumingQuota() throws {
+        let spool = try TestSpool()
+        try spool.dropExample("02-approved-comprehensive.json")
+        try meetingd(["drain", "--spool", spool.root.path], expect: 0)
+        let ledger = spool.url("state/ledger.sqlite")
+        let before = try Data(contentsOf: ledger)
+        try meetingd(["check", "--spool", spool.root.path, example("03-rejected-second-comprehensive.json")], expect: 1)
+        try meetingd(["check", "--spool", spool.root.path, example("03-rejected-second-comprehensive.json")], expect: 1)
+        XCTAssertEqual(try Data(contentsOf: ledger), before)
+    }
+
+    func test_withdraw_cancelsTheApprovedMeeting() throws {
+        let spool = try TestSpool()
+        try spool.dropExample("01-approved-business.json")
+        try meetingd(["drain", "--spool", spool.root.path], expect: 0)
+        let output = try meetingd(["withdraw", "hz-wj-2025-014", "--spool", spool.root.path], expect: 0)
+        XCTAssertTrue(output.hasPrefix("withdrawn\thz-wj-2025-014"), output)
+        XCTAssertTrue(try spool.text("approved/hz-wj-2025-014.ics").contains("STATUS:CANCELLED"))
+        try meetingd(["withdraw", "hz-wj-2025-014", "--spool", spool.root.path], expect: 2)
+        try meetingd(["withdraw", "../x", "--spool", spool.root.path], expect: 64)
+    }
+
+    func test_rules_printsLiveSettings_andBrokenConfigIsNamed() throws {
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: config) }
+        try Data("rules:\n  main-speech-one-hour:\n    max_minutes: 45\n".utf8).write(to: config)
+        let output = try meetingd(["rules", "--config", config.path], expect: 0)
+        XCTAssertTrue(output.contains("max_minutes = 45"), output)
+        try Data("rules:\n  main-speech-one-hour:\n    max_minutes: soon\n".utf8).write(to: config)
+        try meetingd(["rules", "--config", config.path], expect: 64)
+    }
+}
