@@ -11,6 +11,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The one C boundary: libical, linked through pkg-config.
@@ -37,10 +39,21 @@ let package = Package(
             name: "MeetingSpool",
             dependencies: ["MeetingModel", "MeetingRules", "MeetingLedger", "MeetingCalendar", "MeetingConfig"]
         ),
+        // The long-running daemon: spool watcher, config reloader and watchdog as Services in one ServiceGroup.
+        .target(
+            name: "MeetingDaemon",
+            dependencies: [
+                "MeetingSpool", "MeetingConfig",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "meetingd",
             dependencies: [
-                "MeetingSpool", "MeetingConfig",
+                "MeetingSpool", "MeetingConfig", "MeetingDaemon",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -47,14 +47,27 @@ public final class DecisionPipeline {
         try spool.waitingFiles().map(process)
     }
 
+    /// New rule settings (after a reload) for the decisions that follow.
+    public func apply(settings: RuleSettingsSet) {
+        decider = Decider(engine: RuleEngine(settings: settings))
+    }
+
+    public var settingsVersion: String { decider.engine.settings.version }
+
     public func process(_ file: IncomingFile) throws -> Outcome {
         let bytes: [UInt8]
         let unreadable: String?
         switch file.kind {
         case .regular:
-            bytes = try spool.read(file, limit: RequestParser.maximumBytes)
-            unreadable = bytes.count > RequestParser.maximumBytes
-                ? "$: the file is \(file.size) bytes, over the limit of \(RequestParser.maximumBytes)" : nil
+            do {
+                bytes = try spool.read(file, limit: RequestParser.maximumBytes)
+                unreadable = bytes.count > RequestParser.maximumBytes
+                    ? "$: the file is \(file.size) bytes, over the limit of \(RequestParser.maximumBytes)" : nil
+            } catch let error as SpoolError where error.isPermanent {
+                // A file meetingd may not read would block the queue forever: it is invalid, and moved aside whole.
+                bytes = []
+                unreadable = "$: cannot be read: \(error.reason)"
+            }
         case .symbolicLink:
             bytes = []
             unreadable = "$: is a symbolic link; a request must be a regular file renamed into incoming/"

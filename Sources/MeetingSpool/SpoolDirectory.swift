@@ -8,12 +8,25 @@ import Foundation
 /// An I/O failure in the spool, with the path and the system's reason.
 public struct SpoolError: Error, CustomStringConvertible {
     public let description: String
+    /// The system's reason, when a call failed.
+    public let reason: String
+    public let code: Int32?
 
     init(_ operation: String, _ path: String, errno code: Int32 = errno) {
-        description = "\(operation) \(path): \(String(cString: strerror(code)))"
+        reason = String(cString: strerror(code))
+        description = "\(operation) \(path): \(reason)"
+        self.code = code
     }
 
-    init(_ message: String) { description = message }
+    init(_ message: String) {
+        description = message
+        reason = message
+        code = nil
+    }
+
+    /// Failures that trying again will not mend (permissions, a file that is not what it seemed),
+    /// as opposed to a full disk or an I/O error.
+    public var isPermanent: Bool { [EACCES, EPERM, ELOOP, EISDIR, ENXIO, ENAMETOOLONG].contains(code ?? 0) }
 }
 
 /// A file found in `incoming/`, named by its raw bytes (names need not be UTF-8).

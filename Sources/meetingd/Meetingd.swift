@@ -7,7 +7,7 @@ import MeetingRules
 import MeetingSpool
 
 @main
-struct Meetingd: ParsableCommand {
+struct Meetingd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meetingd",
         abstract: "Decides meeting requests against the 2024 rules on reducing burdens on the grassroots.",
@@ -19,14 +19,21 @@ struct SpoolOptions: ParsableArguments {
     @Option(help: "Config file (YAML). Default: \(MeetingConfig.Configuration.defaultPath) when it exists, else built-in defaults.")
     var config: String?
 
-    @Option(help: "Spool directory; moves the ledger too (<spool>/state/ledger.sqlite) unless the config names one.")
+    @Option(help: "Spool directory; moves the ledger too (<spool>/state/ledger.sqlite).")
     var spool: String?
 
-    func loadConfiguration() throws -> MeetingConfig.Configuration {
-        let path = config ?? (FileManager.default.fileExists(atPath: MeetingConfig.Configuration.defaultPath)
+    @Option(help: "Ledger file (SQLite); wins over --spool and the config.")
+    var ledger: String?
+
+    /// The config file in use: `--config`, else the system one when it exists.
+    var configPath: String? {
+        config ?? (FileManager.default.fileExists(atPath: MeetingConfig.Configuration.defaultPath)
             ? MeetingConfig.Configuration.defaultPath : nil)
+    }
+
+    func loadConfiguration() throws -> MeetingConfig.Configuration {
         do {
-            return try path.map { try MeetingConfig.Configuration.load(path: $0) } ?? MeetingConfig.Configuration()
+            return try configPath.map { try MeetingConfig.Configuration.load(path: $0) } ?? MeetingConfig.Configuration()
         } catch {
             throw ValidationError("\(error)")
         }
@@ -37,14 +44,16 @@ struct SpoolOptions: ParsableArguments {
 
     func ledgerPath(_ configuration: MeetingConfig.Configuration) -> String {
         // `--spool DIR` points every folder, the ledger included, at DIR.
-        spool.map { $0 + "/state/ledger.sqlite" } ?? configuration.ledgerPath(spool: configuration.spool)
+        ledger ?? spool.map { $0 + "/state/ledger.sqlite" } ?? configuration.ledgerPath(spool: configuration.spool)
     }
 
-    func openPipeline() throws -> DecisionPipeline {
+    /// The spool, its lock and a pipeline; throws when a daemon already decides this spool.
+    func openPipeline() throws -> (DecisionPipeline, SpoolLock) {
         let configuration = try loadConfiguration()
         let spoolDirectory = try SpoolDirectory(root: spoolRoot(configuration))
+        let lock = try SpoolLock(spool: spoolDirectory)
         let ledger = try SQLiteLedger(path: ledgerPath(configuration))
-        return try DecisionPipeline(spool: spoolDirectory, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone)
+        return (try DecisionPipeline(spool: spoolDirectory, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone), lock)
     }
 }
 
@@ -63,8 +72,9 @@ struct Drain: ParsableCommand {
     @OptionGroup var options: SpoolOptions
 
     func run() throws {
-        let pipeline = try options.openPipeline()
+        let (pipeline, lock) = try options.openPipeline()
         for outcome in try pipeline.drain() { print(summary(outcome)) }
+        withExtendedLifetime(lock) {}
     }
 }
 
@@ -76,10 +86,23 @@ struct Withdraw: ParsableCommand {
 
     func run() throws {
         guard RequestParser.isValidID(id) else { throw ValidationError("\"\(id)\" is not a valid request id") }
-        let pipeline = try options.openPipeline()
+        let configuration = try options.loadConfiguration()
+        let spool = try SpoolDirectory(root: options.spoolRoot(configuration))
         let request = #"{"format": 1, "id": "\#(id)", "action": "withdraw"}"#
         let name = "\(id).withdraw.\(Int(Date().timeIntervalSince1970 * 1000)).json"
-        try pipeline.spool.drop(name: name, Array(request.utf8))
+        let lock: SpoolLock
+        do {
+            lock = try SpoolLock(spool: spool)
+        } catch is SpoolLock.Held {
+            // A running daemon decides it within moments; see log/decisions.jsonl.
+            try spool.drop(name: name, Array(request.utf8))
+            print("dropped\t\(id)\tincoming/\(name)\t(the running meetingd decides it)")
+            return
+        }
+        try spool.drop(name: name, Array(request.utf8))
+        let ledger = try SQLiteLedger(path: options.ledgerPath(configuration))
+        let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone)
+        defer { withExtendedLifetime(lock) {} }
         var exitCode: Int32 = 0
         for outcome in try pipeline.drain() {
             print(summary(outcome))

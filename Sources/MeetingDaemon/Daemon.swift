@@ -1,0 +1,30 @@
+import Foundation
+import Logging
+import MeetingConfig
+import MeetingLedger
+import MeetingSpool
+import ServiceLifecycle
+
+/// `meetingd run`: opens the spool (taking its lock) and the ledger, then runs the watcher, the config
+/// reloader and the watchdog in one ServiceGroup. SIGTERM/SIGINT: the request in hand is finished, then exit.
+public enum Daemon {
+    public static func run(configuration: Configuration, configPath: String?, spoolRoot: String, ledgerPath: String,
+                           logger: Logger) async throws {
+        let spool = try SpoolDirectory(root: spoolRoot)
+        let lock = try SpoolLock(spool: spool)
+        let ledger = try SQLiteLedger(path: ledgerPath)
+        let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone)
+        let notifier = SystemdNotifier()
+        let settings = SettingsBox(configuration.rules)
+        var services: [any Service] = [
+            SpoolWatcher(pipeline: pipeline, settings: settings, notifier: notifier, logger: logger),
+            ConfigReloader(path: configPath, running: configuration, settings: settings, notifier: notifier, logger: logger),
+        ]
+        if let watchdog = Watchdog(notifier: notifier) { services.append(watchdog) }
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(20)
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        withExtendedLifetime(lock) {}
+    }
+}

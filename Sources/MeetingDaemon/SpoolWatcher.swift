@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import MeetingSpool
+import ServiceLifecycle
+
+/// Decides every request that appears in `incoming/`: inotify for speed, a full scan at start-up and after a
+/// queue overflow, and a slow periodic rescan as a safety net. Files still open for writing and dot-files
+/// are left alone. When a write fails (a full disk), the request stays where it is, the error is logged once,
+/// and the watcher retries with back-off.
+public final class SpoolWatcher: Service, @unchecked Sendable {
+    /// Only `run()` touches the pipeline, one decision at a time.
+    private let pipeline: DecisionPipeline
+    private let settings: SettingsBox
+    private let notifier: SystemdNotifier
+    private let counters = DaemonCounters()
+    private let logger: Logger
+    private let rescanInterval: Double
+    /// A file found by a scan (not announced by inotify) and modified this recently may still be being written.
+    private let settleTime: Double = 1
+
+    private var beingWritten = Set<[UInt8]>()
+    private var announced = Set<[UInt8]>()
+    private var nextRescan = Date.distantPast
+    private var retryAt: Date?
+    private var retryDelay: Double = 0
+    private var lastFailure: String?
+
+    public init(pipeline: DecisionPipeline, settings: SettingsBox, notifier: SystemdNotifier, logger: Logger, rescanInterval: Double = 60) {
+        self.pipeline = pipeline
+        self.settings = settings
+        self.notifier = notifier
+        self.logger = logger
+        self.rescanInterval = rescanInterval
+    }
+
+    var statusLine: String { counters.status }
+
+    public func run() async throws {
+        let events = try InotifyWatch.events(in: pipeline.spool.path(.incoming), tick: 0.5)
+        processWaiting()
+        notifier.send("READY=1", counters.status)
+        logger.notice("meetingd ready", metadata: ["spool": "\(pipeline.spool.root)", "settings": "\(pipeline.settingsVersion)"])
+        for await batch in events.cancelOnGracefulShutdown() {
+            var scan = false
+            for event in batch {
+                switch event {
+                case let .completed(name):
+                    beingWritten.remove(name)
+                    announced.insert(name)
+                    scan = true
+                case let .writing(name):
+                    beingWritten.insert(name)
+                case let .gone(name):
+                    beingWritten.remove(name)
+                    announced.remove(name)
+                case .overflow:
+                    logger.warning("inotify queue overflowed; rescanning incoming/")
+                    beingWritten.removeAll()
+                    scan = true
+                case .tick:
+                    scan = scan || Date() >= nextRescan || (retryAt.map { Date() >= $0 } ?? false)
+                }
+            }
+            if scan { processWaiting() }
+        }
+        notifier.send("STOPPING=1", counters.status)
+        logger.notice("meetingd stopping", metadata: ["status": "\(counters.status.dropFirst(7))"])
+    }
+
+    /// Decides what is waiting, in arrival order, until done, a failure, or a graceful shutdown.
+    private func processWaiting() {
+        if let retryAt, Date() < retryAt { return }
+        if let newSettings = settings.takePending() { pipeline.apply(settings: newSettings) }
+        nextRescan = Date().addingTimeInterval(rescanInterval)
+        let files: [IncomingFile]
+        do {
+            files = try pipeline.spool.waitingFiles()
+        } catch {
+            fail("\(error)")
+            return
+        }
+        let now = Date().timeIntervalSince1970
+        var decided = 0
+        var remaining = files.count
+        defer { counters.record(decided: decided, waiting: remaining); notifier.send(counters.status) }
+        for file in files {
+            if Task.isShuttingDownGracefully { return }
+            if beingWritten.contains(file.nameBytes) { continue }
+            let age = now - (Double(file.modified.seconds) + Double(file.modified.nanoseconds) / 1e9)
+            if !announced.contains(file.nameBytes), file.kind == .regular, age < settleTime {
+                nextRescan = min(nextRescan, Date().addingTimeInterval(settleTime))
+                continue
+            }
+            do {
+                let outcome = try pipeline.process(file)
+                announced.remove(file.nameBytes)
+                decided += 1
+                remaining -= 1
+                recovered()
+                let decision = outcome.recorded.decision
+                logger.info("\(decision.verdict.rawValue) \(decision.requestID ?? "-")", metadata: [
+                    "file": "\(outcome.file)", "seq": "\(outcome.recorded.sequenceNumber)",
+                    "rules": "\(decision.assessment.violations.map(\.rule.rawValue).joined(separator: ","))",
+                ])
+            } catch {
+                fail("\(file.name): \(error)")
+                return
+            }
+        }
+    }
+
+    private func fail(_ message: String) {
+        retryDelay = min(max(retryDelay * 2, 0.5), 60)
+        retryAt = Date().addingTimeInterval(retryDelay)
+        // Logged once per distinct failure, not once per retry.
+        if message != lastFailure {
+            logger.error("cannot decide; the request stays in incoming/ and is retried", metadata: ["error": "\(message)"])
+            lastFailure = message
+        }
+    }
+
+    private func recovered() {
+        if lastFailure != nil { logger.notice("deciding again after a failure") }
+        lastFailure = nil
+        retryAt = nil
+        retryDelay = 0
+    }
+}
