@@ -6,7 +6,8 @@ import MeetingSpool
 import XCTest
 
 /// A spool in a temporary folder, with requests dropped at increasing modification times.
-final class TestSpool {
+/// Used from one thread at a time (a test, or its producer thread while the test only reads).
+final class TestSpool: @unchecked Sendable {
     let root: URL
     private var drops = 0
     var settings = RuleSettingsSet()
@@ -32,11 +33,12 @@ final class TestSpool {
     /// Writes `bytes` as `incoming/<name>` with a modification time after every earlier drop.
     func drop(_ name: String, _ bytes: [UInt8]) throws {
         drops += 1
-        let target = url("incoming/" + name)
-        try Data(bytes).write(to: url("incoming/.part"))
-        try FileManager.default.moveItem(at: url("incoming/.part"), to: target)
+        // Written as a dot-file, dated, then renamed in whole: a watching daemon never sees it half-made.
+        let part = url("incoming/.part-\(drops)")
+        try Data(bytes).write(to: part)
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_700_000_000 + Double(drops))],
-                                              ofItemAtPath: target.path)
+                                              ofItemAtPath: part.path)
+        guard rename(part.path, url("incoming/" + name).path) == 0 else { throw CocoaError(.fileWriteUnknown) }
     }
 
     func drop(_ name: String, json: String) throws { try drop(name, Array(json.utf8)) }
