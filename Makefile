@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 SPOOL ?= $(CURDIR)/spool
 SWIFT ?= swift
-APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip
+APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip systemd
 export MEETINGD_REQUIRE_PARSERS = 1
 
 .PHONY: run test build release deps python-deps install example clean
@@ -46,9 +46,16 @@ example: build
 	for f in Tests/MeetingSpoolTests/Fixtures/examples/*.json; do cp $$f $(SPOOL)/incoming/.tmp && mv $(SPOOL)/incoming/.tmp $(SPOOL)/incoming/$$(basename $$f); done
 	.build/debug/meetingd drain --spool $(SPOOL)
 
+# Honours DESTDIR and PREFIX; the unit's ExecStart follows PREFIX.
+UNITDIR ?= /etc/systemd/system
 install: release
 	install -D -m 0755 .build/release/meetingd $(DESTDIR)$(PREFIX)/bin/meetingd
 	install -D -m 0644 etc/meetingd.yaml $(DESTDIR)/etc/meetingd/meetingd.yaml
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/meetingd/README.md
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local|$(PREFIX)|g' systemd/meetingd.service > $(DESTDIR)$(UNITDIR)/meetingd.service
+	install -D -m 0644 systemd/meetingd.sysusers $(DESTDIR)/etc/sysusers.d/meetingd.conf
+	install -D -m 0644 systemd/meetingd.tmpfiles $(DESTDIR)/etc/tmpfiles.d/meetingd.conf
 
 clean:
 	rm -rf .build $(SPOOL)

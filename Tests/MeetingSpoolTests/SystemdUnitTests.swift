@@ -1,0 +1,54 @@
+import Foundation
+import XCTest
+
+/// The shipped unit passes `systemd-analyze verify` and scores 1.5 or lower in `systemd-analyze security`.
+final class SystemdUnitTests: XCTestCase {
+    static let unit = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("systemd/meetingd.service")
+
+    func analyze(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
+            if ProcessInfo.processInfo.environment["MEETINGD_REQUIRE_PARSERS"] == "1" { XCTFail("systemd-analyze is missing (make test installs systemd)") }
+            throw XCTSkip("systemd-analyze is not installed")
+        }
+        let process = Process()
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        process.arguments = arguments
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    func test_unit_passesVerify() throws {
+        // verify checks that ExecStart exists: point it at the binary just built.
+        guard let binary = CommandLineTests.binary else { throw XCTSkip("meetingd binary not built") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("unit-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let copy = folder.appendingPathComponent("meetingd.service")
+        let text = try String(contentsOf: Self.unit, encoding: .utf8).replacingOccurrences(of: "/usr/local/bin/meetingd", with: binary.path)
+        try Data(text.utf8).write(to: copy)
+        let (status, output) = try analyze(["verify", copy.path])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertEqual(output.trimmingCharacters(in: .whitespacesAndNewlines), "", output)
+    }
+
+    func test_unit_exposureIsAtMost1point5() throws {
+        let (_, output) = try analyze(["security", "--offline=true", Self.unit.path])
+        let line = try XCTUnwrap(output.split(separator: "\n").first { $0.contains("Overall exposure level") }, output)
+        let score = try XCTUnwrap(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }, String(line))
+        XCTAssertLessThanOrEqual(score, 1.5, String(line))
+    }
+
+    func test_unit_isANotifyServiceWithReloadAndWatchdog() throws {
+        let text = try String(contentsOf: Self.unit, encoding: .utf8)
+        for line in ["Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "WatchdogSec=", "StateDirectory=meetingd",
+                     "ConfigurationDirectory=meetingd", "User=meetingd"] {
+            XCTAssertTrue(text.contains(line), line)
+        }
+    }
+}
