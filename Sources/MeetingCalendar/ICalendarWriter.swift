@@ -20,6 +20,44 @@ public enum ICalendarWriter {
     public static let productID = "-//meetingd//meetingd 1.0//ZH"
 
     public static func render(_ document: CalendarDocument) throws -> [UInt8] {
+        var zones: [String: Date] = [:]
+        for event in document.events { zones[event.timeZone] = min(zones[event.timeZone] ?? event.start, event.start) }
+        return try withCalendar(document, zones: zones) { calendar, zoneHandles in
+            for event in document.events {
+                icalcomponent_add_component(calendar, try component(event, zone: zoneHandles[event.timeZone]!))
+            }
+            return try serialize(calendar)
+        }
+    }
+
+    /// One VEVENT as libical writes it (CRLF, folded), for feeds to assemble without re-rendering every event.
+    public static func renderEvent(_ event: CalendarEvent) throws -> String {
+        guard let zone = icaltimezone_get_builtin_timezone(event.timeZone) else { throw CalendarError.unknownTimeZone(event.timeZone) }
+        let vevent = try component(event, zone: zone)
+        defer { icalcomponent_free(vevent) }
+        return String(decoding: try serialize(vevent), as: UTF8.self)
+    }
+
+    /// A feed: the VCALENDAR (properties and one VTIMEZONE per zone, from libical) around VEVENTs rendered by
+    /// `renderEvent`. `zones` maps each TZID used to the earliest start it must cover.
+    public static func assembleFeed(_ document: CalendarDocument, zones: [String: Date], events: [String]) throws -> [UInt8] {
+        var bytes = try withCalendar(document, zones: zones) { calendar, _ in try serialize(calendar) }
+        let end = Array("END:VCALENDAR\r\n".utf8)
+        guard bytes.count >= end.count, Array(bytes.suffix(end.count)) == end else { throw CalendarError.libical("no END:VCALENDAR") }
+        bytes.removeLast(end.count)
+        for event in events { bytes.append(contentsOf: event.utf8) }
+        bytes.append(contentsOf: end)
+        return bytes
+    }
+
+    private static func serialize(_ component: OpaquePointer) throws -> [UInt8] {
+        guard let text = icalcomponent_as_ical_string_r(component) else { throw CalendarError.libical("icalcomponent_as_ical_string_r") }
+        defer { icalmemory_free_buffer(text) }
+        return Array(UnsafeRawBufferPointer(start: text, count: strlen(text)))
+    }
+
+    private static func withCalendar<T>(_ document: CalendarDocument, zones earliestByZone: [String: Date],
+                                        _ body: (OpaquePointer, [String: OpaquePointer]) throws -> T) throws -> T {
         guard let calendar = icalcomponent_new(ICAL_VCALENDAR_COMPONENT) else { throw CalendarError.libical("icalcomponent_new") }
         defer { icalcomponent_free(calendar) }
         add(calendar, icalproperty_new_version("2.0"))
@@ -39,20 +77,13 @@ public enum ICalendarWriter {
         }
 
         // One VTIMEZONE per zone, truncated to the years the events need so the definition stays compact.
-        var earliestByZone: [String: Date] = [:]
-        for event in document.events { earliestByZone[event.timeZone] = min(earliestByZone[event.timeZone] ?? event.start, event.start) }
         var zones: [String: OpaquePointer] = [:]
         for (name, earliest) in earliestByZone.sorted(by: { $0.key < $1.key }) {
             guard let zone = icaltimezone_get_builtin_timezone(name) else { throw CalendarError.unknownTimeZone(name) }
             zones[name] = zone
             icalcomponent_add_component(calendar, try compactTimeZone(zone, name: name, from: earliest))
         }
-        for event in document.events {
-            icalcomponent_add_component(calendar, try component(event, zone: zones[event.timeZone]!))
-        }
-        guard let text = icalcomponent_as_ical_string_r(calendar) else { throw CalendarError.libical("icalcomponent_as_ical_string_r") }
-        defer { icalmemory_free_buffer(text) }
-        return Array(UnsafeRawBufferPointer(start: text, count: strlen(text)))
+        return try body(calendar, zones)
     }
 
     private static func add(_ component: OpaquePointer, _ property: OpaquePointer?) {

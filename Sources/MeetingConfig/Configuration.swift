@@ -9,6 +9,10 @@ import Yams
 /// - `spool` (string, default `/var/spool/meetingd`): the spool directory.
 /// - `ledger` (string, default `<spool>/state/ledger.sqlite`): the SQLite ledger file.
 /// - `timezone` (string, default `Asia/Shanghai`): the zone of requests that name none, and of log times.
+/// - `http` (string, default `127.0.0.1:8080`): where `meetingd run` serves the feeds; `off` serves nothing.
+/// - `feeds.refresh_seconds` (integer, default 3600): REFRESH-INTERVAL and X-PUBLISHED-TTL of every feed.
+/// - `feeds.cancelled_days` (integer, default 30): how long a withdrawn meeting stays in feeds as CANCELLED.
+/// - `feeds.horizon_days` (integer, default 365): feeds show meetings that ended at most this many days ago.
 /// - `rules.<rule-id>.severity` (`reject`, `warn` or `off`) and `rules.<rule-id>.<setting>`: see `meetingd rules`.
 public struct Configuration: Sendable, Equatable {
     public static let defaultPath = "/etc/meetingd/meetingd.yaml"
@@ -18,12 +22,24 @@ public struct Configuration: Sendable, Equatable {
     /// nil: `<spool>/state/ledger.sqlite`.
     public var ledger: String?
     public var timezone: String = "Asia/Shanghai"
+    /// `host:port`, or nil when `http: off`.
+    public var http: String? = "127.0.0.1:8080"
+    public var feeds = FeedSettings()
     public var rules: RuleSettingsSet = RuleSettingsSet()
 
     public init() {}
 
     /// The ledger file for `spool`.
     public func ledgerPath(spool: String) -> String { ledger ?? spool + "/state/ledger.sqlite" }
+}
+
+/// How feeds are published.
+public struct FeedSettings: Sendable, Equatable {
+    public var refreshSeconds = 3600
+    public var cancelledDays = 30
+    public var horizonDays = 365
+
+    public init() {}
 }
 
 /// A config file that could not be used; `description` names the file, line and key at fault.
@@ -70,6 +86,31 @@ extension Configuration {
                 let zone = try string(value, key)
                 guard TimeZone(identifier: zone) != nil else { throw ConfigurationError("\(at(value)): timezone: \"\(zone)\" is not a known IANA time zone") }
                 configuration.timezone = zone
+            case "http":
+                let address = try string(value, key)
+                if address == "off" || value.bool == false {
+                    configuration.http = nil
+                } else {
+                    guard HTTPAddress(address) != nil else {
+                        throw ConfigurationError("\(at(value)): http: \"\(address)\" is not HOST:PORT (or off)")
+                    }
+                    configuration.http = address
+                }
+            case "feeds":
+                guard let feeds = value.mapping else { throw ConfigurationError("\(at(value)): feeds: expected a mapping") }
+                for (settingNode, valueNode) in feeds {
+                    let setting = settingNode.string ?? ""
+                    guard let number = valueNode.scalar.flatMap({ Int($0.string) }), number >= 0 else {
+                        throw ConfigurationError("\(at(valueNode)): feeds.\(setting): must be an integer ≥ 0")
+                    }
+                    switch setting {
+                    case "refresh_seconds": configuration.feeds.refreshSeconds = max(number, 60)
+                    case "cancelled_days": configuration.feeds.cancelledDays = number
+                    case "horizon_days": configuration.feeds.horizonDays = number
+                    default:
+                        throw ConfigurationError("\(at(settingNode)): feeds.\(setting): unknown key (known: refresh_seconds, cancelled_days, horizon_days)")
+                    }
+                }
             case "rules":
                 guard let rules = value.mapping else { throw ConfigurationError("\(at(value)): rules: expected a mapping of rule ids") }
                 for (ruleNode, settingsNode) in rules {
@@ -111,7 +152,7 @@ extension Configuration {
                     }
                 }
             default:
-                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, timezone, rules)")
+                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, timezone, http, feeds, rules)")
             }
         }
         return configuration
@@ -133,6 +174,18 @@ extension Configuration {
             "",
             "# Time zone of requests that name none, and of the times in the decision log.",
             "timezone: Asia/Shanghai",
+            "",
+            "# Where `meetingd run` serves the feeds over HTTP (HOST:PORT), or off. `--http` overrides it.",
+            "http: 127.0.0.1:8080",
+            "",
+            "# Subscribable calendars under <spool>/feeds/.",
+            "feeds:",
+            "  # REFRESH-INTERVAL and X-PUBLISHED-TTL, in seconds (at least 60).",
+            "  refresh_seconds: 3600",
+            "  # Days a withdrawn meeting stays in the feeds as STATUS:CANCELLED.",
+            "  cancelled_days: 30",
+            "  # Feeds show meetings that ended at most this many days ago, and every later one.",
+            "  horizon_days: 365",
             "",
             "# One block per rule of the catalogue (shared/spec/rules.md).",
             "# severity: reject (the request is rejected unless a valid waiver cancels the finding),",
@@ -156,5 +209,20 @@ extension Configuration {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// `host:port` for the HTTP server.
+public struct HTTPAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || $0 == "/" }) else { return nil }
+        self.host = host
+        self.port = port
     }
 }

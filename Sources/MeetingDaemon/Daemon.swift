@@ -13,7 +13,8 @@ public enum Daemon {
         let spool = try SpoolDirectory(root: spoolRoot)
         let lock = try SpoolLock(spool: spool)
         let ledger = try SQLiteLedger(path: ledgerPath)
-        let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone)
+        let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone,
+                                            feedSettings: configuration.feeds)
         let notifier = SystemdNotifier()
         let settings = SettingsBox(configuration.rules)
         var services: [any Service] = [

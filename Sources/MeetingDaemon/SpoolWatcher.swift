@@ -82,7 +82,12 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         var decided = 0
         var remaining = files.count
-        defer { counters.record(decided: decided, waiting: remaining); notifier.send(counters.status) }
+        defer {
+            // STATUS only when something changed: a retry loop must not flood the notify socket.
+            let before = counters.status
+            counters.record(decided: decided, waiting: remaining)
+            if counters.status != before { notifier.send(counters.status) }
+        }
         for file in files {
             if Task.isShuttingDownGracefully { return }
             if beingWritten.contains(file.nameBytes) { continue }

@@ -18,7 +18,7 @@ public struct SystemdNotifier: Sendable {
 
     public var isEnabled: Bool { socketPath != nil }
 
-    /// Sends `KEY=value` lines; failures are ignored, as sd_notify does.
+    /// Sends `KEY=value` lines; failures are ignored, as sd_notify does, and a full socket never blocks the daemon.
     public func send(_ fields: String...) { send(fields) }
 
     public func send(_ fields: [String]) {
@@ -35,7 +35,7 @@ public struct SystemdNotifier: Sendable {
         let message = Array(fields.joined(separator: "\n").utf8)
         _ = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                message.withUnsafeBytes { sendto(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), socketAddress, length) }
+                message.withUnsafeBytes { sendto(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), socketAddress, length) }
             }
         }
     }

@@ -23,6 +23,32 @@ public struct RecordedDecision: Sendable, Equatable {
     public var decidedAt: Date
     /// Where the input file goes, relative to the spool (`approved/x.r1.json`).
     public var destination: String
+    /// Feeds whose content this decision changed (the meeting's feeds before and after).
+    public var touchedFeeds: [String] = []
+}
+
+/// A meeting as feeds publish it: its VEVENT (serialised by libical) and the feeds it belongs to.
+public struct Publication: Sendable, Equatable {
+    public var vevent: String
+    public var timeZone: String
+    public var start: Date
+    public var end: Date
+    public var feedKeys: [String]
+
+    public init(vevent: String, timeZone: String, start: Date, end: Date, feedKeys: [String]) {
+        self.vevent = vevent
+        self.timeZone = timeZone
+        self.start = start
+        self.end = end
+        self.feedKeys = feedKeys
+    }
+}
+
+/// One event of a feed, in feed order.
+public struct FeedEvent: Sendable, Equatable {
+    public var vevent: String
+    public var timeZone: String
+    public var start: Date
 }
 
 /// What `decideAndRecord` is to write: the decision, where its input goes, and for an approval the request itself.
@@ -31,11 +57,15 @@ public struct DecisionToRecord: Sendable {
     public var destination: String
     /// The approved request and its bytes as received (kept for calendar output and feeds).
     public var approved: (request: MeetingRequest, bytes: [UInt8])?
+    /// For an approval or a withdrawal: the event as feeds show it now.
+    public var publication: Publication?
 
-    public init(decision: Decision, destination: String, approved: (request: MeetingRequest, bytes: [UInt8])? = nil) {
+    public init(decision: Decision, destination: String, approved: (request: MeetingRequest, bytes: [UInt8])? = nil,
+                publication: Publication? = nil) {
         self.decision = decision
         self.destination = destination
         self.approved = approved
+        self.publication = publication
     }
 }
 
@@ -71,6 +101,13 @@ public protocol Ledger: AnyObject, Sendable {
 
     /// Counts for reports and tests: meetings approved and not withdrawn.
     func approvedCount() throws -> Int
+
+    /// The events of feed `key`: approved meetings that end after `visibleAfter`, and withdrawn ones
+    /// withdrawn after `cancelledAfter`; ordered by start, then id.
+    func feedEvents(key: String, visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent]
+
+    /// Every feed key with the number of events it shows (same filter as `feedEvents`).
+    func feedCounts(visibleAfter: Date, cancelledAfter: Date) throws -> [String: Int]
 }
 
 public enum LedgerError: Error, CustomStringConvertible {

@@ -12,8 +12,9 @@ public final class SQLiteLedger: Ledger {
     public init(path: String) throws {
         self.path = path
         var configuration = Configuration()
-        // Another process holding the write lock is waited for, not skipped.
-        configuration.busyMode = .timeout(30)
+        // Another process holding the write lock is waited for, not skipped: SQLite waits up to 5 s, and the
+        // daemon keeps the request and retries after that, so a stuck lock never blocks a clean shutdown.
+        configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
@@ -36,7 +37,8 @@ public final class SQLiteLedger: Ledger {
                     verdict TEXT NOT NULL CHECK (verdict IN ('approved', 'rejected', 'invalid', 'withdrawn')),
                     decided_at REAL NOT NULL,
                     destination TEXT NOT NULL,
-                    decision_json TEXT NOT NULL
+                    decision_json TEXT NOT NULL,
+                    touched_feeds TEXT NOT NULL DEFAULT '[]'
                 );
                 -- A request id and revision is decided once; a replay after a crash cannot count twice.
                 CREATE UNIQUE INDEX decision_once ON decision (request_id, revision, action)
@@ -64,7 +66,10 @@ public final class SQLiteLedger: Ledger {
                     assessment_json TEXT NOT NULL,
                     settings_version TEXT NOT NULL,
                     decided_at REAL NOT NULL,
-                    decision_seq INTEGER NOT NULL REFERENCES decision (seq)
+                    decision_seq INTEGER NOT NULL REFERENCES decision (seq),
+                    vevent TEXT NOT NULL,
+                    tzid TEXT NOT NULL,
+                    end_utc REAL NOT NULL
                 );
                 CREATE INDEX meeting_by_region ON meeting (status, organizer_region, kind, local_date);
                 CREATE INDEX meeting_by_unit ON meeting (status, organizer_unit, kind, local_date);
@@ -76,6 +81,14 @@ public final class SQLiteLedger: Ledger {
                     PRIMARY KEY (meeting_id, region)
                 );
                 CREATE INDEX principal_by_region ON meeting_principal_region (region, local_date);
+
+                -- Which feeds show which meeting (all, region:…, organizer:…, attendee:…).
+                CREATE TABLE feed_entry (
+                    feed_key TEXT NOT NULL,
+                    meeting_id TEXT NOT NULL REFERENCES meeting (id) ON DELETE CASCADE,
+                    PRIMARY KEY (feed_key, meeting_id)
+                );
+                CREATE INDEX feed_entry_by_meeting ON feed_entry (meeting_id);
                 """)
         }
         return migrator
@@ -126,10 +139,44 @@ public final class SQLiteLedger: Ledger {
 
     private static func recordedDecision(_ row: Row) throws -> RecordedDecision {
         let json: String = row["decision_json"]
+        let touched: String = row["touched_feeds"]
         return RecordedDecision(
             sequenceNumber: row["seq"], input: InputIdentity(name: row["input_name"], digest: row["input_digest"]),
             decision: try JSONDecoder().decode(Decision.self, from: Data(json.utf8)),
-            decidedAt: Date(timeIntervalSince1970: row["decided_at"]), destination: row["destination"])
+            decidedAt: Date(timeIntervalSince1970: row["decided_at"]), destination: row["destination"],
+            touchedFeeds: try JSONDecoder().decode([String].self, from: Data(touched.utf8)))
+    }
+
+    /// Shown: approved meetings that end after `visibleAfter`; withdrawn ones withdrawn after `cancelledAfter`.
+    private static let visibleMeeting = """
+        ((m.status = 'approved' AND m.end_utc > ?) OR (m.status = 'withdrawn' AND m.decided_at > ? AND m.end_utc > ?))
+        """
+
+    public func feedEvents(key: String, visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent] {
+        try queue.read { db in
+            let visible = visibleAfter.timeIntervalSince1970
+            return try Row.fetchAll(db, sql: """
+                SELECT m.vevent, m.tzid, m.start_utc FROM feed_entry f JOIN meeting m ON m.id = f.meeting_id
+                WHERE f.feed_key = ? AND \(Self.visibleMeeting) ORDER BY m.start_utc, m.id
+                """, arguments: [key, visible, cancelledAfter.timeIntervalSince1970, visible]).map {
+                FeedEvent(vevent: $0[0], timeZone: $0[1], start: Date(timeIntervalSince1970: $0[2]))
+            }
+        }
+    }
+
+    public func feedCounts(visibleAfter: Date, cancelledAfter: Date) throws -> [String: Int] {
+        try queue.read { db in
+            let visible = visibleAfter.timeIntervalSince1970
+            var counts: [String: Int] = [:]
+            for key in try String.fetchAll(db, sql: "SELECT DISTINCT feed_key FROM feed_entry") { counts[key] = 0 }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT f.feed_key, COUNT(*) FROM feed_entry f JOIN meeting m ON m.id = f.meeting_id
+                WHERE \(Self.visibleMeeting) GROUP BY f.feed_key
+                """, arguments: [visible, cancelledAfter.timeIntervalSince1970, visible]) {
+                counts[row[0]] = row[1]
+            }
+            return counts
+        }
     }
 
     private static func record(_ outcome: DecisionToRecord, input: InputIdentity, decidedAt: Date, in db: Database) throws -> RecordedDecision {
@@ -153,41 +200,58 @@ public final class SQLiteLedger: Ledger {
             throw LedgerError.alreadyDecided(id: decision.requestID ?? "", revision: decision.revision ?? 0, action: action)
         }
         let seq = db.lastInsertedRowID
+        var touched: [String] = []
         switch decision.verdict {
         case .approved:
-            guard let (request, bytes) = outcome.approved, let sequence = decision.sequence else {
+            guard let (request, bytes) = outcome.approved, let sequence = decision.sequence, let publication = outcome.publication else {
                 throw LedgerError.corrupt("an approval without its request")
             }
-            try upsertMeeting(request, bytes: bytes, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq, in: db)
+            let before = try String.fetchAll(db, sql: "SELECT feed_key FROM feed_entry WHERE meeting_id = ?", arguments: [request.id])
+            try upsertMeeting(request, bytes: bytes, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq,
+                              publication: publication, in: db)
+            touched = Array(Set(before).union(publication.feedKeys)).sorted()
         case .withdrawn:
+            guard let publication = outcome.publication else { throw LedgerError.corrupt("a withdrawal without its cancelled event") }
             try db.execute(sql: """
-                UPDATE meeting SET status = 'withdrawn', sequence = ?, decided_at = ?, decision_seq = ? WHERE id = ?
-                """, arguments: [decision.sequence, decidedAt.timeIntervalSince1970, seq, decision.requestID])
+                UPDATE meeting SET status = 'withdrawn', sequence = ?, decided_at = ?, decision_seq = ?, vevent = ? WHERE id = ?
+                """, arguments: [decision.sequence, decidedAt.timeIntervalSince1970, seq, publication.vevent, decision.requestID])
+            touched = try String.fetchAll(db, sql: "SELECT feed_key FROM feed_entry WHERE meeting_id = ? ORDER BY feed_key",
+                                          arguments: [decision.requestID])
         case .rejected, .invalid:
             break
         }
-        return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt, destination: outcome.destination)
+        if !touched.isEmpty {
+            let json = String(decoding: try JSONEncoder().encode(touched), as: UTF8.self)
+            try db.execute(sql: "UPDATE decision SET touched_feeds = ? WHERE seq = ?", arguments: [json, seq])
+        }
+        return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt,
+                                destination: outcome.destination, touchedFeeds: touched)
     }
 
     private static func upsertMeeting(_ request: MeetingRequest, bytes: [UInt8], decision: Decision, sequence: Int,
-                                      decidedAt: Date, seq: Int64, in db: Database) throws {
+                                      decidedAt: Date, seq: Int64, publication: Publication, in db: Database) throws {
         let record = MeetingRecord(request)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let units = String(decoding: try encoder.encode(record.attendeeUnits), as: UTF8.self)
         let assessment = String(decoding: try encoder.encode(decision.assessment), as: UTF8.self)
         try db.execute(sql: "DELETE FROM meeting_principal_region WHERE meeting_id = ?", arguments: [record.id])
+        try db.execute(sql: "DELETE FROM feed_entry WHERE meeting_id = ?", arguments: [record.id])
         try db.execute(sql: """
             INSERT OR REPLACE INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level,
                 organizer_type, organizer_system, organizer_region, start_utc, local_date, reaches_grassroots, exempt,
-                attendee_units, request_bytes, assessment_json, settings_version, decided_at, decision_seq)
-            VALUES (?, ?, 'approved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                attendee_units, request_bytes, assessment_json, settings_version, decided_at, decision_seq, vevent, tzid, end_utc)
+            VALUES (?, ?, 'approved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 record.id, record.revision, sequence, record.kind.rawValue, record.title, record.organizerUnit,
                 record.organizerLevel.rawValue, record.organizerType.rawValue, record.organizerSystem, record.organizerRegion,
                 record.start.timeIntervalSince1970, record.localStartDate.description, record.reachesGrassroots, record.exempt,
                 units, Data(bytes), assessment, decision.settingsVersion, decidedAt.timeIntervalSince1970, seq,
+                publication.vevent, publication.timeZone, publication.end.timeIntervalSince1970,
             ])
+        for key in Set(publication.feedKeys) {
+            try db.execute(sql: "INSERT INTO feed_entry (feed_key, meeting_id) VALUES (?, ?)", arguments: [key, record.id])
+        }
         for region in record.grassrootsPrincipalRegions {
             try db.execute(sql: "INSERT INTO meeting_principal_region (meeting_id, region, local_date) VALUES (?, ?, ?)",
                            arguments: [record.id, region, record.localStartDate.description])

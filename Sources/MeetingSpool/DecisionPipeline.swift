@@ -1,5 +1,6 @@
 import Foundation
 import MeetingCalendar
+import MeetingConfig
 import MeetingLedger
 import MeetingModel
 import MeetingRules
@@ -19,6 +20,8 @@ public final class DecisionPipeline {
         public let recorded: RecordedDecision
         /// True when this run only finished a decision recorded by an earlier, interrupted run.
         public let resumed: Bool
+        /// Feed files rewritten for this decision.
+        public let feedsWritten: Int
     }
 
     public let spool: SpoolDirectory
@@ -32,13 +35,18 @@ public final class DecisionPipeline {
     /// The clock of decisions (DTSTAMP, log time); tests fix it.
     public var now: () -> Date = { Date() }
 
-    public init(spool: SpoolDirectory, ledger: any Ledger, settings: RuleSettingsSet, timeZone: String) throws {
+    /// The feeds under `feeds/`, kept up to date with every approval and withdrawal.
+    public private(set) var feeds: FeedWriter!
+
+    public init(spool: SpoolDirectory, ledger: any Ledger, settings: RuleSettingsSet, timeZone: String,
+                feedSettings: FeedSettings = FeedSettings()) throws {
         self.spool = spool
         self.ledger = ledger
         log = try DecisionLog(spool: spool)
         decider = Decider(engine: RuleEngine(settings: settings))
         parser = RequestParser(defaultTimeZone: timeZone)
         logTimeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!
+        feeds = FeedWriter(spool: spool, ledger: ledger, settings: feedSettings, now: { [unowned self] in self.now() })
     }
 
     /// Decides every file now waiting in `incoming/`, in arrival order.
@@ -93,6 +101,7 @@ public final class DecisionPipeline {
         }
         try faultInjector?(.afterLedgerCommit)
         let output = try writeOutputs(recorded, parsed: parsed, fileName: file.name)
+        let feedsWritten = recorded.touchedFeeds.isEmpty ? 0 : try feeds.update(recorded.touchedFeeds)
         try faultInjector?(.afterOutputs)
         try log.append(DecisionLine.make(recorded.decision, decidedAt: recorded.decidedAt, timeZone: logTimeZone,
                                          input: "incoming/\(file.name)", output: output, moved: recorded.destination,
@@ -100,19 +109,31 @@ public final class DecisionPipeline {
                        sequenceNumber: recorded.sequenceNumber)
         try faultInjector?(.afterLogLine)
         try spool.moveIncoming(file, to: recorded.destination)
-        return Outcome(file: file.name, recorded: recorded, resumed: resumed)
+        return Outcome(file: file.name, recorded: recorded, resumed: resumed, feedsWritten: feedsWritten)
     }
 
     private func decideAndRecord(_ file: IncomingFile, identity: InputIdentity, parsed: Result<ParsedRequest, InvalidRequest>,
                                  bytes: [UInt8]) throws -> RecordedDecision {
         // Milliseconds, so the time read back from the ledger gives the same bytes on a replay.
         let decidedAt = Date(timeIntervalSince1970: (now().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        // A withdrawal republishes the stored meeting as cancelled.
+        var stored: (meeting: StoredMeeting, request: MeetingRequest)?
+        if case let .success(.withdrawal(withdrawal)) = parsed, let meeting = try ledger.meeting(id: withdrawal.id),
+           case let .success(.proposal(request)) = parser.parse(meeting.requestBytes) {
+            stored = (meeting, request)
+        }
         let attempt = {
             try self.ledger.decideAndRecord(input: identity, decidedAt: decidedAt) { state in
                 let decision = try self.decider.decide(parsed, state: state)
-                var approved: (request: MeetingRequest, bytes: [UInt8])?
-                if decision.verdict == .approved, case let .success(.proposal(request)) = parsed { approved = (request, bytes) }
-                return DecisionToRecord(decision: decision, destination: self.destination(decision, file: file), approved: approved)
+                var record = DecisionToRecord(decision: decision, destination: self.destination(decision, file: file))
+                if decision.verdict == .approved, case let .success(.proposal(request)) = parsed {
+                    record.approved = (request, bytes)
+                    record.publication = try Self.publication(self.event(request, decision, decidedAt: decidedAt), request: request)
+                } else if decision.verdict == .withdrawn, let stored {
+                    let event = self.cancelledEvent(stored.meeting, stored.request, decision, decidedAt: decidedAt)
+                    record.publication = try Self.publication(event, request: stored.request)
+                }
+                return record
             }
         }
         do {
@@ -121,6 +142,21 @@ public final class DecisionPipeline {
             // Another decider recorded the same id and revision first; deciding again now sees that.
             return try attempt()
         }
+    }
+
+    private func event(_ request: MeetingRequest, _ decision: Decision, decidedAt: Date) -> CalendarEvent {
+        EventBuilder.event(request, sequence: decision.sequence ?? 0, stamp: decidedAt, assessment: decision.assessment,
+                           settingsVersion: decision.settingsVersion, note: decision.note, cancelled: false)
+    }
+
+    private func cancelledEvent(_ meeting: StoredMeeting, _ request: MeetingRequest, _ decision: Decision, decidedAt: Date) -> CalendarEvent {
+        EventBuilder.event(request, sequence: decision.sequence ?? meeting.sequence, stamp: decidedAt, assessment: meeting.assessment,
+                           settingsVersion: meeting.settingsVersion, note: nil, cancelled: true)
+    }
+
+    private static func publication(_ event: CalendarEvent, request: MeetingRequest) throws -> Publication {
+        Publication(vevent: try ICalendarWriter.renderEvent(event), timeZone: event.timeZone, start: event.start, end: event.end,
+                    feedKeys: FeedKey.keys(for: request).map(\.key))
     }
 
     /// Where the input file goes for `decision` (relative to the spool).
@@ -139,11 +175,10 @@ public final class DecisionPipeline {
         let decision = recorded.decision
         switch decision.verdict {
         case .approved:
-            guard case let .success(.proposal(request)) = parsed, let sequence = decision.sequence else {
+            guard case let .success(.proposal(request)) = parsed else {
                 throw SpoolError("approved decision \(recorded.sequenceNumber) has no readable request")
             }
-            let event = EventBuilder.event(request, sequence: sequence, stamp: recorded.decidedAt, assessment: decision.assessment,
-                                           settingsVersion: decision.settingsVersion, note: decision.note, cancelled: false)
+            let event = event(request, decision, decidedAt: recorded.decidedAt)
             let path = "approved/\(request.id).ics"
             try spool.writeAtomically(path, try ICalendarWriter.render(CalendarDocument(events: [event])))
             return path
@@ -159,9 +194,7 @@ public final class DecisionPipeline {
             guard let meeting = try ledger.meeting(id: id), case let .success(.proposal(request)) = parser.parse(meeting.requestBytes) else {
                 throw SpoolError("withdrawn meeting \(id) is missing from the ledger")
             }
-            let event = EventBuilder.event(request, sequence: decision.sequence ?? meeting.sequence, stamp: recorded.decidedAt,
-                                           assessment: meeting.assessment, settingsVersion: meeting.settingsVersion,
-                                           note: nil, cancelled: true)
+            let event = cancelledEvent(meeting, request, decision, decidedAt: recorded.decidedAt)
             let path = "approved/\(id).ics"
             try spool.writeAtomically(path, try ICalendarWriter.render(CalendarDocument(events: [event])))
             return path

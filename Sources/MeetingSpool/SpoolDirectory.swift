@@ -151,11 +151,59 @@ public final class SpoolDirectory: @unchecked Sendable {
     }
 
     private func split(_ relativePath: String) -> (Folder, String)? {
-        guard let slash = relativePath.firstIndex(of: "/"),
-              let folder = Folder(rawValue: String(relativePath[..<slash])) else { return nil }
-        let name = String(relativePath[relativePath.index(after: slash)...])
-        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else { return nil }
+        guard let (folder, directories, name) = components(relativePath), directories.isEmpty else { return nil }
         return (folder, name)
+    }
+
+    /// `folder/dir/…/name` with every segment checked: no empty, `.`/`..` or dot-led segments, no NUL.
+    /// Sub-folders are allowed in `feeds/` only.
+    private func components(_ relativePath: String) -> (Folder, [String], String)? {
+        let parts = relativePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count >= 2, let folder = Folder(rawValue: parts[0]),
+              parts.dropFirst().allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\0") }),
+              parts.count == 2 || folder == .feeds,
+              parts.dropFirst().dropLast().allSatisfy({ !$0.hasPrefix(".") })
+        else { return nil }
+        return (folder, Array(parts[1..<(parts.count - 1)]), parts.last!)
+    }
+
+    /// A descriptor of `directories` below `folder`, reached without following links; created when asked.
+    /// The caller closes it unless it is the folder's own.
+    private func directory(_ folder: Folder, _ directories: [String], create: Bool) -> Int32? {
+        var current = fd(folder)
+        for segment in directories {
+            if create, mkdirat(current, segment, 0o755) != 0, errno != EEXIST {
+                if current != fd(folder) { close(current) }
+                return nil
+            }
+            let next = openat(current, segment, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if current != fd(folder) { close(current) }
+            guard next >= 0 else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    /// A file under `feeds/` and its modification time, for the HTTP server: every segment is reached
+    /// without following links, dot-names are refused, only regular files are served.
+    public func readFeed(_ path: String) -> (bytes: [UInt8], modified: Date)? {
+        guard let (_, directories, name) = components("feeds/" + path), !name.hasPrefix("."),
+              let dirfd = directory(.feeds, directories, create: false) else { return nil }
+        defer { if dirfd != fd(.feeds) { close(dirfd) } }
+        let file = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard file >= 0 else { return nil }
+        defer { close(file) }
+        var info = stat()
+        guard fstat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var total = 0
+        while total < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { pread(file, $0.baseAddress! + total, $0.count - total, off_t(total)) }
+            guard count > 0 else { return nil }
+            total += count
+        }
+        let modified = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+        return (bytes, modified)
     }
 
     /// A name in `invalid/` that neither the file nor its note uses yet: `x.json`, then `x.json.1`, …
@@ -171,8 +219,9 @@ public final class SpoolDirectory: @unchecked Sendable {
 
     /// Writes `bytes` to `relativePath` durably: a dot-file in the same folder, fsync, rename, fsync of the folder.
     public func writeAtomically(_ relativePath: String, _ bytes: [UInt8]) throws {
-        guard let (folder, name) = split(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
-        let dirfd = fd(folder)
+        guard let (folder, directories, name) = components(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
+        guard let dirfd = directory(folder, directories, create: true) else { throw SpoolError("cannot create the folder of", path(folder, name)) }
+        defer { if dirfd != fd(folder) { close(dirfd) } }
         let temporary = Self.temporaryPrefix + name + ".\(getpid())"
         let fd = openat(dirfd, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SpoolError("cannot create", path(folder, temporary)) }
@@ -200,7 +249,7 @@ public final class SpoolDirectory: @unchecked Sendable {
             unlinkat(dirfd, temporary, 0)
             throw SpoolError("cannot rename into", path(folder, name), errno: code)
         }
-        try sync(folder)
+        guard fsync(dirfd) == 0 else { throw SpoolError("cannot sync", path(folder)) }
     }
 
     /// Moves a file out of `incoming/` by one rename, refusing to replace anything at the destination.

@@ -11,7 +11,7 @@ struct Meetingd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meetingd",
         abstract: "Decides meeting requests against the 2024 rules on reducing burdens on the grassroots.",
-        subcommands: [Drain.self, Check.self, Withdraw.self, Rules.self, Run.self, DefaultConfig.self])
+        subcommands: [Drain.self, Check.self, Withdraw.self, Rules.self, Run.self, Feeds.self, DefaultConfig.self])
 }
 
 /// `--config` and `--spool`, shared by every command that touches a spool.
@@ -53,7 +53,8 @@ struct SpoolOptions: ParsableArguments {
         let spoolDirectory = try SpoolDirectory(root: spoolRoot(configuration))
         let lock = try SpoolLock(spool: spoolDirectory)
         let ledger = try SQLiteLedger(path: ledgerPath(configuration))
-        return (try DecisionPipeline(spool: spoolDirectory, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone), lock)
+        return (try DecisionPipeline(spool: spoolDirectory, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone,
+                                     feedSettings: configuration.feeds), lock)
     }
 }
 
@@ -101,7 +102,8 @@ struct Withdraw: ParsableCommand {
         }
         try spool.drop(name: name, Array(request.utf8))
         let ledger = try SQLiteLedger(path: options.ledgerPath(configuration))
-        let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone)
+        let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone,
+                                            feedSettings: configuration.feeds)
         defer { withExtendedLifetime(lock) {} }
         var exitCode: Int32 = 0
         for outcome in try pipeline.drain() {
@@ -188,4 +190,22 @@ struct DefaultConfig: ParsableCommand {
                                                     abstract: "Print the config file with every key at its default (what etc/meetingd.yaml ships).")
 
     func run() { print(MeetingConfig.Configuration.defaultFileText(), terminator: "") }
+}
+
+struct Feeds: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage the calendar feeds under feeds/.", subcommands: [Rebuild.self])
+
+    struct Rebuild: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Regenerate every feed from the ledger (after changing the horizon, or to repair).")
+
+        @OptionGroup var options: SpoolOptions
+
+        func run() throws {
+            let (pipeline, lock) = try options.openPipeline()
+            let written = try pipeline.feeds.rebuild()
+            print("feeds rebuilt: \(written) file(s) changed under \(pipeline.spool.path(.feeds))")
+            withExtendedLifetime(lock) {}
+        }
+    }
 }

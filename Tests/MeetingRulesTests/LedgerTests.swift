@@ -18,7 +18,9 @@ final class LedgerTests: XCTestCase {
     func approve(_ request: MeetingRequest, in ledger: SQLiteLedger, sequence: Int = 0) throws {
         let decision = Decision(verdict: .approved, requestID: request.id, revision: request.revision, sequence: sequence, settingsVersion: "v")
         _ = try ledger.decideAndRecord(input: InputIdentity(name: "\(request.id).json", digest: "d"), decidedAt: Date()) { _ in
-            DecisionToRecord(decision: decision, destination: "approved/\(request.id).r\(request.revision).json", approved: (request, [0x7B, 0x7D]))
+            DecisionToRecord(decision: decision, destination: "approved/\(request.id).r\(request.revision).json", approved: (request, [0x7B, 0x7D]),
+                             publication: Publication(vevent: "BEGIN:VEVENT\r\nEND:VEVENT\r\n", timeZone: "Asia/Shanghai",
+                                                      start: request.start, end: request.end, feedKeys: ["all"]))
         }
     }
 

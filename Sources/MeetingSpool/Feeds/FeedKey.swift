@@ -1,0 +1,79 @@
+import Foundation
+import MeetingModel
+import MeetingRules
+
+/// One subscribable calendar: everything, a region (with its sub-regions), an organizing unit, or what one
+/// unit must attend. The key (`region:浙江省/杭州市`) is stored in the ledger; the path is its file under `feeds/`.
+public struct FeedKey: Hashable, Comparable, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case all, region, organizer, attendee
+    }
+
+    public let kind: Kind
+    /// The region path or the unit's name, exactly as requests write it (empty for `all`).
+    public let name: String
+
+    public static let all = FeedKey(kind: .all, name: "")
+
+    public init(kind: Kind, name: String) {
+        self.kind = kind
+        self.name = name
+    }
+
+    public init?(key: String) {
+        if key == "all" { self = .all; return }
+        guard let colon = key.firstIndex(of: ":"), let kind = Kind(rawValue: String(key[..<colon])), kind != .all else { return nil }
+        self.init(kind: kind, name: String(key[key.index(after: colon)...]))
+    }
+
+    public var key: String { kind == .all ? "all" : "\(kind.rawValue):\(name)" }
+
+    /// The file under `feeds/`: `all.ics`, `region/浙江省/杭州市.ics`, `organizer/<unit>.ics`, `attendee/<unit>.ics`.
+    /// Every segment is safe as a file name and a URL path segment, and stable for the same name.
+    public var path: String {
+        switch kind {
+        case .all: return "all.ics"
+        case .region: return "region/" + name.split(separator: "/").map { Self.safeSegment(String($0)) }.joined(separator: "/") + ".ics"
+        case .organizer, .attendee: return "\(kind.rawValue)/\(Self.safeSegment(name)).ics"
+        }
+    }
+
+    /// The calendar's display name (NAME, X-WR-CALNAME).
+    public var displayName: String {
+        switch kind {
+        case .all: return "全部会议"
+        case .region: return "\(name) 会议"
+        case .organizer: return "\(name) 召开的会议"
+        case .attendee: return "\(name) 须参加的会议"
+        }
+    }
+
+    public static func < (lhs: FeedKey, rhs: FeedKey) -> Bool { lhs.path < rhs.path }
+
+    /// Letters and digits of any script are kept; anything else becomes `_`, and a name that had to change
+    /// (or was cut to 80 characters) gets a hash of the original so that two names never share a file.
+    static func safeSegment(_ name: String) -> String {
+        var safe = ""
+        for character in name.prefix(80) {
+            safe.append(character.isLetter || character.isNumber || "-_（）·".contains(character) ? character : "_")
+        }
+        if safe != name || safe.isEmpty {
+            safe += "-" + String(Digest.fnv1a64Hex(Array(name.utf8)).prefix(8))
+        }
+        return safe
+    }
+
+    /// The feeds a meeting belongs to: all, its organizer's region and every region above it, its organizer,
+    /// and every unit it requires.
+    public static func keys(for request: MeetingRequest) -> [FeedKey] {
+        var keys: [FeedKey] = [.all, FeedKey(kind: .organizer, name: request.organizer.unit)]
+        let segments = request.organizer.region.split(separator: "/")
+        for depth in 1...max(1, segments.count) where depth <= segments.count {
+            keys.append(FeedKey(kind: .region, name: segments.prefix(depth).joined(separator: "/")))
+        }
+        for attendee in request.attendees where attendee.required {
+            keys.append(FeedKey(kind: .attendee, name: attendee.unit))
+        }
+        return Array(Set(keys)).sorted()
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import MeetingCalendar
+import MeetingConfig
+import MeetingLedger
+import MeetingModel
+import MeetingRules
+
+/// Writes the feeds under `feeds/` from the ledger. A decision rewrites only the feeds that contain its
+/// meeting; a feed whose bytes would not change is not written at all, so its ETag and Last-Modified stay.
+/// Feeds are assembled from the VEVENTs the ledger keeps, so one decision costs one feed pass, not a
+/// re-rendering of every event.
+public final class FeedWriter {
+    public let settings: FeedSettings
+    private let spool: SpoolDirectory
+    private let ledger: any Ledger
+    private let now: () -> Date
+    /// Digest of each feed file as last written or read, and the event counts for the index.
+    private var digests: [String: String] = [:]
+    private var counts: [String: Int]?
+    private var indexDigest: String?
+    public private(set) var writes = 0
+
+    public init(spool: SpoolDirectory, ledger: any Ledger, settings: FeedSettings, now: @escaping () -> Date) {
+        self.spool = spool
+        self.ledger = ledger
+        self.settings = settings
+        self.now = now
+    }
+
+    private var cutoffs: (visibleAfter: Date, cancelledAfter: Date) {
+        let now = now()
+        return (now.addingTimeInterval(-Double(settings.horizonDays) * 86_400), now.addingTimeInterval(-Double(settings.cancelledDays) * 86_400))
+    }
+
+    /// Rewrites the feeds named by `keys` (ledger feed keys) and the index; returns how many files changed.
+    @discardableResult
+    public func update(_ keys: [String]) throws -> Int {
+        var changed = 0
+        if counts == nil { counts = try ledger.feedCounts(visibleAfter: cutoffs.visibleAfter, cancelledAfter: cutoffs.cancelledAfter) }
+        for key in keys {
+            guard let feed = FeedKey(key: key) else { continue }
+            if try write(feed) { changed += 1 }
+        }
+        if try writeIndex() { changed += 1 }
+        writes += changed
+        return changed
+    }
+
+    /// Regenerates every feed from the ledger (`meetingd feeds rebuild`).
+    @discardableResult
+    public func rebuild() throws -> Int {
+        counts = try ledger.feedCounts(visibleAfter: cutoffs.visibleAfter, cancelledAfter: cutoffs.cancelledAfter)
+        return try update(Array(counts!.keys).sorted())
+    }
+
+    private func write(_ feed: FeedKey) throws -> Bool {
+        let events = try ledger.feedEvents(key: feed.key, visibleAfter: cutoffs.visibleAfter, cancelledAfter: cutoffs.cancelledAfter)
+        counts?[feed.key] = events.count
+        var zones: [String: Date] = [:]
+        for event in events { zones[event.timeZone] = min(zones[event.timeZone] ?? event.start, event.start) }
+        let document = CalendarDocument(events: [], name: feed.displayName, refreshInterval: settings.refreshSeconds, methodPublish: true)
+        let bytes = try ICalendarWriter.assembleFeed(document, zones: zones, events: events.map(\.vevent))
+        return try writeIfChanged("feeds/" + feed.path, bytes)
+    }
+
+    private func writeIfChanged(_ path: String, _ bytes: [UInt8]) throws -> Bool {
+        let digest = Digest.fnv1a64Hex(bytes) + "-\(bytes.count)"
+        if digests[path] == nil, let existing = spool.readFeed(String(path.dropFirst("feeds/".count)))?.bytes {
+            digests[path] = Digest.fnv1a64Hex(existing) + "-\(existing.count)"
+        }
+        guard digests[path] != digest else { return false }
+        try spool.writeAtomically(path, bytes)
+        digests[path] = digest
+        return true
+    }
+
+    /// `feeds/index.json` and `feeds/index.html`: every feed with its URL, name and event count.
+    private func writeIndex() throws -> Bool {
+        let feeds = (counts ?? [:]).keys.compactMap(FeedKey.init(key:)).sorted()
+        let entries: [JSONValue] = feeds.map { feed in
+            .object([("path", .string(feed.path)), ("url", .string(Self.url(feed.path))), ("name", .string(feed.displayName)),
+                     ("kind", .string(feed.kind.rawValue)), ("key", .string(feed.key)), ("events", .integer(counts?[feed.key] ?? 0))])
+        }
+        let json = Array((JSONValue.object([("feeds", .array(entries))]).serialized + "\n").utf8)
+        let digest = Digest.fnv1a64Hex(json)
+        guard digest != indexDigest else { return false }
+        var html = ["<!doctype html>", "<html lang=\"zh\"><head><meta charset=\"utf-8\"><title>meetingd 会议日历订阅</title></head><body>",
+                    "<h1>会议日历订阅 / Calendar feeds</h1>", "<table>", "<tr><th>日历 Calendar</th><th>会议数 Events</th><th>订阅地址 URL</th></tr>"]
+        for feed in feeds {
+            let url = Self.url(feed.path)
+            html.append("<tr><td>\(Self.escape(feed.displayName))</td><td>\(counts?[feed.key] ?? 0)</td><td><a href=\"\(url)\">\(Self.escape(url))</a></td></tr>")
+        }
+        html += ["</table>", "</body></html>"]
+        let jsonChanged = try writeIfChanged("feeds/index.json", json)
+        let htmlChanged = try writeIfChanged("feeds/index.html", Array((html.joined(separator: "\n") + "\n").utf8))
+        indexDigest = digest
+        return jsonChanged || htmlChanged
+    }
+
+    /// `/region/%E6%B5%99….ics`: the path with every segment percent-encoded.
+    static func url(_ path: String) -> String {
+        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+        allowed.insert("/")
+        return "/" + (path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path)
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
