@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 SPOOL ?= $(CURDIR)/spool
 SWIFT ?= swift
-APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip systemd
+APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip systemd vdirsyncer khal
 export MEETINGD_REQUIRE_PARSERS = 1
 
 .PHONY: run test build release deps python-deps install example clean

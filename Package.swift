@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The one C boundary: libical, linked through pkg-config.
@@ -39,11 +41,13 @@ let package = Package(
             name: "MeetingSpool",
             dependencies: ["MeetingModel", "MeetingRules", "MeetingLedger", "MeetingCalendar", "MeetingConfig"]
         ),
-        // The long-running daemon: spool watcher, config reloader and watchdog as Services in one ServiceGroup.
+        // The long-running daemon: spool watcher, config reloader, watchdog and feed server as Services in one ServiceGroup.
         .target(
             name: "MeetingDaemon",
             dependencies: [
                 "MeetingSpool", "MeetingConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

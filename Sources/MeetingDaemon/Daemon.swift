@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// reloader and the watchdog in one ServiceGroup. SIGTERM/SIGINT: the request in hand is finished, then exit.
 public enum Daemon {
     public static func run(configuration: Configuration, configPath: String?, spoolRoot: String, ledgerPath: String,
-                           logger: Logger) async throws {
+                           http: HTTPAddress?, logger: Logger) async throws {
         let spool = try SpoolDirectory(root: spoolRoot)
         let lock = try SpoolLock(spool: spool)
         let ledger = try SQLiteLedger(path: ledgerPath)
@@ -17,10 +17,21 @@ public enum Daemon {
                                             feedSettings: configuration.feeds)
         let notifier = SystemdNotifier()
         let settings = SettingsBox(configuration.rules)
+        let metrics = DaemonMetrics()
+        let counters = DaemonCounters()
+        let readiness = ReadinessGate(parts: http == nil ? ["spool"] : ["spool", "http"], notifier: notifier) { counters.status }
+        let watcher = SpoolWatcher(pipeline: pipeline, settings: settings, notifier: notifier, metrics: metrics, readiness: readiness,
+                                   counters: counters, logger: logger)
         var services: [any Service] = [
-            SpoolWatcher(pipeline: pipeline, settings: settings, notifier: notifier, logger: logger),
+            watcher,
             ConfigReloader(path: configPath, running: configuration, settings: settings, notifier: notifier, logger: logger),
         ]
+        if let http {
+            services.append(FeedServer(spool: spool, metrics: metrics).application(address: http, logger: logger) {
+                logger.notice("serving feeds", metadata: ["http": "\(http.host):\(http.port)"])
+                readiness.ready("http")
+            })
+        }
         if let watchdog = Watchdog(notifier: notifier) { services.append(watchdog) }
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -12,7 +12,9 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
     private let pipeline: DecisionPipeline
     private let settings: SettingsBox
     private let notifier: SystemdNotifier
-    private let counters = DaemonCounters()
+    let counters: DaemonCounters
+    private let metrics: DaemonMetrics
+    private let readiness: ReadinessGate
     private let logger: Logger
     private let rescanInterval: Double
     /// A file found by a scan (not announced by inotify) and modified this recently may still be being written.
@@ -25,10 +27,14 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
     private var retryDelay: Double = 0
     private var lastFailure: String?
 
-    public init(pipeline: DecisionPipeline, settings: SettingsBox, notifier: SystemdNotifier, logger: Logger, rescanInterval: Double = 60) {
+    init(pipeline: DecisionPipeline, settings: SettingsBox, notifier: SystemdNotifier, metrics: DaemonMetrics, readiness: ReadinessGate,
+         counters: DaemonCounters, logger: Logger, rescanInterval: Double = 60) {
+        self.counters = counters
         self.pipeline = pipeline
         self.settings = settings
         self.notifier = notifier
+        self.metrics = metrics
+        self.readiness = readiness
         self.logger = logger
         self.rescanInterval = rescanInterval
     }
@@ -37,8 +43,9 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
 
     public func run() async throws {
         let events = try InotifyWatch.events(in: pipeline.spool.path(.incoming), tick: 0.5)
+        if !pipeline.spool.exists("feeds/index.json") { try pipeline.feeds.rebuild() }
         processWaiting()
-        notifier.send("READY=1", counters.status)
+        readiness.ready("spool")
         logger.notice("meetingd ready", metadata: ["spool": "\(pipeline.spool.root)", "settings": "\(pipeline.settingsVersion)"])
         for await batch in events.cancelOnGracefulShutdown() {
             var scan = false
@@ -86,6 +93,7 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
             // STATUS only when something changed: a retry loop must not flood the notify socket.
             let before = counters.status
             counters.record(decided: decided, waiting: remaining)
+            metrics.waiting(remaining)
             if counters.status != before { notifier.send(counters.status) }
         }
         for file in files {
@@ -97,7 +105,9 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
                 continue
             }
             do {
+                let started = ContinuousClock.now
                 let outcome = try pipeline.process(file)
+                metrics.decided(outcome.recorded.decision, duration: ContinuousClock.now - started, feedsWritten: outcome.feedsWritten)
                 announced.remove(file.nameBytes)
                 decided += 1
                 remaining -= 1

@@ -32,11 +32,13 @@ public final class DecisionPipeline {
     private let logTimeZone: TimeZone
     /// Called between steps; a test throws here to simulate a crash.
     public var faultInjector: ((Step) throws -> Void)?
-    /// The clock of decisions (DTSTAMP, log time); tests fix it.
-    public var now: () -> Date = { Date() }
+    /// The clock of decisions (DTSTAMP, log time) and of the feeds' horizon; tests fix it.
+    public var now: () -> Date = { Date() } {
+        didSet { feeds.now = now }
+    }
 
     /// The feeds under `feeds/`, kept up to date with every approval and withdrawal.
-    public private(set) var feeds: FeedWriter!
+    public let feeds: FeedWriter
 
     public init(spool: SpoolDirectory, ledger: any Ledger, settings: RuleSettingsSet, timeZone: String,
                 feedSettings: FeedSettings = FeedSettings()) throws {
@@ -46,7 +48,7 @@ public final class DecisionPipeline {
         decider = Decider(engine: RuleEngine(settings: settings))
         parser = RequestParser(defaultTimeZone: timeZone)
         logTimeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!
-        feeds = FeedWriter(spool: spool, ledger: ledger, settings: feedSettings, now: { [unowned self] in self.now() })
+        feeds = FeedWriter(spool: spool, ledger: ledger, settings: feedSettings)
     }
 
     /// Decides every file now waiting in `incoming/`, in arrival order.

@@ -9,29 +9,6 @@ final class CalendarOutputTests: XCTestCase {
     static let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("tools/check_ics.py")
 
-    func runChecker(_ files: [String]) throws -> (status: Int32, output: String) {
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import icalendar, vobject"]
-        try probe.run()
-        probe.waitUntilExit()
-        if probe.terminationStatus != 0 {
-            if ProcessInfo.processInfo.environment["MEETINGD_REQUIRE_PARSERS"] == "1" {
-                XCTFail("python3 with icalendar and vobject is required (make test installs them)")
-            }
-            throw XCTSkip("python3 icalendar/vobject not installed; `make test` installs them")
-        }
-        let process = Process()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.checker.path] + files
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
-    }
-
     func test_everyProducedCalendar_passesIndependentParsersAndByteChecks() throws {
         let spool = try TestSpool()
         for name in TestSpool.exampleNames { try spool.dropExample(name) }
@@ -78,3 +55,28 @@ final class CalendarOutputTests: XCTestCase {
         for path in paths { XCTAssertNotEqual(try runChecker([path]).status, 0, path) }
     }
 }
+
+/// Runs Tests/tools/check_ics.py (Python icalendar, vobject, byte checks) on `files`.
+func runChecker(_ files: [String]) throws -> (status: Int32, output: String) {
+    let probe = Process()
+    probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    probe.arguments = ["python3", "-c", "import icalendar, vobject"]
+    try probe.run()
+    probe.waitUntilExit()
+    if probe.terminationStatus != 0 {
+        if ProcessInfo.processInfo.environment["MEETINGD_REQUIRE_PARSERS"] == "1" {
+            XCTFail("python3 with icalendar and vobject is required (make test installs them)")
+        }
+        throw XCTSkip("python3 icalendar/vobject not installed; `make test` installs them")
+    }
+    let process = Process()
+    let pipe = Pipe()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", CalendarOutputTests.checker.path] + files
+    process.standardOutput = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}
+

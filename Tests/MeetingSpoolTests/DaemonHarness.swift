@@ -52,12 +52,13 @@ final class DaemonProcess {
     let process = Process()
     let stderrPath: String
 
-    init(spool: URL, config: URL? = nil, notify: NotifyListener? = nil, environment extra: [String: String] = [:]) throws {
+    init(spool: URL, config: URL? = nil, notify: NotifyListener? = nil, environment extra: [String: String] = [:],
+         arguments: [String] = ["--http", "off"]) throws {
         guard let binary = CommandLineTests.binary else { throw XCTSkip("meetingd binary not built (run `swift build --build-tests`)") }
         stderrPath = spool.path + ".stderr"
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = binary
-        process.arguments = ["run", "--spool", spool.path] + (config.map { ["--config", $0.path] } ?? [])
+        process.arguments = ["run", "--spool", spool.path] + (config.map { ["--config", $0.path] } ?? []) + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notify?.path
         for (key, value) in extra { environment[key] = value }

@@ -66,13 +66,20 @@ final class TestSpool: @unchecked Sendable {
 
 /// A meeting request as JSON, for tests that need to vary one field.
 func requestJSON(id: String, revision: Int = 1, kind: String = "business", start: String = "2025-03-18T09:00:00+08:00",
-                 end: String = "2025-03-18T11:30:00+08:00", unit: String = "杭州市卫生健康委员会", extra: String = "") -> String {
+                 end: String = "2025-03-18T11:30:00+08:00", unit: String = "杭州市卫生健康委员会", extra: String = "",
+                 attendees: String = westLakeBureau) -> String {
     """
     {"format": 1, "id": "\(id)", "revision": \(revision), "title": "测试会议 \(id)", "kind": "\(kind)",
      "organizer": {"unit": "\(unit)", "level": "city", "type": "department", "system": "卫生健康", "region": "浙江省/杭州市"},
      "convener": {"rank": "principal"}, "start": "\(start)", "end": "\(end)", "plan_ref": "计划第1项",
      "location": "杭州市民中心, J楼; 302",
-     "attendees": [{"unit": "西湖区卫生健康局", "level": "county", "region": "浙江省/杭州市/西湖区", "role": "department-head",
-                    "email": "xh@example.org"}]\(extra)}
+     "attendees": \(attendees)\(extra)}
     """
+}
+
+let westLakeBureau = #"[{"unit": "西湖区卫生健康局", "level": "county", "region": "浙江省/杭州市/西湖区", "role": "department-head", "email": "xh@example.org"}]"#
+
+/// One required county attendee, as JSON.
+func countyAttendee(_ unit: String, district: String, required: Bool = true) -> String {
+    #"[{"unit": "\#(unit)", "level": "county", "region": "浙江省/杭州市/\#(district)", "role": "department-head", "required": \#(required)}]"#
 }

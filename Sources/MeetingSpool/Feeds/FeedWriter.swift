@@ -13,18 +13,18 @@ public final class FeedWriter {
     public let settings: FeedSettings
     private let spool: SpoolDirectory
     private let ledger: any Ledger
-    private let now: () -> Date
+    /// The clock of the horizon and of cancelled-meeting retention.
+    public var now: () -> Date = { Date() }
     /// Digest of each feed file as last written or read, and the event counts for the index.
     private var digests: [String: String] = [:]
     private var counts: [String: Int]?
     private var indexDigest: String?
     public private(set) var writes = 0
 
-    public init(spool: SpoolDirectory, ledger: any Ledger, settings: FeedSettings, now: @escaping () -> Date) {
+    public init(spool: SpoolDirectory, ledger: any Ledger, settings: FeedSettings) {
         self.spool = spool
         self.ledger = ledger
         self.settings = settings
-        self.now = now
     }
 
     private var cutoffs: (visibleAfter: Date, cancelledAfter: Date) {

@@ -1,0 +1,42 @@
+import Foundation
+import MeetingRules
+import Prometheus
+
+/// The daemon's metrics in Prometheus text format (`GET /metrics`).
+public final class DaemonMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    private let queue: Gauge
+    private let latency: DurationHistogram
+    private let feedWrites: Counter
+
+    public init() {
+        queue = registry.makeGauge(name: "meetingd_queue_length", help: "Requests waiting in incoming/")
+        latency = registry.makeDurationHistogram(
+            name: "meetingd_decision_duration_seconds",
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20), .milliseconds(50),
+                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
+            help: "Time to decide one request: ledger, outputs, feeds, log and move")
+        feedWrites = registry.makeCounter(name: "meetingd_feed_writes_total", help: "Feed files rewritten")
+    }
+
+    /// One decision: counted by verdict, and once per violated rule.
+    public func decided(_ decision: Decision, duration: Duration, feedsWritten: Int) {
+        registry.makeCounter(name: "meetingd_decisions_total", labels: [("verdict", decision.verdict.rawValue)],
+                             help: "Decisions by verdict").increment()
+        for finding in decision.assessment.violations {
+            registry.makeCounter(name: "meetingd_violations_total", labels: [("rule", finding.rule.rawValue)],
+                                 help: "Rule violations in rejected requests, by rule").increment()
+        }
+        latency.record(duration)
+        feedWrites.increment(by: Int64(feedsWritten))
+    }
+
+    public func waiting(_ count: Int) { queue.set(Double(count)) }
+
+    public func served(status: Int) {
+        registry.makeCounter(name: "meetingd_http_requests_total", labels: [("status", String(status))],
+                             help: "HTTP requests by status").increment()
+    }
+
+    public var text: [UInt8] { registry.emitToBuffer() }
+}

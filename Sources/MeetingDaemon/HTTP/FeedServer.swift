@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import MeetingConfig
+import MeetingRules
+import MeetingModel
+import MeetingSpool
+
+/// Serves `feeds/` over HTTP for calendar programs: GET and HEAD only, strong ETags from the bytes,
+/// Last-Modified, 304 for `If-None-Match` (which wins) and `If-Modified-Since`, 404 for anything that is not
+/// a feed file (no traversal, no links followed, no listings), plus `/healthz` and `/metrics`.
+public struct FeedServer: Sendable {
+    let spool: SpoolDirectory
+    let metrics: DaemonMetrics
+
+    public init(spool: SpoolDirectory, metrics: DaemonMetrics) {
+        self.spool = spool
+        self.metrics = metrics
+    }
+
+    /// The Hummingbird application, a Service for the daemon's ServiceGroup.
+    public func application(address: HTTPAddress, logger: Logger, onRunning: @escaping @Sendable () -> Void) -> some Service {
+        let responder = CallbackResponder<BasicRequestContext> { request, _ in self.respond(to: request) }
+        return Application(responder: responder,
+                           configuration: .init(address: .hostname(address.host, port: address.port), serverName: "meetingd"),
+                           onServerRunning: { _ in onRunning() }, logger: logger)
+    }
+
+    static let types = ["ics": "text/calendar; charset=utf-8", "json": "application/json; charset=utf-8",
+                        "html": "text/html; charset=utf-8"]
+
+    func respond(to request: Request) -> Response {
+        let response = answer(request)
+        metrics.served(status: Int(response.status.code))
+        return response
+    }
+
+    private func answer(_ request: Request) -> Response {
+        guard request.method == .get || request.method == .head else {
+            return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])
+        }
+        let path = request.uri.path
+        if path == "/healthz" { return body(Array("ok\n".utf8), type: "text/plain; charset=utf-8", request) }
+        if path == "/metrics" { return body(metrics.text, type: "text/plain; version=0.0.4; charset=utf-8", request) }
+        guard path.hasPrefix("/"), let decoded = path.removingPercentEncoding else { return notFound() }
+        var relative = String(decoded.dropFirst())
+        if relative.isEmpty { relative = "index.html" }
+        guard let type = Self.types[String(relative.split(separator: ".").last ?? "")],
+              let (bytes, modified) = spool.readFeed(relative) else { return notFound() }
+        let tag = "\"\(Digest.fnv1a64Hex(bytes))-\(bytes.count)\""
+        let lastModified = HTTPDate.format(modified)
+        var headers: HTTPFields = [.eTag: tag, .lastModified: lastModified, .cacheControl: "no-cache"]
+        if let condition = request.headers[.ifNoneMatch] {
+            // Weak comparison, as RFC 9110 asks for If-None-Match.
+            let tags = condition.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .map { $0.hasPrefix("W/") ? String($0.dropFirst(2)) : $0 }
+            if tags.contains("*") || tags.contains(tag) { return Response(status: .notModified, headers: headers) }
+        } else if let since = request.headers[.ifModifiedSince].flatMap(HTTPDate.parse),
+                  modified.timeIntervalSince1970.rounded(.down) <= since.timeIntervalSince1970 {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentType] = type
+        return body(bytes, headers: headers, request)
+    }
+
+    private func body(_ bytes: [UInt8], type: String, _ request: Request) -> Response {
+        body(bytes, headers: [.contentType: type], request)
+    }
+
+    private func body(_ bytes: [UInt8], headers: HTTPFields, _ request: Request) -> Response {
+        var headers = headers
+        headers[.contentLength] = String(bytes.count)
+        let payload = request.method == .head ? ResponseBody() : ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+        return Response(status: .ok, headers: headers, body: payload)
+    }
+
+    private func notFound() -> Response {
+        Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: "not found\n")))
+    }
+}
+
+/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form meetingd writes.
+enum HTTPDate {
+    static let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    static func format(_ date: Date) -> String {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let dayNumber = Int((Double(seconds) / 86_400).rounded(.down))
+        let day = LocalDate(dayNumber: dayNumber)
+        let time = seconds - dayNumber * 86_400
+        let weekday = days[((dayNumber % 7) + 7) % 7]
+        return String(format: "%@, %02d %@ %04d %02d:%02d:%02d GMT", weekday, day.day, months[day.month - 1], day.year,
+                      time / 3600, time % 3600 / 60, time % 60)
+    }
+
+    static func parse(_ text: String) -> Date? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[5] == "GMT", let dayOfMonth = Int(parts[1]),
+              let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]) else { return nil }
+        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3 else { return nil }
+        let day = LocalDate(year: year, month: month + 1, day: dayOfMonth)
+        return Date(timeIntervalSince1970: Double(day.dayNumber * 86_400 + clock[0] * 3600 + clock[1] * 60 + clock[2]))
+    }
+}

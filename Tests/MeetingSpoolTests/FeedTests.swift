@@ -1,0 +1,114 @@
+import Foundation
+import MeetingModel
+import MeetingSpool
+import XCTest
+
+final class FeedTests: XCTestCase {
+    func feed(_ spool: TestSpool, _ key: FeedKey) throws -> String { try spool.text("feeds/" + key.path) }
+
+    func allFeedFiles(_ spool: TestSpool) -> [String] {
+        let root = spool.url("feeds")
+        let enumerator = FileManager.default.enumerator(atPath: root.path)!
+        return enumerator.compactMap { $0 as? String }.filter { $0.hasSuffix(".ics") }.sorted().map { root.appendingPathComponent($0).path }
+    }
+
+    func test_feeds_perRegionOrganizerAndAttendee_passParsers_andFollowRevisionsAndWithdrawals() throws {
+        let spool = try TestSpool()
+        for name in TestSpool.exampleNames { try spool.dropExample(name) }
+        try spool.drop("opt.json", json: requestJSON(id: "optional-only", unit: "杭州市民政局",
+                                                    attendees: countyAttendee("上城区卫生健康局", district: "上城区", required: false)))
+        try spool.pipeline().drain()
+
+        let all = try feed(spool, .all)
+        XCTAssertTrue(all.contains("UID:hz-wj-2025-014@meetingd"))
+        XCTAssertTrue(all.contains("STATUS:CANCELLED"), "the withdrawn example stays, cancelled")
+        XCTAssertFalse(all.contains("UID:hz-wj-2025-002@meetingd"), "rejected meetings are in no feed")
+        for header in ["METHOD:PUBLISH", "NAME:全部会议", "X-WR-CALNAME:全部会议", "REFRESH-INTERVAL;VALUE=DURATION:PT3600S", "X-PUBLISHED-TTL:PT3600S"] {
+            XCTAssertTrue(all.contains(header), header)
+        }
+        // A province feed holds its cities' meetings; an attendee feed holds only what the unit must attend.
+        XCTAssertTrue(try feed(spool, FeedKey(kind: .region, name: "浙江省")).contains("UID:hz-wj-2025-014@meetingd"))
+        XCTAssertTrue(try feed(spool, FeedKey(kind: .attendee, name: "西湖区卫生健康局")).contains("UID:hz-wj-2025-014@meetingd"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: spool.url("feeds/" + FeedKey(kind: .attendee, name: "上城区卫生健康局").path).path))
+        XCTAssertTrue(try feed(spool, FeedKey(kind: .organizer, name: "杭州市民政局")).contains("UID:optional-only@meetingd"))
+
+        let (status, output) = try runChecker(allFeedFiles(spool))
+        XCTAssertEqual(status, 0, output)
+
+        // A revision keeps the UID and raises SEQUENCE in every feed.
+        try spool.drop("rev.json", json: requestJSON(id: "optional-only", revision: 2, start: "2025-03-20T09:00:00+08:00",
+                                                    end: "2025-03-20T11:00:00+08:00", unit: "杭州市民政局"))
+        try spool.pipeline().drain()
+        let revised = try feed(spool, FeedKey(kind: .organizer, name: "杭州市民政局")).replacingOccurrences(of: "\r\n ", with: "")
+        XCTAssertEqual(revised.components(separatedBy: "UID:optional-only@meetingd").count, 2, "one event per UID")
+        XCTAssertTrue(revised.contains("SEQUENCE:1"))
+        XCTAssertTrue(revised.contains("DTSTART;TZID=Asia/Shanghai:20250320T090000"))
+        // The meeting now requires 西湖区卫生健康局, so it joined that unit's feed.
+        XCTAssertTrue(try feed(spool, FeedKey(kind: .attendee, name: "西湖区卫生健康局")).contains("UID:optional-only@meetingd"))
+
+        // A withdrawal: CANCELLED with a higher SEQUENCE.
+        try spool.drop("w.json", json: #"{"format": 1, "id": "optional-only", "action": "withdraw"}"#)
+        try spool.pipeline().drain()
+        let cancelled = try feed(spool, FeedKey(kind: .organizer, name: "杭州市民政局"))
+        XCTAssertTrue(cancelled.contains("STATUS:CANCELLED"))
+        XCTAssertTrue(cancelled.contains("SEQUENCE:2"))
+
+        // The index lists every feed with its URL, name and count.
+        let index = try JSONReader.parse(Array(try spool.text("feeds/index.json").utf8))
+        guard case let .array(entries)? = index["feeds"] else { return XCTFail("no feeds in index.json") }
+        let paths = entries.compactMap { entry -> String? in if case let .string(path)? = entry["path"] { path } else { nil } }
+        XCTAssertEqual(Set(paths), Set(allFeedFiles(spool).map { String($0.dropFirst(spool.url("feeds").path.count + 1)) }))
+        let eventsInAll = try feed(spool, .all).components(separatedBy: "BEGIN:VEVENT").count - 1
+        XCTAssertEqual(eventsInAll, 4, "three examples approved (one since withdrawn) and optional-only (withdrawn)")
+        XCTAssertTrue(entries.contains { $0["path"] == .string("all.ics") && $0["events"] == .integer(eventsInAll) && $0["name"] == .string("全部会议") })
+        XCTAssertTrue(try spool.text("feeds/index.html").contains("全部会议"))
+    }
+
+    func test_aDecision_rewritesOnlyTheFeedsItTouches_andUnchangedBytesStay() throws {
+        let spool = try TestSpool()
+        try spool.drop("a.json", json: requestJSON(id: "a"))
+        try spool.pipeline().drain()
+        let untouched = spool.url("feeds/" + FeedKey(kind: .attendee, name: "西湖区卫生健康局").path)
+        let before = try FileManager.default.attributesOfItem(atPath: untouched.path)
+        let allBefore = try spool.text("feeds/all.ics")
+        usleep(20_000)
+        try spool.drop("b.json", json: requestJSON(id: "b", unit: "杭州市民政局", attendees: countyAttendee("拱墅区民政局", district: "拱墅区")))
+        let outcome = try XCTUnwrap(try spool.pipeline().drain().first)
+        let after = try FileManager.default.attributesOfItem(atPath: untouched.path)
+        XCTAssertEqual(before[.systemFileNumber] as? Int, after[.systemFileNumber] as? Int, "a feed without the meeting is not rewritten")
+        XCTAssertEqual(before[.modificationDate] as? Date, after[.modificationDate] as? Date)
+        XCTAssertNotEqual(try spool.text("feeds/all.ics"), allBefore)
+        XCTAssertFalse(outcome.recorded.touchedFeeds.contains("attendee:西湖区卫生健康局"))
+
+        // Rebuilding from the ledger gives the same bytes: nothing changes, so ETags stay.
+        let snapshot = allFeedFiles(spool).map { try? Data(contentsOf: URL(fileURLWithPath: $0)) }
+        XCTAssertEqual(try spool.pipeline().feeds.rebuild(), 0)
+        XCTAssertEqual(allFeedFiles(spool).map { try? Data(contentsOf: URL(fileURLWithPath: $0)) }, snapshot)
+    }
+
+    func test_horizonAndCancelledRetention_keepFeedsSmall() throws {
+        let spool = try TestSpool()  // its clock says 2026-01-01
+        try spool.drop("old.json", json: requestJSON(id: "old", start: "2024-06-01T09:00:00+08:00", end: "2024-06-01T11:00:00+08:00"))
+        try spool.drop("new.json", json: requestJSON(id: "new", start: "2025-06-01T09:00:00+08:00", end: "2025-06-01T11:00:00+08:00", unit: "杭州市民政局"))
+        try spool.pipeline().drain()
+        let all = try spool.text("feeds/all.ics")
+        XCTAssertFalse(all.contains("UID:old@meetingd"), "ended more than horizon_days ago")
+        XCTAssertTrue(all.contains("UID:new@meetingd"))
+    }
+
+    func test_feedFileNames_areSafeAndStableForAnyName() {
+        let names = ["杭州市卫生健康委员会", "../../etc/passwd", "a/b", ".hidden", "名\u{0}字", String(repeating: "很长的单位名称", count: 30), "Unit One"]
+        for name in names {
+            for kind in [FeedKey.Kind.organizer, .attendee, .region] {
+                let key = FeedKey(kind: kind, name: name)
+                let segments = key.path.split(separator: "/", omittingEmptySubsequences: false)
+                XCTAssertTrue(segments.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && !$0.hasPrefix(".") && !$0.contains("\u{0}") }, key.path)
+                XCTAssertTrue(segments.allSatisfy { $0.utf8.count < 255 }, key.path)
+                XCTAssertEqual(key.path, FeedKey(kind: kind, name: name).path, "stable")
+                XCTAssertEqual(FeedKey(key: key.key), key)
+            }
+        }
+        XCTAssertEqual(FeedKey(kind: .organizer, name: "杭州市卫生健康委员会").path, "organizer/杭州市卫生健康委员会.ics")
+        XCTAssertNotEqual(FeedKey(kind: .organizer, name: "a/b").path, FeedKey(kind: .organizer, name: "a_b").path)
+    }
+}
