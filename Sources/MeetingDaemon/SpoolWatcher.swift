@@ -43,7 +43,6 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
 
     public func run() async throws {
         let events = try InotifyWatch.events(in: pipeline.spool.path(.incoming), tick: 0.5)
-        if !pipeline.spool.exists("feeds/index.json") { try pipeline.feeds.rebuild() }
         processWaiting()
         readiness.ready("spool")
         logger.notice("meetingd ready", metadata: ["spool": "\(pipeline.spool.root)", "settings": "\(pipeline.settingsVersion)"])
@@ -90,6 +89,7 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
         var decided = 0
         var remaining = files.count
         defer {
+            flushFeeds()
             // STATUS only when something changed: a retry loop must not flood the notify socket.
             let before = counters.status
             counters.record(decided: decided, waiting: remaining)
@@ -107,7 +107,7 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
             do {
                 let started = ContinuousClock.now
                 let outcome = try pipeline.process(file)
-                metrics.decided(outcome.recorded.decision, duration: ContinuousClock.now - started, feedsWritten: outcome.feedsWritten)
+                metrics.decided(outcome.recorded.decision, duration: ContinuousClock.now - started)
                 announced.remove(file.nameBytes)
                 decided += 1
                 remaining -= 1
@@ -121,6 +121,16 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
                 fail("\(file.name): \(error)")
                 return
             }
+        }
+    }
+
+    /// One rewrite of each touched feed per batch of decisions.
+    private func flushFeeds() {
+        do {
+            metrics.feedsWritten(try pipeline.feeds.flush())
+        } catch {
+            // The decisions stand; the feeds are rewritten at the next flush or start.
+            fail("feeds: \(error)")
         }
     }
 

@@ -106,6 +106,9 @@ public protocol Ledger: AnyObject, Sendable {
     /// withdrawn after `cancelledAfter`; ordered by start, then id.
     func feedEvents(key: String, visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent]
 
+    /// The feeds touched by decisions numbered above `sequenceNumber`, and the highest decision number.
+    func feedsTouched(after sequenceNumber: Int64) throws -> (keys: [String], through: Int64)
+
     /// Every feed key with the number of events it shows (same filter as `feedEvents`).
     func feedCounts(visibleAfter: Date, cancelledAfter: Date) throws -> [String: Int]
 }

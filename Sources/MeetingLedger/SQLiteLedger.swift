@@ -164,6 +164,18 @@ public final class SQLiteLedger: Ledger {
         }
     }
 
+    public func feedsTouched(after sequenceNumber: Int64) throws -> (keys: [String], through: Int64) {
+        try queue.read { db in
+            let through = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM decision") ?? 0
+            var keys = Set<String>()
+            for json in try String.fetchAll(db, sql: "SELECT touched_feeds FROM decision WHERE seq > ? AND touched_feeds <> '[]'",
+                                            arguments: [sequenceNumber]) {
+                keys.formUnion(try JSONDecoder().decode([String].self, from: Data(json.utf8)))
+            }
+            return (keys.sorted(), through)
+        }
+    }
+
     public func feedCounts(visibleAfter: Date, cancelledAfter: Date) throws -> [String: Int] {
         try queue.read { db in
             let visible = visibleAfter.timeIntervalSince1970

@@ -20,8 +20,6 @@ public final class DecisionPipeline {
         public let recorded: RecordedDecision
         /// True when this run only finished a decision recorded by an earlier, interrupted run.
         public let resumed: Bool
-        /// Feed files rewritten for this decision.
-        public let feedsWritten: Int
     }
 
     public let spool: SpoolDirectory
@@ -49,12 +47,15 @@ public final class DecisionPipeline {
         parser = RequestParser(defaultTimeZone: timeZone)
         logTimeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!
         feeds = FeedWriter(spool: spool, ledger: ledger, settings: feedSettings)
+        try feeds.recover()
     }
 
-    /// Decides every file now waiting in `incoming/`, in arrival order.
+    /// Decides every file now waiting in `incoming/`, in arrival order, then brings the feeds up to date.
     @discardableResult
     public func drain() throws -> [Outcome] {
-        try spool.waitingFiles().map(process)
+        let outcomes = try spool.waitingFiles().map(process)
+        try feeds.flush()
+        return outcomes
     }
 
     /// New rule settings (after a reload) for the decisions that follow.
@@ -103,7 +104,7 @@ public final class DecisionPipeline {
         }
         try faultInjector?(.afterLedgerCommit)
         let output = try writeOutputs(recorded, parsed: parsed, fileName: file.name)
-        let feedsWritten = recorded.touchedFeeds.isEmpty ? 0 : try feeds.update(recorded.touchedFeeds)
+        feeds.markDirty(recorded.touchedFeeds, through: recorded.sequenceNumber)
         try faultInjector?(.afterOutputs)
         try log.append(DecisionLine.make(recorded.decision, decidedAt: recorded.decidedAt, timeZone: logTimeZone,
                                          input: "incoming/\(file.name)", output: output, moved: recorded.destination,
@@ -111,7 +112,7 @@ public final class DecisionPipeline {
                        sequenceNumber: recorded.sequenceNumber)
         try faultInjector?(.afterLogLine)
         try spool.moveIncoming(file, to: recorded.destination)
-        return Outcome(file: file.name, recorded: recorded, resumed: resumed, feedsWritten: feedsWritten)
+        return Outcome(file: file.name, recorded: recorded, resumed: resumed)
     }
 
     private func decideAndRecord(_ file: IncomingFile, identity: InputIdentity, parsed: Result<ParsedRequest, InvalidRequest>,

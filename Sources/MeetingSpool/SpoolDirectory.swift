@@ -184,6 +184,17 @@ public final class SpoolDirectory: @unchecked Sendable {
         return current
     }
 
+    /// The bytes of one of the daemon's own small files (`feeds/.meetingd-feeds-through`), if it exists.
+    func readSpoolFile(_ relativePath: String) -> [UInt8]? {
+        guard let (folder, directories, name) = components(relativePath), directories.isEmpty else { return nil }
+        let file = openat(fd(folder), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard file >= 0 else { return nil }
+        defer { close(file) }
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let count = bytes.withUnsafeMutableBytes { Glibc.read(file, $0.baseAddress, $0.count) }
+        return count >= 0 ? Array(bytes[0..<count]) : nil
+    }
+
     /// A file under `feeds/` and its modification time, for the HTTP server: every segment is reached
     /// without following links, dot-names are refused, only regular files are served.
     public func readFeed(_ path: String) -> (bytes: [UInt8], modified: Date)? {

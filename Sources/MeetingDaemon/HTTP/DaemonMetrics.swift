@@ -20,7 +20,7 @@ public final class DaemonMetrics: Sendable {
     }
 
     /// One decision: counted by verdict, and once per violated rule.
-    public func decided(_ decision: Decision, duration: Duration, feedsWritten: Int) {
+    public func decided(_ decision: Decision, duration: Duration) {
         registry.makeCounter(name: "meetingd_decisions_total", labels: [("verdict", decision.verdict.rawValue)],
                              help: "Decisions by verdict").increment()
         for finding in decision.assessment.violations {
@@ -28,8 +28,9 @@ public final class DaemonMetrics: Sendable {
                                  help: "Rule violations in rejected requests, by rule").increment()
         }
         latency.record(duration)
-        feedWrites.increment(by: Int64(feedsWritten))
     }
+
+    public func feedsWritten(_ count: Int) { feedWrites.increment(by: Int64(count)) }
 
     public func waiting(_ count: Int) { queue.set(Double(count)) }
 

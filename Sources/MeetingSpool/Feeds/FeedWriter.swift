@@ -7,8 +7,13 @@ import MeetingRules
 
 /// Writes the feeds under `feeds/` from the ledger. A decision rewrites only the feeds that contain its
 /// meeting; a feed whose bytes would not change is not written at all, so its ETag and Last-Modified stay.
-/// Feeds are assembled from the VEVENTs the ledger keeps, so one decision costs one feed pass, not a
+/// Feeds are assembled from the VEVENTs the ledger keeps, so a rewrite costs one pass over the feed, not a
 /// re-rendering of every event.
+///
+/// Decisions mark feeds dirty and `flush()` rewrites them once per burst (after a drain, after each batch
+/// of the daemon), so a burst of N decisions costs one pass per touched feed, not N. Feeds are derived from
+/// the ledger: `feeds/.meetingd-feeds-through` records the last decision they reflect, and a start after a
+/// crash rewrites the feeds of every later decision.
 public final class FeedWriter {
     public let settings: FeedSettings
     private let spool: SpoolDirectory
@@ -20,6 +25,9 @@ public final class FeedWriter {
     private var counts: [String: Int]?
     private var indexDigest: String?
     public private(set) var writes = 0
+    private var dirty = Set<String>()
+    private var dirtyThrough: Int64 = 0
+    static let stateFile = "feeds/.meetingd-feeds-through"
 
     public init(spool: SpoolDirectory, ledger: any Ledger, settings: FeedSettings) {
         self.spool = spool
@@ -44,6 +52,30 @@ public final class FeedWriter {
         if try writeIndex() { changed += 1 }
         writes += changed
         return changed
+    }
+
+    /// Notes that decision `sequenceNumber` changed the feeds `keys`; `flush()` writes them.
+    public func markDirty(_ keys: [String], through sequenceNumber: Int64) {
+        dirty.formUnion(keys)
+        dirtyThrough = max(dirtyThrough, sequenceNumber)
+    }
+
+    /// Rewrites every dirty feed and records the decision they now reflect; returns the files changed.
+    @discardableResult
+    public func flush() throws -> Int {
+        guard dirtyThrough > 0 else { return 0 }
+        let changed = try update(dirty.sorted())
+        try spool.writeAtomically(Self.stateFile, Array("\(dirtyThrough)\n".utf8))
+        dirty.removeAll()
+        dirtyThrough = 0
+        return changed
+    }
+
+    /// After a crash between a decision and its flush: marks the feeds of every decision the feeds do not reflect.
+    public func recover() throws {
+        let recorded = spool.readSpoolFile(Self.stateFile).flatMap { Int64(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let (keys, through) = try ledger.feedsTouched(after: recorded ?? 0)
+        if recorded == nil || !keys.isEmpty { markDirty(keys, through: max(through, 1)) }
     }
 
     /// Regenerates every feed from the ledger (`meetingd feeds rebuild`).
