@@ -195,26 +195,26 @@ public final class SpoolDirectory: @unchecked Sendable {
         return count >= 0 ? Array(bytes[0..<count]) : nil
     }
 
-    /// A file under `feeds/` and its modification time, for the HTTP server: every segment is reached
-    /// without following links, dot-names are refused, only regular files are served.
-    public func readFeed(_ path: String) -> (bytes: [UInt8], modified: Date)? {
+    /// A file under `feeds/`, opened for the HTTP server: every segment is reached without following links,
+    /// dot-names are refused, only regular files are served.
+    public func openFeed(_ path: String) -> FeedFile? {
         guard let (_, directories, name) = components("feeds/" + path), !name.hasPrefix("."),
               let dirfd = directory(.feeds, directories, create: false) else { return nil }
         defer { if dirfd != fd(.feeds) { close(dirfd) } }
         let file = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard file >= 0 else { return nil }
-        defer { close(file) }
         var info = stat()
-        guard fstat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var total = 0
-        while total < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { pread(file, $0.baseAddress! + total, $0.count - total, off_t(total)) }
-            guard count > 0 else { return nil }
-            total += count
+        guard fstat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            close(file)
+            return nil
         }
-        let modified = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
-        return (bytes, modified)
+        return FeedFile(descriptor: file, info: info)
+    }
+
+    /// The bytes of a feed file and its modification time.
+    public func readFeed(_ path: String) -> (bytes: [UInt8], modified: Date)? {
+        guard let file = openFeed(path), let bytes = file.readAll() else { return nil }
+        return (bytes, file.modified)
     }
 
     /// A name in `invalid/` that neither the file nor its note uses yet: `x.json`, then `x.json.1`, …
@@ -312,5 +312,34 @@ extension Array where Element == UInt8 {
         try (self + [0]).withUnsafeBufferPointer { buffer in
             try buffer.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
         }
+    }
+}
+
+/// An open feed file. Its `identity` (device, inode, size, modification time) changes whenever the file is
+/// replaced, so a digest computed from its bytes can be reused while the identity stays.
+public final class FeedFile {
+    private let descriptor: Int32
+    public let size: Int
+    public let modified: Date
+    public let identity: String
+
+    init(descriptor: Int32, info: stat) {
+        self.descriptor = descriptor
+        size = Int(info.st_size)
+        modified = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+        identity = "\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+    }
+
+    deinit { close(descriptor) }
+
+    public func readAll() -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: size)
+        var total = 0
+        while total < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + total, $0.count - total, off_t(total)) }
+            guard count > 0 else { return nil }
+            total += count
+        }
+        return bytes
     }
 }

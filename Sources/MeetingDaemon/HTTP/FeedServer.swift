@@ -13,6 +13,8 @@ import MeetingSpool
 public struct FeedServer: Sendable {
     let spool: SpoolDirectory
     let metrics: DaemonMetrics
+    /// ETags by file identity: a 304 needs no read of the feed.
+    private let tags = TagCache()
 
     public init(spool: SpoolDirectory, metrics: DaemonMetrics) {
         self.spool = spool
@@ -47,8 +49,19 @@ public struct FeedServer: Sendable {
         var relative = String(decoded.dropFirst())
         if relative.isEmpty { relative = "index.html" }
         guard let type = Self.types[String(relative.split(separator: ".").last ?? "")],
-              let (bytes, modified) = spool.readFeed(relative) else { return notFound() }
-        let tag = "\"\(Digest.fnv1a64Hex(bytes))-\(bytes.count)\""
+              let file = spool.openFeed(relative) else { return notFound() }
+        // The bytes are read at most once per version of the file; the tag always comes from the bytes.
+        var bytes: [UInt8]?
+        let tag: String
+        if let known = tags.tag(for: file.identity) {
+            tag = known
+        } else {
+            guard let read = file.readAll() else { return notFound() }
+            bytes = read
+            tag = "\"\(Digest.fnv1a64Hex(read))-\(read.count)\""
+            tags.remember(tag, for: file.identity)
+        }
+        let modified = file.modified
         let lastModified = HTTPDate.format(modified)
         var headers: HTTPFields = [.eTag: tag, .lastModified: lastModified, .cacheControl: "no-cache"]
         if let condition = request.headers[.ifNoneMatch] {
@@ -61,7 +74,8 @@ public struct FeedServer: Sendable {
             return Response(status: .notModified, headers: headers)
         }
         headers[.contentType] = type
-        return body(bytes, headers: headers, request)
+        guard let content = bytes ?? file.readAll() else { return notFound() }
+        return body(content, headers: headers, request)
     }
 
     private func body(_ bytes: [UInt8], type: String, _ request: Request) -> Response {
@@ -104,5 +118,20 @@ enum HTTPDate {
         guard clock.count == 3 else { return nil }
         let day = LocalDate(year: year, month: month + 1, day: dayOfMonth)
         return Date(timeIntervalSince1970: Double(day.dayNumber * 86_400 + clock[0] * 3600 + clock[1] * 60 + clock[2]))
+    }
+}
+
+/// A small lock-protected map from feed file identity to ETag.
+final class TagCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tags: [String: String] = [:]
+
+    func tag(for identity: String) -> String? { lock.withLock { tags[identity] } }
+
+    func remember(_ tag: String, for identity: String) {
+        lock.withLock {
+            if tags.count > 10_000 { tags.removeAll() }  // feeds are replaced, never edited: old identities are dead
+            tags[identity] = tag
+        }
     }
 }
