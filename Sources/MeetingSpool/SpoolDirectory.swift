@@ -294,15 +294,32 @@ public final class SpoolDirectory: @unchecked Sendable {
     }
 
     private func removeTemporaryFiles(in folder: Folder) throws {
-        let duplicate = dup(fd(folder))
-        guard duplicate >= 0, let stream = fdopendir(duplicate) else { throw SpoolError("cannot list", path(folder)) }
+        // Only feeds/ has sub-folders of ours; a folder quarantined in invalid/ is someone else's and stays whole.
+        try removeTemporaryFiles(below: fd(folder), path: path(folder), recursive: folder == .feeds)
+    }
+
+    /// Deletes the dot-files this class writes before a rename, in `directory` and (for feeds) its sub-folders.
+    private func removeTemporaryFiles(below directory: Int32, path: String, recursive: Bool) throws {
+        let duplicate = dup(directory)
+        guard duplicate >= 0, let stream = fdopendir(duplicate) else { throw SpoolError("cannot list", path) }
         defer { closedir(stream) }
         var leftovers: [String] = []
+        var folders: [String] = []
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasPrefix(Self.temporaryPrefix) { leftovers.append(name) }
+            if name.hasPrefix(Self.temporaryPrefix) {
+                leftovers.append(name)
+            } else if recursive, entry.pointee.d_type == UInt8(DT_DIR), !name.hasPrefix(".") {
+                folders.append(name)
+            }
         }
-        for name in leftovers { unlinkat(fd(folder), name, 0) }
+        for name in leftovers { unlinkat(directory, name, 0) }
+        for name in folders {
+            let child = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard child >= 0 else { continue }
+            defer { close(child) }
+            try removeTemporaryFiles(below: child, path: path + "/" + name, recursive: true)
+        }
     }
 }
 

@@ -90,6 +90,20 @@ final class RobustnessTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: spool.url("invalid/huge.json")).count, 2 * 1_048_576, "moved whole")
     }
 
+    func test_leftoverTemporaryFiles_areRemovedOnOpen_butQuarantinedFoldersStayWhole() throws {
+        let spool = try TestSpool()
+        _ = try spool.pipeline()
+        try FileManager.default.createDirectory(at: spool.url("feeds/region/浙江省"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: spool.url("invalid/folder.json"), withIntermediateDirectories: true)
+        for path in ["feeds/region/浙江省/.meetingd-tmp.x.ics.1", "approved/.meetingd-tmp.a.ics.1", "invalid/folder.json/.meetingd-tmp.theirs"] {
+            try Data("half".utf8).write(to: spool.url(path))
+        }
+        _ = try spool.pipeline()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: spool.url("feeds/region/浙江省/.meetingd-tmp.x.ics.1").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: spool.url("approved/.meetingd-tmp.a.ics.1").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: spool.url("invalid/folder.json/.meetingd-tmp.theirs").path))
+    }
+
     func test_invalidNamesAlreadyTaken_getANumericSuffix() throws {
         let spool = try TestSpool()
         try spool.drop("x.json", json: "{")
