@@ -8,7 +8,7 @@ SWIFT ?= swift
 APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip systemd vdirsyncer khal
 export MEETINGD_REQUIRE_PARSERS = 1
 
-.PHONY: run test build release deps python-deps install example clean
+.PHONY: run test build release deps python-deps install example clean bench bench-smoke
 
 # Debian packages: installed with apt-get only when one is missing.
 deps:
@@ -39,6 +39,15 @@ run: build
 test: deps python-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) bench-smoke
+
+# Throughput against the file-system floor and a Python peer (Benchmarks/run.sh; figures in BENCHMARKS.md).
+bench: deps python-deps
+	bash Benchmarks/run.sh
+
+# The same harness at a tiny size on the debug build: keeps the benchmark scripts working, measures nothing.
+bench-smoke:
+	BENCH_REQUESTS=200 BENCH_BUILD=debug bash Benchmarks/run.sh
 
 # Drops the shared examples into ./spool/incoming and decides them: a first look at the outputs.
 example: build
