@@ -23,6 +23,8 @@ let package = Package(
             pkgConfig: "libical",
             providers: [.apt(["libical-dev"])]
         ),
+        // syncfs(2), which Swift's Glibc does not import: the spool's durability barrier.
+        .target(name: "CSystemExtras"),
         // Meeting requests: the JSON format, its validation and local-time arithmetic. No I/O.
         .target(name: "MeetingModel"),
         // The rule catalogue and the decision engine. No I/O: it sees a request and a ledger view.
@@ -39,7 +41,7 @@ let package = Package(
         // The spool directory, decision pipeline, notes and decision log.
         .target(
             name: "MeetingSpool",
-            dependencies: ["MeetingModel", "MeetingRules", "MeetingLedger", "MeetingCalendar", "MeetingConfig"]
+            dependencies: ["MeetingModel", "MeetingRules", "MeetingLedger", "MeetingCalendar", "MeetingConfig", "CSystemExtras"]
         ),
         // The long-running daemon: spool watcher, config reloader, watchdog and feed server as Services in one ServiceGroup.
         .target(

@@ -10,6 +10,7 @@ import Yams
 /// - `ledger` (string, default `<spool>/state/ledger.sqlite`): the SQLite ledger file.
 /// - `timezone` (string, default `Asia/Shanghai`): the zone of requests that name none, and of log times.
 /// - `http` (string, default `127.0.0.1:8080`): where `meetingd run` serves the feeds; `off` serves nothing.
+/// - `group_commit` (integer, default 1): decisions per ledger transaction and durability barrier.
 /// - `feeds.refresh_seconds` (integer, default 3600): REFRESH-INTERVAL and X-PUBLISHED-TTL of every feed.
 /// - `feeds.cancelled_days` (integer, default 30): how long a withdrawn meeting stays in feeds as CANCELLED.
 /// - `feeds.horizon_days` (integer, default 365): feeds show meetings that ended at most this many days ago.
@@ -25,6 +26,8 @@ public struct Configuration: Sendable, Equatable {
     /// `host:port`, or nil when `http: off`.
     public var http: String? = "127.0.0.1:8080"
     public var feeds = FeedSettings()
+    /// Decisions per ledger transaction and durability barrier (1: each decision durable on its own).
+    public var groupCommit = 1
     public var rules: RuleSettingsSet = RuleSettingsSet()
 
     public init() {}
@@ -96,6 +99,11 @@ extension Configuration {
                     }
                     configuration.http = address
                 }
+            case "group_commit":
+                guard let number = value.scalar.flatMap({ Int($0.string) }), (1...10_000).contains(number) else {
+                    throw ConfigurationError("\(at(value)): group_commit: must be an integer from 1 to 10000")
+                }
+                configuration.groupCommit = number
             case "feeds":
                 guard let feeds = value.mapping else { throw ConfigurationError("\(at(value)): feeds: expected a mapping") }
                 for (settingNode, valueNode) in feeds {
@@ -152,7 +160,7 @@ extension Configuration {
                     }
                 }
             default:
-                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, timezone, http, feeds, rules)")
+                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, timezone, http, group_commit, feeds, rules)")
             }
         }
         return configuration
@@ -177,6 +185,11 @@ extension Configuration {
             "",
             "# Where `meetingd run` serves the feeds over HTTP (HOST:PORT), or off. `--http` overrides it.",
             "http: 127.0.0.1:8080",
+            "",
+            "# Decisions per ledger transaction and durability barrier (one syncfs). 1: every decision is durable",
+            "# before its request leaves incoming/. 100: a burst costs one barrier per hundred, and no request",
+            "# leaves incoming/ before its group's barrier.",
+            "group_commit: 1",
             "",
             "# Subscribable calendars under <spool>/feeds/.",
             "feeds:",

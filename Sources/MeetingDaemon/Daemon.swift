@@ -9,12 +9,13 @@ import ServiceLifecycle
 /// reloader and the watchdog in one ServiceGroup. SIGTERM/SIGINT: the request in hand is finished, then exit.
 public enum Daemon {
     public static func run(configuration: Configuration, configPath: String?, spoolRoot: String, ledgerPath: String,
-                           http: HTTPAddress?, logger: Logger) async throws {
+                           http: HTTPAddress?, groupCommit: Int, logger: Logger) async throws {
         let spool = try SpoolDirectory(root: spoolRoot)
         let lock = try SpoolLock(spool: spool)
         let ledger = try SQLiteLedger(path: ledgerPath)
         let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone,
                                             feedSettings: configuration.feeds)
+        pipeline.batchSize = groupCommit
         let notifier = SystemdNotifier()
         let settings = SettingsBox(configuration.rules)
         let metrics = DaemonMetrics()

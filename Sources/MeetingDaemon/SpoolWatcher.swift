@@ -96,29 +96,39 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
             metrics.waiting(remaining)
             if counters.status != before { notifier.send(counters.status) }
         }
+        var eligible: [IncomingFile] = []
         for file in files {
-            if Task.isShuttingDownGracefully { return }
             if beingWritten.contains(file.nameBytes) { continue }
             let age = now - (Double(file.modified.seconds) + Double(file.modified.nanoseconds) / 1e9)
             if !announced.contains(file.nameBytes), file.kind == .regular, age < settleTime {
                 nextRescan = min(nextRescan, Date().addingTimeInterval(settleTime))
                 continue
             }
+            eligible.append(file)
+        }
+        var start = 0
+        while start < eligible.count {
+            if Task.isShuttingDownGracefully { return }
+            let group = Array(eligible[start..<min(start + max(1, pipeline.batchSize), eligible.count)])
             do {
                 let started = ContinuousClock.now
-                let outcome = try pipeline.process(file)
-                metrics.decided(outcome.recorded.decision, duration: ContinuousClock.now - started)
-                announced.remove(file.nameBytes)
-                decided += 1
-                remaining -= 1
+                let outcomes = try pipeline.process(group)
+                let perDecision = (ContinuousClock.now - started) / outcomes.count
                 recovered()
-                let decision = outcome.recorded.decision
-                logger.info("\(decision.verdict.rawValue) \(decision.requestID ?? "-")", metadata: [
-                    "file": "\(outcome.file)", "seq": "\(outcome.recorded.sequenceNumber)",
-                    "rules": "\(decision.assessment.violations.map(\.rule.rawValue).joined(separator: ","))",
-                ])
+                for outcome in outcomes {
+                    metrics.decided(outcome.recorded.decision, duration: perDecision)
+                    let decision = outcome.recorded.decision
+                    logger.info("\(decision.verdict.rawValue) \(decision.requestID ?? "-")", metadata: [
+                        "file": "\(outcome.file)", "seq": "\(outcome.recorded.sequenceNumber)",
+                        "rules": "\(decision.assessment.violations.map(\.rule.rawValue).joined(separator: ","))",
+                    ])
+                }
+                for file in group { announced.remove(file.nameBytes) }
+                decided += outcomes.count
+                remaining -= outcomes.count
+                start += group.count
             } catch {
-                fail("\(file.name): \(error)")
+                fail("\(group.first?.name ?? "?"): \(error)")
                 return
             }
         }

@@ -94,10 +94,18 @@ public protocol Ledger: AnyObject, Sendable {
     func decideAndRecord(input: InputIdentity, decidedAt: Date,
                          _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> RecordedDecision
 
+    /// Runs `body` in one transaction: every `decideAndRecord` inside it joins it (each in a savepoint of its
+    /// own), and all are committed together when `body` returns — the group commit of a batch.
+    func transaction<T>(_ body: () throws -> T) throws -> T
+
     /// A consistent read-only view, for `meetingd check`.
     func read<T>(_ body: (any DecisionState) throws -> T) throws -> T
 
     func meeting(id: String) throws -> StoredMeeting?
+
+    /// The local file holding the ledger, which the spool's barrier must also make durable; nil for a ledger
+    /// that is durable by itself (a database server).
+    var localFile: String? { get }
 
     /// Counts for reports and tests: meetings approved and not withdrawn.
     func approvedCount() throws -> Int

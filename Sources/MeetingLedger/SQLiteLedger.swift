@@ -3,11 +3,15 @@ import GRDB
 import MeetingModel
 import MeetingRules
 
-/// The default ledger: one SQLite file in WAL mode with `synchronous = FULL`, so a committed decision
-/// survives a power cut before any output is written.
+/// The default ledger: one SQLite file in WAL mode. Commits are atomic; they are made durable by the spool's
+/// barrier (syncfs) before any request leaves `incoming/`, so `synchronous = NORMAL` suffices and a batch of
+/// decisions costs one barrier, not one fsync each.
 public final class SQLiteLedger: Ledger {
     private let queue: DatabaseQueue
     public let path: String
+    public var localFile: String? { path }
+    /// The open connection while `transaction` runs, so calls inside it join the transaction.
+    private let batch = BatchSlot()
 
     public init(path: String) throws {
         self.path = path
@@ -16,7 +20,7 @@ public final class SQLiteLedger: Ledger {
         // daemon keeps the request and retries after that, so a stuck lock never blocks a clean shutdown.
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         queue = try DatabaseQueue(path: path, configuration: configuration)
         try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
@@ -44,6 +48,7 @@ public final class SQLiteLedger: Ledger {
                 CREATE UNIQUE INDEX decision_once ON decision (request_id, revision, action)
                     WHERE verdict IN ('approved', 'rejected', 'withdrawn');
                 CREATE INDEX decision_by_input ON decision (input_name, input_digest);
+                CREATE INDEX decision_by_request ON decision (request_id, action, revision);
 
                 CREATE TABLE meeting (
                     id TEXT PRIMARY KEY,
@@ -94,35 +99,70 @@ public final class SQLiteLedger: Ledger {
         return migrator
     }
 
+    /// Runs `body` on the batch's connection inside `transaction`, else in a read.
+    private func reading<T>(_ body: (Database) throws -> T) throws -> T {
+        if let db = batch.database { return try body(db) }
+        return try withoutActuallyEscaping(body) { body in
+            let box = UncheckedBox(body)
+            return try queue.read { db in UncheckedBox(try box.value(db)) }.value
+        }
+    }
+
+    /// Runs `body` atomically: in a savepoint of the batch's transaction, else in a transaction of its own.
+    private func writing<T>(_ body: (Database) throws -> T) throws -> T {
+        if let db = batch.database {
+            var result: T?
+            try db.inSavepoint {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+        return try withoutActuallyEscaping(body) { body in
+            let box = UncheckedBox(body)
+            return try queue.write { db in UncheckedBox(try box.value(db)) }.value
+        }
+    }
+
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        precondition(batch.database == nil, "ledger transactions do not nest")
+        return try withoutActuallyEscaping(body) { body in
+            let box = UncheckedBox(body)
+            return try queue.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    batch.database = db
+                    defer { batch.database = nil }
+                    result = try box.value()
+                    return .commit
+                }
+                return UncheckedBox(result!)
+            }.value
+        }
+    }
+
     public func latestDecision(for input: InputIdentity) throws -> RecordedDecision? {
-        try queue.read { db in
-            try Row.fetchOne(db, sql: """
+        try reading { db in
+            try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM decision WHERE input_name = ? AND input_digest = ? ORDER BY seq DESC LIMIT 1
-                """, arguments: [input.name, input.digest]).map(Self.recordedDecision)
+                """), arguments: [input.name, input.digest]).map(Self.recordedDecision)
         }
     }
 
     public func decideAndRecord(input: InputIdentity, decidedAt: Date,
                                 _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> RecordedDecision {
-        try withoutActuallyEscaping(decide) { decide in
-            let box = UncheckedBox(decide)
-            return try queue.write { db in
-                let outcome = try box.value(SQLiteDecisionState(db: db))
-                return try Self.record(outcome, input: input, decidedAt: decidedAt, in: db)
-            }
+        try writing { db in
+            let outcome = try decide(SQLiteDecisionState(db: db))
+            return try Self.record(outcome, input: input, decidedAt: decidedAt, in: db)
         }
     }
 
     public func read<T>(_ body: (any DecisionState) throws -> T) throws -> T {
-        try withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(body)
-            let result = try queue.read { db in UncheckedBox(try box.value(SQLiteDecisionState(db: db))) }
-            return result.value
-        }
+        try reading { db in try body(SQLiteDecisionState(db: db)) }
     }
 
     public func meeting(id: String) throws -> StoredMeeting? {
-        try queue.read { db in
+        try reading { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM meeting WHERE id = ?", arguments: [id]) else { return nil }
             let assessmentJSON: String = row["assessment_json"]
             return StoredMeeting(
@@ -134,7 +174,7 @@ public final class SQLiteLedger: Ledger {
     }
 
     public func approvedCount() throws -> Int {
-        try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM meeting WHERE status = 'approved'") ?? 0 }
+        try reading { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM meeting WHERE status = 'approved'") ?? 0 }
     }
 
     private static func recordedDecision(_ row: Row) throws -> RecordedDecision {
@@ -153,7 +193,7 @@ public final class SQLiteLedger: Ledger {
         """
 
     public func feedEvents(key: String, visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent] {
-        try queue.read { db in
+        try reading { db in
             let visible = visibleAfter.timeIntervalSince1970
             return try Row.fetchAll(db, sql: """
                 SELECT m.vevent, m.tzid, m.start_utc FROM feed_entry f JOIN meeting m ON m.id = f.meeting_id
@@ -165,7 +205,7 @@ public final class SQLiteLedger: Ledger {
     }
 
     public func feedsTouched(after sequenceNumber: Int64) throws -> (keys: [String], through: Int64) {
-        try queue.read { db in
+        try reading { db in
             let through = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM decision") ?? 0
             var keys = Set<String>()
             for json in try String.fetchAll(db, sql: "SELECT touched_feeds FROM decision WHERE seq > ? AND touched_feeds <> '[]'",
@@ -177,7 +217,7 @@ public final class SQLiteLedger: Ledger {
     }
 
     public func feedCounts(visibleAfter: Date, cancelledAfter: Date) throws -> [String: Int] {
-        try queue.read { db in
+        try reading { db in
             let visible = visibleAfter.timeIntervalSince1970
             var counts: [String: Int] = [:]
             for key in try String.fetchAll(db, sql: "SELECT DISTINCT feed_key FROM feed_entry") { counts[key] = 0 }
@@ -295,7 +335,8 @@ struct SQLiteDecisionState: DecisionState {
             _ = arguments.append(contentsOf: [region, query.startDates.lowerBound.description, query.startDates.upperBound.description])
         }
         let sql = "SELECT m.* FROM meeting m WHERE " + conditions.joined(separator: " AND ") + " ORDER BY m.local_date, m.id"
-        return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.meetingRecord)
+        // A query has one of a few shapes, so its compiled statement is cached.
+        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(Self.meetingRecord)
     }
 
     func approvedMeeting(id: String) throws -> MeetingRecord? {
@@ -303,10 +344,10 @@ struct SQLiteDecisionState: DecisionState {
     }
 
     func standing(of id: String) throws -> MeetingStanding {
-        let meeting = try Row.fetchOne(db, sql: "SELECT revision, status, sequence FROM meeting WHERE id = ?", arguments: [id])
-        let highest = try Int.fetchOne(db, sql: """
+        let meeting = try Row.fetchOne(db.cachedStatement(sql: "SELECT revision, status, sequence FROM meeting WHERE id = ?"), arguments: [id])
+        let highest = try Int.fetchOne(db.cachedStatement(sql: """
             SELECT MAX(revision) FROM decision WHERE request_id = ? AND action = 'propose' AND verdict IN ('approved', 'rejected')
-            """, arguments: [id])
+            """), arguments: [id])
         return MeetingStanding(
             approvedRevision: meeting.flatMap { $0["status"] == "approved" ? $0["revision"] : nil },
             lastSequence: meeting?["sequence"], highestDecidedRevision: highest)
@@ -337,4 +378,15 @@ struct SQLiteDecisionState: DecisionState {
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// The connection of the transaction in progress, if any (used from the deciding thread only).
+final class BatchSlot: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Database?
+
+    var database: Database? {
+        get { lock.withLock { current } }
+        set { lock.withLock { current = newValue } }
+    }
 }

@@ -42,8 +42,9 @@ public final class DecisionLog: @unchecked Sendable {
         }
     }
 
-    /// Appends `line` for decision `sequenceNumber` unless that decision is already in the log.
-    public func append(_ line: JSONValue, sequenceNumber: Int64) throws {
+    /// Appends `line` for decision `sequenceNumber` unless that decision is already in the log. Without
+    /// `durable`, the line reaches the disk with the spool's next barrier.
+    public func append(_ line: JSONValue, sequenceNumber: Int64, durable: Bool = true) throws {
         guard sequenceNumber > lastLoggedSequence else { return }
         let bytes = Array((line.serialized + "\n").utf8)
         let sizeBefore = lseek(descriptor, 0, SEEK_END)
@@ -59,7 +60,7 @@ public final class DecisionLog: @unchecked Sendable {
             }
             written += count
         }
-        guard fsync(descriptor) == 0 else {
+        guard !durable || fsync(descriptor) == 0 else {
             let error = SpoolError("cannot sync", "log/\(Self.fileName)")
             _ = ftruncate(descriptor, sizeBefore)
             throw error

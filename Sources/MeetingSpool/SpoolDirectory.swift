@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSystemExtras
 import Foundation
 
 /// An I/O failure in the spool, with the path and the system's reason.
@@ -228,8 +229,9 @@ public final class SpoolDirectory: @unchecked Sendable {
         return candidate
     }
 
-    /// Writes `bytes` to `relativePath` durably: a dot-file in the same folder, fsync, rename, fsync of the folder.
-    public func writeAtomically(_ relativePath: String, _ bytes: [UInt8]) throws {
+    /// Writes `bytes` to `relativePath` atomically: a dot-file in the same folder, renamed into place. With
+    /// `durable`, the file and its folder are synced before returning; without, the caller's `barrier()` does it.
+    public func writeAtomically(_ relativePath: String, _ bytes: [UInt8], durable: Bool = true) throws {
         guard let (folder, directories, name) = components(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
         guard let dirfd = directory(folder, directories, create: true) else { throw SpoolError("cannot create the folder of", path(folder, name)) }
         defer { if dirfd != fd(folder) { close(dirfd) } }
@@ -248,7 +250,7 @@ public final class SpoolDirectory: @unchecked Sendable {
             }
             written += count
         }
-        if fsync(fd) != 0 {
+        if durable, fsync(fd) != 0 {
             let code = errno
             close(fd)
             unlinkat(dirfd, temporary, 0)
@@ -260,18 +262,35 @@ public final class SpoolDirectory: @unchecked Sendable {
             unlinkat(dirfd, temporary, 0)
             throw SpoolError("cannot rename into", path(folder, name), errno: code)
         }
-        guard fsync(dirfd) == 0 else { throw SpoolError("cannot sync", path(folder)) }
+        if durable, fsync(dirfd) != 0 { throw SpoolError("cannot sync", path(folder)) }
+    }
+
+    /// The durability barrier: every write made so far to the spool's file system (and to `alsoSync`, a file
+    /// on another one, such as a ledger elsewhere) is on stable storage when this returns.
+    public func barrier(alsoSync otherPath: String? = nil) throws {
+        guard meetingd_syncfs(fd(.state)) == 0 else { throw SpoolError("cannot sync the file system of", root) }
+        guard let otherPath else { return }
+        var spoolInfo = stat(), otherInfo = stat()
+        guard fstat(fd(.state), &spoolInfo) == 0, stat(otherPath, &otherInfo) == 0, spoolInfo.st_dev != otherInfo.st_dev else { return }
+        let other = open(otherPath, O_RDONLY | O_CLOEXEC)
+        guard other >= 0 else { throw SpoolError("cannot open", otherPath) }
+        defer { close(other) }
+        guard meetingd_syncfs(other) == 0 else { throw SpoolError("cannot sync the file system of", otherPath) }
     }
 
     /// Moves a file out of `incoming/` by one rename, refusing to replace anything at the destination.
-    public func moveIncoming(_ file: IncomingFile, to relativePath: String) throws {
+    /// Without `durable`, the rename reaches the disk with the next barrier; if a crash loses it, the request
+    /// is found in `incoming/` again and its recorded decision is finished, not repeated.
+    public func moveIncoming(_ file: IncomingFile, to relativePath: String, durable: Bool = true) throws {
         guard let (folder, name) = split(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
         // Only this daemon writes the output folders, so checking first is enough to never replace a file.
         guard !exists(relativePath) else { throw SpoolError("refusing to replace \(path(folder, name)) with \(file.name)") }
         let moved = file.nameBytes.withCString { source in renameat(fd(.incoming), source, fd(folder), name) }
         guard moved == 0 else { throw SpoolError("cannot move \(file.name) to", path(folder, name)) }
-        try sync(folder)
-        try sync(.incoming)
+        if durable {
+            try sync(folder)
+            try sync(.incoming)
+        }
     }
 
     /// Creates a request in `incoming/` the way writers should: a dot-file renamed in whole.

@@ -25,6 +25,9 @@ struct SpoolOptions: ParsableArguments {
     @Option(help: "Ledger file (SQLite); wins over --spool and the config.")
     var ledger: String?
 
+    @Option(name: .customLong("group-commit"), help: "Decisions per ledger transaction and durability barrier (default: the config's group_commit, 1).")
+    var groupCommit: Int?
+
     /// The config file in use: `--config`, else the system one when it exists.
     var configPath: String? {
         config ?? (FileManager.default.fileExists(atPath: MeetingConfig.Configuration.defaultPath)
@@ -53,8 +56,10 @@ struct SpoolOptions: ParsableArguments {
         let spoolDirectory = try SpoolDirectory(root: spoolRoot(configuration))
         let lock = try SpoolLock(spool: spoolDirectory)
         let ledger = try SQLiteLedger(path: ledgerPath(configuration))
-        return (try DecisionPipeline(spool: spoolDirectory, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone,
-                                     feedSettings: configuration.feeds), lock)
+        let pipeline = try DecisionPipeline(spool: spoolDirectory, ledger: ledger, settings: configuration.rules,
+                                            timeZone: configuration.timezone, feedSettings: configuration.feeds)
+        pipeline.batchSize = groupCommit ?? configuration.groupCommit
+        return (pipeline, lock)
     }
 }
 

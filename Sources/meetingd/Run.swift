@@ -23,7 +23,7 @@ struct Run: AsyncParsableCommand {
         do {
             try await Daemon.run(configuration: configuration, configPath: options.configPath,
                                  spoolRoot: options.spoolRoot(configuration), ledgerPath: options.ledgerPath(configuration),
-                                 http: httpAddress, logger: logger)
+                                 http: httpAddress, groupCommit: options.groupCommit ?? configuration.groupCommit, logger: logger)
         } catch {
             logger.critical("meetingd cannot run", metadata: ["error": "\(error)"])
             throw ExitCode.failure

@@ -42,6 +42,38 @@ final class RobustnessTests: XCTestCase {
         }
     }
 
+    func test_groupCommit_decidesExactlyAsOneByOne_andACrashedGroupIsFinished() throws {
+        func run(batch: Int, crashAt step: DecisionPipeline.Step?) throws -> [String] {
+            let spool = try TestSpool()
+            for name in TestSpool.exampleNames { try spool.dropExample(name) }
+            for index in 0..<30 {
+                try spool.drop("extra-\(index).json", json: requestJSON(id: "extra-\(index)", kind: index % 3 == 0 ? "comprehensive" : "business",
+                                                                     unit: "单位\(index % 4)"))
+            }
+            if let step {
+                let crashing = try spool.pipeline()
+                crashing.batchSize = batch
+                var calls = 0
+                crashing.faultInjector = { reached in
+                    if reached == step { calls += 1; if calls == 2 { throw InjectedCrash() } }
+                }
+                XCTAssertThrowsError(try crashing.drain())
+            }
+            let pipeline = try spool.pipeline()
+            pipeline.batchSize = batch
+            try pipeline.drain()
+            XCTAssertEqual(spool.files("incoming"), [])
+            let lines = try spool.logLines()
+            XCTAssertEqual(lines.count, 41, "one line per request")
+            return lines.map { "\($0["input"]!.serialized) \($0["verdict"]!.serialized)" }
+        }
+        let oneByOne = try run(batch: 1, crashAt: nil)
+        XCTAssertEqual(try run(batch: 16, crashAt: nil), oneByOne)
+        for step in DecisionPipeline.Step.allCases {
+            XCTAssertEqual(try run(batch: 16, crashAt: step), oneByOne, "\(step)")
+        }
+    }
+
     func test_tornLastLogLine_isRepairedOnStart() throws {
         let spool = try TestSpool()
         try spool.drop("a.json", json: requestJSON(id: "a"))
