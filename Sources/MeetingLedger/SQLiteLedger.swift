@@ -195,10 +195,10 @@ public final class SQLiteLedger: Ledger {
     public func feedEvents(key: String, visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent] {
         try reading { db in
             let visible = visibleAfter.timeIntervalSince1970
-            return try Row.fetchAll(db, sql: """
+            return try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT m.vevent, m.tzid, m.start_utc FROM feed_entry f JOIN meeting m ON m.id = f.meeting_id
                 WHERE f.feed_key = ? AND \(Self.visibleMeeting) ORDER BY m.start_utc, m.id
-                """, arguments: [key, visible, cancelledAfter.timeIntervalSince1970, visible]).map {
+                """), arguments: [key, visible, cancelledAfter.timeIntervalSince1970, visible]).map {
                 FeedEvent(vevent: $0[0], timeZone: $0[1], start: Date(timeIntervalSince1970: $0[2]))
             }
         }
@@ -243,10 +243,10 @@ public final class SQLiteLedger: Ledger {
         encoder.outputFormatting = .sortedKeys
         let decisionJSON = String(decoding: try encoder.encode(decision), as: UTF8.self)
         do {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO decision (input_name, input_digest, request_id, revision, action, verdict, decided_at, destination, decision_json)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [input.name, input.digest, decision.requestID, decision.revision, action,
+                """).execute(arguments: [input.name, input.digest, decision.requestID, decision.revision, action,
                                  decision.verdict.rawValue, decidedAt.timeIntervalSince1970, outcome.destination, decisionJSON])
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw LedgerError.alreadyDecided(id: decision.requestID ?? "", revision: decision.revision ?? 0, action: action)
@@ -258,23 +258,22 @@ public final class SQLiteLedger: Ledger {
             guard let (request, bytes) = outcome.approved, let sequence = decision.sequence, let publication = outcome.publication else {
                 throw LedgerError.corrupt("an approval without its request")
             }
-            let before = try String.fetchAll(db, sql: "SELECT feed_key FROM feed_entry WHERE meeting_id = ?", arguments: [request.id])
+            let before = try String.fetchAll(db.cachedStatement(sql: "SELECT feed_key FROM feed_entry WHERE meeting_id = ?"), arguments: [request.id])
             try upsertMeeting(request, bytes: bytes, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq,
                               publication: publication, in: db)
             touched = Array(Set(before).union(publication.feedKeys)).sorted()
         case .withdrawn:
             guard let publication = outcome.publication else { throw LedgerError.corrupt("a withdrawal without its cancelled event") }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE meeting SET status = 'withdrawn', sequence = ?, decided_at = ?, decision_seq = ?, vevent = ? WHERE id = ?
-                """, arguments: [decision.sequence, decidedAt.timeIntervalSince1970, seq, publication.vevent, decision.requestID])
-            touched = try String.fetchAll(db, sql: "SELECT feed_key FROM feed_entry WHERE meeting_id = ? ORDER BY feed_key",
-                                          arguments: [decision.requestID])
+                """).execute(arguments: [decision.sequence, decidedAt.timeIntervalSince1970, seq, publication.vevent, decision.requestID])
+            touched = try String.fetchAll(db.cachedStatement(sql: "SELECT feed_key FROM feed_entry WHERE meeting_id = ? ORDER BY feed_key"), arguments: [decision.requestID])
         case .rejected, .invalid:
             break
         }
         if !touched.isEmpty {
             let json = String(decoding: try JSONEncoder().encode(touched), as: UTF8.self)
-            try db.execute(sql: "UPDATE decision SET touched_feeds = ? WHERE seq = ?", arguments: [json, seq])
+            try db.cachedStatement(sql: "UPDATE decision SET touched_feeds = ? WHERE seq = ?").execute(arguments: [json, seq])
         }
         return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt,
                                 destination: outcome.destination, touchedFeeds: touched)
@@ -287,14 +286,14 @@ public final class SQLiteLedger: Ledger {
         encoder.outputFormatting = .sortedKeys
         let units = String(decoding: try encoder.encode(record.attendeeUnits), as: UTF8.self)
         let assessment = String(decoding: try encoder.encode(decision.assessment), as: UTF8.self)
-        try db.execute(sql: "DELETE FROM meeting_principal_region WHERE meeting_id = ?", arguments: [record.id])
-        try db.execute(sql: "DELETE FROM feed_entry WHERE meeting_id = ?", arguments: [record.id])
-        try db.execute(sql: """
+        try db.cachedStatement(sql: "DELETE FROM meeting_principal_region WHERE meeting_id = ?").execute(arguments: [record.id])
+        try db.cachedStatement(sql: "DELETE FROM feed_entry WHERE meeting_id = ?").execute(arguments: [record.id])
+        try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level,
                 organizer_type, organizer_system, organizer_region, start_utc, local_date, reaches_grassroots, exempt,
                 attendee_units, request_bytes, assessment_json, settings_version, decided_at, decision_seq, vevent, tzid, end_utc)
             VALUES (?, ?, 'approved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [
+            """).execute(arguments: [
                 record.id, record.revision, sequence, record.kind.rawValue, record.title, record.organizerUnit,
                 record.organizerLevel.rawValue, record.organizerType.rawValue, record.organizerSystem, record.organizerRegion,
                 record.start.timeIntervalSince1970, record.localStartDate.description, record.reachesGrassroots, record.exempt,
@@ -302,10 +301,10 @@ public final class SQLiteLedger: Ledger {
                 publication.vevent, publication.timeZone, publication.end.timeIntervalSince1970,
             ])
         for key in Set(publication.feedKeys) {
-            try db.execute(sql: "INSERT INTO feed_entry (feed_key, meeting_id) VALUES (?, ?)", arguments: [key, record.id])
+            try db.cachedStatement(sql: "INSERT INTO feed_entry (feed_key, meeting_id) VALUES (?, ?)").execute(arguments: [key, record.id])
         }
         for region in record.grassrootsPrincipalRegions {
-            try db.execute(sql: "INSERT INTO meeting_principal_region (meeting_id, region, local_date) VALUES (?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT INTO meeting_principal_region (meeting_id, region, local_date) VALUES (?, ?, ?)").execute(
                            arguments: [record.id, region, record.localStartDate.description])
         }
     }
