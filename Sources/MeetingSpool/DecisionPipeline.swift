@@ -207,7 +207,7 @@ public final class DecisionPipeline {
     }
 
     /// Writes the calendar object or note of a decision; returns its spool path. Idempotent: a replay rewrites
-    /// the same bytes.
+    /// the same bytes. Not synced here: the group's barrier makes them durable before the request moves.
     private func writeOutputs(_ recorded: RecordedDecision, parsed: Result<ParsedRequest, InvalidRequest>, fileName: String) throws -> String {
         let decision = recorded.decision
         switch decision.verdict {
@@ -217,14 +217,14 @@ public final class DecisionPipeline {
             }
             let event = event(request, decision, decidedAt: recorded.decidedAt)
             let path = "approved/\(request.id).ics"
-            try spool.writeAtomically(path, try ICalendarWriter.render(CalendarDocument(events: [event])))
+            try spool.writeAtomically(path, try ICalendarWriter.render(CalendarDocument(events: [event])), durable: false)
             return path
         case .rejected:
             guard case let .success(.proposal(request)) = parsed else {
                 throw SpoolError("rejected decision \(recorded.sequenceNumber) has no readable request")
             }
             let path = "rejected/\(request.id).txt"
-            try spool.writeAtomically(path, Array(Notes.rejection(request, decision, decidedAt: recorded.decidedAt).utf8))
+            try spool.writeAtomically(path, Array(Notes.rejection(request, decision, decidedAt: recorded.decidedAt).utf8), durable: false)
             return path
         case .withdrawn:
             let id = decision.requestID!
@@ -233,11 +233,11 @@ public final class DecisionPipeline {
             }
             let event = cancelledEvent(meeting, request, decision, decidedAt: recorded.decidedAt)
             let path = "approved/\(id).ics"
-            try spool.writeAtomically(path, try ICalendarWriter.render(CalendarDocument(events: [event])))
+            try spool.writeAtomically(path, try ICalendarWriter.render(CalendarDocument(events: [event])), durable: false)
             return path
         case .invalid:
             let path = recorded.destination + ".txt"
-            try spool.writeAtomically(path, Array(Notes.invalid(fileName: fileName, decision).utf8))
+            try spool.writeAtomically(path, Array(Notes.invalid(fileName: fileName, decision).utf8), durable: false)
             return path
         }
     }

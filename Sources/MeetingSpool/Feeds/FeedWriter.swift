@@ -65,7 +65,10 @@ public final class FeedWriter {
     public func flush() throws -> Int {
         guard dirtyThrough > 0 else { return 0 }
         let changed = try update(dirty.sorted())
-        try spool.writeAtomically(Self.stateFile, Array("\(dirtyThrough)\n".utf8))
+        // The feeds reach the disk before the note that says they are current; a crash in between only
+        // makes the next start rewrite them again.
+        try spool.barrier()
+        try spool.writeAtomically(Self.stateFile, Array("\(dirtyThrough)\n".utf8), durable: false)
         dirty.removeAll()
         dirtyThrough = 0
         return changed
@@ -101,7 +104,7 @@ public final class FeedWriter {
             digests[path] = Digest.fnv1a64Hex(existing) + "-\(existing.count)"
         }
         guard digests[path] != digest else { return false }
-        try spool.writeAtomically(path, bytes)
+        try spool.writeAtomically(path, bytes, durable: false)
         digests[path] = digest
         return true
     }
