@@ -64,6 +64,8 @@ def fill(ledger, size):
             db.executemany("INSERT INTO feed_entry (feed_key, meeting_id) VALUES (?, ?)", entries)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
+    # The fill ran unsynced: write it back now, or the first decision's barrier would pay for it.
+    os.sync()
 
 
 def start_daemon(binary, spool):

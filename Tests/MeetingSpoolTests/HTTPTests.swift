@@ -66,6 +66,7 @@ final class HTTPTests: XCTestCase {
         let daemon = try DaemonProcess(spool: spool.root, notify: notify, arguments: ["--http", "127.0.0.1:\(port)"])
         XCTAssertNotNil(notify.waitFor("READY=1"), daemon.stderr)
         XCTAssertTrue(eventually { spool.files("approved").contains("a.ics") })
+        XCTAssertTrue(eventually { ((try? spool.text("feeds/all.ics")) ?? "").contains("UID:a@meetingd") })
 
         let ok = try Self.get(port, "/all.ics")
         XCTAssertEqual(ok.status, 200)
@@ -125,6 +126,9 @@ final class HTTPTests: XCTestCase {
         let daemon = try DaemonProcess(spool: spool.root, notify: notify, arguments: ["--http", "127.0.0.1:\(port)"])
         XCTAssertNotNil(notify.waitFor("READY=1"), daemon.stderr)
         XCTAssertTrue(eventually { spool.files("approved").filter { $0.hasSuffix(".ics") }.count == 3 })
+        // The daemon rewrites feeds at most once a second.
+        let attendeeFeed = "feeds/" + FeedKey(kind: .attendee, name: "西湖区卫生健康局").path
+        XCTAssertTrue(eventually { ((try? spool.text(attendeeFeed)) ?? "").components(separatedBy: "BEGIN:VEVENT").count == 3 })
 
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("vdir-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: work) }
@@ -190,6 +194,7 @@ final class HTTPTests: XCTestCase {
 
         try spool.drop("w.json", json: #"{"format": 1, "id": "mine-2", "action": "withdraw"}"#)
         XCTAssertTrue(eventually { spool.files("withdrawn").count == 1 })
+        XCTAssertTrue(eventually { ((try? spool.text(attendeeFeed)) ?? "").contains("STATUS:CANCELLED") })
         _ = try run("/usr/bin/vdirsyncer", vdirsyncer + ["sync"])
         let relisted = try run("/usr/bin/khal", khal).split(separator: "\n").filter { $0.hasPrefix("测试会议") || $0.hasPrefix("CANCELLED") }
         XCTAssertEqual(relisted, ["测试会议 mine-1", "CANCELLED 测试会议 mine-2"])

@@ -5,6 +5,12 @@ import MeetingRules
 /// One subscribable calendar: everything, a region (with its sub-regions), an organizing unit, or what one
 /// unit must attend. The key (`region:浙江省/杭州市`) is stored in the ledger; the path is its file under `feeds/`.
 public struct FeedKey: Hashable, Comparable, Sendable {
+    public static func == (lhs: FeedKey, rhs: FeedKey) -> Bool { lhs.kind == rhs.kind && lhs.name == rhs.name }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(name)
+    }
+
     public enum Kind: String, Sendable, CaseIterable {
         case all, region, organizer, attendee
     }
@@ -12,12 +18,20 @@ public struct FeedKey: Hashable, Comparable, Sendable {
     public let kind: Kind
     /// The region path or the unit's name, exactly as requests write it (empty for `all`).
     public let name: String
+    /// The file under `feeds/`: `all.ics`, `region/浙江省/杭州市.ics`, `organizer/<unit>.ics`, `attendee/<unit>.ics`.
+    /// Every segment is safe as a file name and a URL path segment, and stable for the same name.
+    public let path: String
 
     public static let all = FeedKey(kind: .all, name: "")
 
     public init(kind: Kind, name: String) {
         self.kind = kind
         self.name = name
+        switch kind {
+        case .all: path = "all.ics"
+        case .region: path = "region/" + name.split(separator: "/").map { Self.safeSegment(String($0)) }.joined(separator: "/") + ".ics"
+        case .organizer, .attendee: path = "\(kind.rawValue)/\(Self.safeSegment(name)).ics"
+        }
     }
 
     public init?(key: String) {
@@ -27,16 +41,6 @@ public struct FeedKey: Hashable, Comparable, Sendable {
     }
 
     public var key: String { kind == .all ? "all" : "\(kind.rawValue):\(name)" }
-
-    /// The file under `feeds/`: `all.ics`, `region/浙江省/杭州市.ics`, `organizer/<unit>.ics`, `attendee/<unit>.ics`.
-    /// Every segment is safe as a file name and a URL path segment, and stable for the same name.
-    public var path: String {
-        switch kind {
-        case .all: return "all.ics"
-        case .region: return "region/" + name.split(separator: "/").map { Self.safeSegment(String($0)) }.joined(separator: "/") + ".ics"
-        case .organizer, .attendee: return "\(kind.rawValue)/\(Self.safeSegment(name)).ics"
-        }
-    }
 
     /// The calendar's display name (NAME, X-WR-CALNAME).
     public var displayName: String {
