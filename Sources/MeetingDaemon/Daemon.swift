@@ -14,7 +14,7 @@ public enum Daemon {
         let lock = try SpoolLock(spool: spool)
         let ledger = try SQLiteLedger(path: ledgerPath)
         let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone,
-                                            feedSettings: configuration.feeds)
+                                            feedSettings: configuration.feeds, feedLedger: try SQLiteLedger(path: ledgerPath))
         pipeline.batchSize = groupCommit
         let notifier = SystemdNotifier()
         let settings = SettingsBox(configuration.rules)
@@ -25,6 +25,7 @@ public enum Daemon {
                                    counters: counters, logger: logger)
         var services: [any Service] = [
             watcher,
+            FeedPublisher(feeds: pipeline.feeds, metrics: metrics, logger: logger),
             ConfigReloader(path: configPath, running: configuration, settings: settings, notifier: notifier, logger: logger),
         ]
         if let http {

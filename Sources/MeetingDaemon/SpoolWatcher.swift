@@ -26,10 +26,6 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
     private var retryAt: Date?
     private var retryDelay: Double = 0
     private var lastFailure: String?
-    /// Feeds are rewritten at most this often, so a busy queue is not slowed by feed passes; subscribers
-    /// refresh hourly, and the decision's own .ics is written at once.
-    private let feedInterval: Double = 1
-    private var lastFeedFlush = Date.distantPast
 
     init(pipeline: DecisionPipeline, settings: SettingsBox, notifier: SystemdNotifier, metrics: DaemonMetrics, readiness: ReadinessGate,
          counters: DaemonCounters, logger: Logger, rescanInterval: Double = 60) {
@@ -69,13 +65,10 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
                     scan = true
                 case .tick:
                     scan = scan || Date() >= nextRescan || (retryAt.map { Date() >= $0 } ?? false)
-                    flushFeeds()
                 }
             }
             if scan { processWaiting() }
         }
-        lastFeedFlush = .distantPast
-        flushFeeds()
         notifier.send("STOPPING=1", counters.status)
         logger.notice("meetingd stopping", metadata: ["status": "\(counters.status.dropFirst(7))"])
     }
@@ -96,7 +89,6 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
         var decided = 0
         var remaining = files.count
         defer {
-            if remaining == 0 { flushFeeds() }
             // STATUS only when something changed: a retry loop must not flood the notify socket.
             let before = counters.status
             counters.record(decided: decided, waiting: remaining)
@@ -138,18 +130,6 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
                 fail("\(group.first?.name ?? "?"): \(error)")
                 return
             }
-        }
-    }
-
-    /// One rewrite of each touched feed, at most once per `feedInterval`.
-    private func flushFeeds() {
-        guard Date().timeIntervalSince(lastFeedFlush) >= feedInterval else { return }
-        lastFeedFlush = Date()
-        do {
-            metrics.feedsWritten(try pipeline.feeds.flush())
-        } catch {
-            // The decisions stand; the feeds are rewritten at the next flush or start.
-            fail("feeds: \(error)")
         }
     }
 

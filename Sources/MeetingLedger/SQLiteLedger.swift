@@ -78,6 +78,7 @@ public final class SQLiteLedger: Ledger {
                 );
                 CREATE INDEX meeting_by_region ON meeting (status, organizer_region, kind, local_date);
                 CREATE INDEX meeting_by_unit ON meeting (status, organizer_unit, kind, local_date);
+                CREATE INDEX meeting_by_system ON meeting (status, organizer_region, organizer_system, kind, local_date);
 
                 CREATE TABLE meeting_principal_region (
                     meeting_id TEXT NOT NULL REFERENCES meeting (id) ON DELETE CASCADE,
@@ -317,6 +318,13 @@ struct SQLiteDecisionState: DecisionState {
     func approvedMeetings(matching query: MeetingQuery) throws -> [MeetingRecord] {
         var conditions = ["m.status = 'approved'", "m.exempt = 0", "m.local_date BETWEEN ? AND ?"]
         var arguments: StatementArguments = [query.startDates.lowerBound.description, query.startDates.upperBound.description]
+        var source = "meeting m"
+        if let region = query.grassrootsPrincipalRegion {
+            // Driven by the principal table: a region's few rows, not every meeting in the date range.
+            source = "meeting_principal_region p CROSS JOIN meeting m ON m.id = p.meeting_id"
+            conditions.insert(contentsOf: ["p.region = ?", "p.local_date BETWEEN ? AND ?"], at: 0)
+            arguments = [region, query.startDates.lowerBound.description, query.startDates.upperBound.description] + arguments
+        }
         if let kinds = query.kinds {
             conditions.append("m.kind IN (\(kinds.map { _ in "?" }.joined(separator: ",")))")
             for kind in kinds.map(\.rawValue).sorted() { _ = arguments.append(contentsOf: [kind]) }
@@ -329,11 +337,7 @@ struct SQLiteDecisionState: DecisionState {
             for level in levels.map(\.rawValue).sorted() { _ = arguments.append(contentsOf: [level]) }
         }
         if let excluded = query.excludingID { conditions.append("m.id <> ?"); _ = arguments.append(contentsOf: [excluded]) }
-        if let region = query.grassrootsPrincipalRegion {
-            conditions.append("m.id IN (SELECT meeting_id FROM meeting_principal_region WHERE region = ? AND local_date BETWEEN ? AND ?)")
-            _ = arguments.append(contentsOf: [region, query.startDates.lowerBound.description, query.startDates.upperBound.description])
-        }
-        let sql = "SELECT m.* FROM meeting m WHERE " + conditions.joined(separator: " AND ") + " ORDER BY m.local_date, m.id"
+        let sql = "SELECT m.* FROM \(source) WHERE " + conditions.joined(separator: " AND ") + " ORDER BY m.local_date, m.id"
         // A query has one of a few shapes, so its compiled statement is cached.
         return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(Self.meetingRecord)
     }

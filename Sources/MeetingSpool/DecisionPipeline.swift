@@ -45,15 +45,17 @@ public final class DecisionPipeline {
     /// Decisions per ledger transaction and durability barrier.
     public var batchSize = 1
 
+    /// `feedLedger`: a second connection for the feeds, so that a daemon can rewrite them on another
+    /// thread without holding up decisions (reads in WAL mode do not block the writer).
     public init(spool: SpoolDirectory, ledger: any Ledger, settings: RuleSettingsSet, timeZone: String,
-                feedSettings: FeedSettings = FeedSettings()) throws {
+                feedSettings: FeedSettings = FeedSettings(), feedLedger: (any Ledger)? = nil) throws {
         self.spool = spool
         self.ledger = ledger
         log = try DecisionLog(spool: spool)
         decider = Decider(engine: RuleEngine(settings: settings))
         parser = RequestParser(defaultTimeZone: timeZone)
         logTimeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!
-        feeds = FeedWriter(spool: spool, ledger: ledger, settings: feedSettings)
+        feeds = FeedWriter(spool: spool, ledger: feedLedger ?? ledger, settings: feedSettings)
         try feeds.recover()
     }
 

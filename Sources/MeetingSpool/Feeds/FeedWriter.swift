@@ -14,7 +14,7 @@ import MeetingRules
 /// of the daemon), so a burst of N decisions costs one pass per touched feed, not N. Feeds are derived from
 /// the ledger: `feeds/.meetingd-feeds-through` records the last decision they reflect, and a start after a
 /// crash rewrites the feeds of every later decision.
-public final class FeedWriter {
+public final class FeedWriter: @unchecked Sendable {
     public let settings: FeedSettings
     private let spool: SpoolDirectory
     private let ledger: any Ledger
@@ -25,6 +25,8 @@ public final class FeedWriter {
     private var counts: [String: Int]?
     private var indexDigest: String?
     public private(set) var writes = 0
+    /// Marked by the deciding thread, taken by the one that flushes (the daemon's FeedPublisher).
+    private let dirtyLock = NSLock()
     private var dirty = Set<String>()
     private var dirtyThrough: Int64 = 0
     static let stateFile = "feeds/.meetingd-feeds-through"
@@ -56,22 +58,34 @@ public final class FeedWriter {
 
     /// Notes that decision `sequenceNumber` changed the feeds `keys`; `flush()` writes them.
     public func markDirty(_ keys: [String], through sequenceNumber: Int64) {
-        dirty.formUnion(keys)
-        dirtyThrough = max(dirtyThrough, sequenceNumber)
+        dirtyLock.withLock {
+            dirty.formUnion(keys)
+            dirtyThrough = max(dirtyThrough, sequenceNumber)
+        }
     }
 
     /// Rewrites every dirty feed and records the decision they now reflect; returns the files changed.
     @discardableResult
     public func flush() throws -> Int {
-        guard dirtyThrough > 0 else { return 0 }
-        let changed = try update(dirty.sorted())
-        // The feeds reach the disk before the note that says they are current; a crash in between only
-        // makes the next start rewrite them again.
-        try spool.barrier()
-        try spool.writeAtomically(Self.stateFile, Array("\(dirtyThrough)\n".utf8), durable: false)
-        dirty.removeAll()
-        dirtyThrough = 0
-        return changed
+        let (keys, through) = dirtyLock.withLock { () -> ([String], Int64) in
+            defer {
+                dirty.removeAll()
+                dirtyThrough = 0
+            }
+            return (dirty.sorted(), dirtyThrough)
+        }
+        guard through > 0 else { return 0 }
+        do {
+            let changed = try update(keys)
+            // The feeds reach the disk before the note that says they are current; a crash in between only
+            // makes the next start rewrite them again.
+            try spool.barrier()
+            try spool.writeAtomically(Self.stateFile, Array("\(through)\n".utf8), durable: false)
+            return changed
+        } catch {
+            markDirty(keys, through: through)  // tried again at the next flush
+            throw error
+        }
     }
 
     /// After a crash between a decision and its flush: marks the feeds of every decision the feeds do not reflect.
