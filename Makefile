@@ -1,6 +1,7 @@
 # meetingd — the two commands a newcomer needs:
 #   make run    installs what is missing, builds, and runs the daemon on ./spool
 #   make test   installs what is missing, builds, and runs every test
+SHELL := /bin/bash
 PREFIX ?= /usr/local
 DESTDIR ?=
 SPOOL ?= $(CURDIR)/spool
@@ -38,8 +39,11 @@ run: build
 
 test: deps python-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee .build/test.log
 	$(MAKE) bench-smoke
+	@# The XCTest totals once more, last, as the closing line of the run.
+	@grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' .build/test.log | tail -1 | \
+	  sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/' | awk '{print "tests: " $$1 - $$2 " passed, " $$2 " failed"}'
 
 # Throughput against the file-system floor and a Python peer (Benchmarks/run.sh; figures in BENCHMARKS.md).
 bench: deps python-deps
