@@ -45,7 +45,7 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
         let events = try InotifyWatch.events(in: pipeline.spool.path(.incoming), tick: 0.5)
         processWaiting()
         readiness.ready("spool")
-        logger.notice("meetingd ready", metadata: ["spool": "\(pipeline.spool.root)", "settings": "\(pipeline.settingsVersion)"])
+        logger.notice("watching incoming/", metadata: ["spool": "\(pipeline.spool.root)", "settings": "\(pipeline.settingsVersion)"])
         for await batch in events.cancelOnGracefulShutdown() {
             var scan = false
             for event in batch {
