@@ -111,6 +111,8 @@ final class FullDiskTests: XCTestCase {
         let spool = mountPoint.appendingPathComponent("spool")
         let notify = try NotifyListener()
         let daemon = try DaemonProcess(spool: spool, notify: notify)
+        // Runs before the unmount above: nothing may keep the tmpfs busy.
+        defer { if daemon.process.isRunning { daemon.signal(SIGKILL); _ = daemon.waitForExit() } }
         XCTAssertNotNil(notify.waitFor("READY=1"), daemon.stderr)
 
         // Requests are staged as dot-files (ignored), the disk is filled, then they are renamed in.
@@ -136,6 +138,7 @@ final class FullDiskTests: XCTestCase {
 
         // Space returns: everything is decided, nothing half-written.
         try handle.truncate(atOffset: 0)
+        try handle.close()
         try FileManager.default.removeItem(at: filler)
         XCTAssertTrue(eventually(timeout: 120) {
             ((try? FileManager.default.contentsOfDirectory(atPath: spool.appendingPathComponent("incoming").path)) ?? ["x"]).isEmpty

@@ -55,7 +55,8 @@ final class DaemonProcess {
     init(spool: URL, config: URL? = nil, notify: NotifyListener? = nil, environment extra: [String: String] = [:],
          arguments: [String] = ["--http", "off"]) throws {
         guard let binary = CommandLineTests.binary else { throw XCTSkip("meetingd binary not built (run `swift build --build-tests`)") }
-        stderrPath = spool.path + ".stderr"
+        // Outside the spool: a spool on its own mount must not be kept busy by the test's open log.
+        stderrPath = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-stderr-\(UUID().uuidString)").path
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = binary
         process.arguments = ["run", "--spool", spool.path] + (config.map { ["--config", $0.path] } ?? []) + arguments
