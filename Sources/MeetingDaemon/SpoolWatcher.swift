@@ -39,8 +39,6 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
         self.rescanInterval = rescanInterval
     }
 
-    var statusLine: String { counters.status }
-
     public func run() async throws {
         let events = try InotifyWatch.events(in: pipeline.spool.path(.incoming), tick: 0.5)
         processWaiting()

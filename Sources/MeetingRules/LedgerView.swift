@@ -132,7 +132,6 @@ public protocol DecisionState: LedgerView {
 /// A ledger held in memory: the reference behaviour for rule examples and for tests of other ledgers.
 public struct InMemoryLedger: DecisionState, Sendable {
     public var meetings: [MeetingRecord]
-    public var standings: [String: MeetingStanding] = [:]
 
     public init(_ meetings: [MeetingRecord] = []) { self.meetings = meetings }
 
@@ -143,8 +142,7 @@ public struct InMemoryLedger: DecisionState, Sendable {
     public func approvedMeeting(id: String) -> MeetingRecord? { meetings.first { $0.id == id } }
 
     public func standing(of id: String) -> MeetingStanding {
-        standings[id] ?? MeetingStanding(approvedRevision: approvedMeeting(id: id)?.revision,
-                                         lastSequence: approvedMeeting(id: id) == nil ? nil : 0,
-                                         highestDecidedRevision: approvedMeeting(id: id)?.revision)
+        let revision = approvedMeeting(id: id)?.revision
+        return MeetingStanding(approvedRevision: revision, lastSequence: revision == nil ? nil : 0, highestDecidedRevision: revision)
     }
 }

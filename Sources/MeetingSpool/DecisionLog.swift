@@ -4,7 +4,7 @@ import Glibc
 import Foundation
 import MeetingModel
 
-/// `log/decisions.jsonl`: one JSON line per decision, appended and synced. Each line carries the ledger's
+/// `log/decisions.jsonl`: one JSON line per decision, appended (synced by the spool's barrier). Each line carries the ledger's
 /// decision number (`seq`), so after a crash a decision whose line was already written is not logged twice.
 public final class DecisionLog: @unchecked Sendable {
     public static let fileName = "decisions.jsonl"
@@ -42,9 +42,9 @@ public final class DecisionLog: @unchecked Sendable {
         }
     }
 
-    /// Appends `line` for decision `sequenceNumber` unless that decision is already in the log. Without
-    /// `durable`, the line reaches the disk with the spool's next barrier.
-    public func append(_ line: JSONValue, sequenceNumber: Int64, durable: Bool = true) throws {
+    /// Appends `line` for decision `sequenceNumber` unless that decision is already in the log. The line
+    /// reaches the disk with the spool's next barrier.
+    public func append(_ line: JSONValue, sequenceNumber: Int64) throws {
         guard sequenceNumber > lastLoggedSequence else { return }
         let bytes = Array((line.serialized + "\n").utf8)
         let sizeBefore = lseek(descriptor, 0, SEEK_END)
@@ -59,11 +59,6 @@ public final class DecisionLog: @unchecked Sendable {
                 throw error
             }
             written += count
-        }
-        guard !durable || fsync(descriptor) == 0 else {
-            let error = SpoolError("cannot sync", "log/\(Self.fileName)")
-            _ = ftruncate(descriptor, sizeBefore)
-            throw error
         }
         lastLoggedSequence = sequenceNumber
     }

@@ -98,13 +98,13 @@ public final class DecisionPipeline {
             try log.append(DecisionLine.make(recorded.decision, decidedAt: recorded.decidedAt, timeZone: logTimeZone,
                                              input: "incoming/\(item.file.name)", output: output, moved: recorded.destination,
                                              sequenceNumber: recorded.sequenceNumber),
-                           sequenceNumber: recorded.sequenceNumber, durable: false)
+                           sequenceNumber: recorded.sequenceNumber)
         }
         // One barrier: the ledger's commit, the outputs and the log lines are on stable storage before any
         // request of the group leaves incoming/.
         try spool.barrier(alsoSync: ledger.localFile)
         try faultInjector?(.afterLogLine)
-        for item in decided { try spool.moveIncoming(item.file, to: item.recorded.destination, durable: false) }
+        for item in decided { try spool.moveIncoming(item.file, to: item.recorded.destination) }
         return decided.map { Outcome(file: $0.file.name, recorded: $0.recorded, resumed: $0.resumed) }
     }
 

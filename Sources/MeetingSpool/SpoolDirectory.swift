@@ -279,18 +279,14 @@ public final class SpoolDirectory: @unchecked Sendable {
     }
 
     /// Moves a file out of `incoming/` by one rename, refusing to replace anything at the destination.
-    /// Without `durable`, the rename reaches the disk with the next barrier; if a crash loses it, the request
-    /// is found in `incoming/` again and its recorded decision is finished, not repeated.
-    public func moveIncoming(_ file: IncomingFile, to relativePath: String, durable: Bool = true) throws {
+    /// The rename reaches the disk with the next barrier; if a crash loses it, the request is found in
+    /// `incoming/` again and its recorded decision is finished, not repeated.
+    public func moveIncoming(_ file: IncomingFile, to relativePath: String) throws {
         guard let (folder, name) = split(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
         // Only this daemon writes the output folders, so checking first is enough to never replace a file.
         guard !exists(relativePath) else { throw SpoolError("refusing to replace \(path(folder, name)) with \(file.name)") }
         let moved = file.nameBytes.withCString { source in renameat(fd(.incoming), source, fd(folder), name) }
         guard moved == 0 else { throw SpoolError("cannot move \(file.name) to", path(folder, name)) }
-        if durable {
-            try sync(folder)
-            try sync(.incoming)
-        }
     }
 
     /// Creates a request in `incoming/` the way writers should: a dot-file renamed in whole.
@@ -301,7 +297,7 @@ public final class SpoolDirectory: @unchecked Sendable {
         try sync(.incoming)
     }
 
-    public func sync(_ folder: Folder) throws {
+    func sync(_ folder: Folder) throws {
         guard fsync(fd(folder)) == 0 else { throw SpoolError("cannot sync", path(folder)) }
     }
 

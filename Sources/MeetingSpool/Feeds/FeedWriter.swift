@@ -24,7 +24,6 @@ public final class FeedWriter: @unchecked Sendable {
     private var digests: [String: String] = [:]
     private var counts: [String: Int]?
     private var indexDigest: String?
-    public private(set) var writes = 0
     /// Marked by the deciding thread, taken by the one that flushes (the daemon's FeedPublisher).
     private let dirtyLock = NSLock()
     private var dirty = Set<String>()
@@ -52,7 +51,6 @@ public final class FeedWriter: @unchecked Sendable {
             if try write(feed) { changed += 1 }
         }
         if try writeIndex() { changed += 1 }
-        writes += changed
         return changed
     }
 
