@@ -103,14 +103,11 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
             }
             eligible.append(file)
         }
-        var start = 0
-        while start < eligible.count {
-            if Task.isShuttingDownGracefully { return }
-            let group = Array(eligible[start..<min(start + max(1, pipeline.batchSize), eligible.count)])
-            do {
-                let started = ContinuousClock.now
-                let outcomes = try pipeline.process(group)
+        var started = ContinuousClock.now
+        do {
+            try pipeline.process(groupsOf: eligible, continuing: { !Task.isShuttingDownGracefully }) { outcomes in
                 let perDecision = (ContinuousClock.now - started) / outcomes.count
+                started = ContinuousClock.now
                 recovered()
                 for outcome in outcomes {
                     metrics.decided(outcome.recorded.decision, duration: perDecision)
@@ -119,15 +116,13 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
                         "file": "\(outcome.file)", "seq": "\(outcome.recorded.sequenceNumber)",
                         "rules": "\(decision.assessment.violations.map(\.rule.rawValue).joined(separator: ","))",
                     ])
+                    announced.remove(outcome.nameBytes)
                 }
-                for file in group { announced.remove(file.nameBytes) }
                 decided += outcomes.count
                 remaining -= outcomes.count
-                start += group.count
-            } catch {
-                fail("\(group.first?.name ?? "?"): \(error)")
-                return
             }
+        } catch {
+            fail("\(error)")
         }
     }
 

@@ -12,7 +12,8 @@ import MeetingRules
 ///
 /// Files are decided in groups of `batchSize` (the `group_commit` setting): one ledger transaction and one
 /// barrier per group. With 1 (the default) every decision is durable before its request moves; with 100, a
-/// burst costs one barrier per hundred, and no request leaves `incoming/` before its group's barrier.
+/// burst costs one barrier per hundred, and no request leaves `incoming/` before its group's barrier. While
+/// one group's barrier runs, the next group is decided.
 public final class DecisionPipeline {
     /// The points between the steps, where tests inject failures.
     public enum Step: Sendable, CaseIterable {
@@ -21,6 +22,8 @@ public final class DecisionPipeline {
 
     public struct Outcome: Sendable {
         public let file: String
+        /// The file's name as it was in `incoming/`, byte for byte.
+        public let nameBytes: [UInt8]
         public let recorded: RecordedDecision
         /// True when this run only finished a decision recorded by an earlier, interrupted run.
         public let resumed: Bool
@@ -62,14 +65,8 @@ public final class DecisionPipeline {
     /// Decides every file now waiting in `incoming/`, in arrival order, then brings the feeds up to date.
     @discardableResult
     public func drain() throws -> [Outcome] {
-        let files = try spool.waitingFiles()
         var outcomes: [Outcome] = []
-        var start = 0
-        while start < files.count {
-            let group = Array(files[start..<min(start + max(1, batchSize), files.count)])
-            outcomes += try process(group)
-            start += group.count
-        }
+        try process(groupsOf: try spool.waitingFiles()) { outcomes += $0 }
         try feeds.flush()
         return outcomes
     }
@@ -85,11 +82,47 @@ public final class DecisionPipeline {
 
     /// Decides `files` as one group; see the type's comment for the order of effects.
     public func process(_ files: [IncomingFile]) throws -> [Outcome] {
+        let decided = try record(files)
+        try settle(decided)
+        return decided.map(\.outcome)
+    }
+
+    /// Decides `files` in groups of `batchSize`, in order, calling `settled` with each group's outcomes once
+    /// its requests have left `incoming/`. A group's barrier and moves run on a second thread while the next
+    /// group is decided, so the disk's wait and the rules' work overlap; every request still moves only after
+    /// a barrier of its own group. Stops after the group in flight when `continuing` turns false or a step
+    /// fails; the failure is thrown after that group has settled or failed too.
+    public func process(groupsOf files: [IncomingFile], continuing: () -> Bool = { true },
+                        settled: ([Outcome]) -> Void) throws {
+        var inFlight: [Decided] = []
+        var start = 0
+        do {
+            while start < files.count, continuing() {
+                let group = Array(files[start..<min(start + max(1, batchSize), files.count)])
+                let decided = try record(group)
+                try settling.waitForPrevious()
+                if !inFlight.isEmpty { settled(inFlight.map(\.outcome)) }
+                settling.start { try self.settle(decided) }
+                inFlight = decided
+                start += group.count
+            }
+        } catch {
+            try? settling.waitForPrevious()
+            throw error
+        }
+        try settling.waitForPrevious()
+        if !inFlight.isEmpty { settled(inFlight.map(\.outcome)) }
+    }
+
+    private let settling = SettlingThread()
+
+    /// Records the group's decisions in one ledger transaction, then writes their outputs and log lines.
+    private func record(_ files: [IncomingFile]) throws -> [Decided] {
         let decided = try ledger.transaction { try files.map(decide) }
         try faultInjector?(.afterLedgerCommit)
         var outputs: [String] = []
         for item in decided {
-            outputs.append(try writeOutputs(item.recorded, parsed: item.parsed, fileName: item.file.name))
+            outputs.append(try writeOutputs(item.recorded, parsed: item.parsed, fileName: item.file.name, publication: item.publication))
             feeds.markDirty(item.recorded.touchedFeeds, through: item.recorded.sequenceNumber)
         }
         try faultInjector?(.afterOutputs)
@@ -100,12 +133,15 @@ public final class DecisionPipeline {
                                              sequenceNumber: recorded.sequenceNumber),
                            sequenceNumber: recorded.sequenceNumber)
         }
-        // One barrier: the ledger's commit, the outputs and the log lines are on stable storage before any
-        // request of the group leaves incoming/.
+        return decided
+    }
+
+    /// One barrier: the ledger's commit, the outputs and the log lines are on stable storage before any
+    /// request of the group leaves incoming/.
+    private func settle(_ decided: [Decided]) throws {
         try spool.barrier(alsoSync: ledger.localFile)
         try faultInjector?(.afterLogLine)
         for item in decided { try spool.moveIncoming(item.file, to: item.recorded.destination) }
-        return decided.map { Outcome(file: $0.file.name, recorded: $0.recorded, resumed: $0.resumed) }
     }
 
     private struct Decided {
@@ -113,6 +149,9 @@ public final class DecisionPipeline {
         let parsed: Result<ParsedRequest, InvalidRequest>
         let recorded: RecordedDecision
         let resumed: Bool
+        /// The event as this run rendered it for the ledger, reused for the .ics; nil when resumed.
+        var publication: Publication?
+        var outcome: Outcome { Outcome(file: file.name, nameBytes: file.nameBytes, recorded: recorded, resumed: resumed) }
     }
 
     /// Reads one file and records its decision, or finds the decision an interrupted run recorded.
@@ -147,12 +186,12 @@ public final class DecisionPipeline {
             // Decided before a crash, not yet moved: finish that decision.
             return Decided(file: file, parsed: parsed, recorded: earlier, resumed: true)
         }
-        return Decided(file: file, parsed: parsed, recorded: try decideAndRecord(file, identity: identity, parsed: parsed, bytes: bytes),
-                       resumed: false)
+        let (recorded, publication) = try decideAndRecord(file, identity: identity, parsed: parsed, bytes: bytes)
+        return Decided(file: file, parsed: parsed, recorded: recorded, resumed: false, publication: publication)
     }
 
     private func decideAndRecord(_ file: IncomingFile, identity: InputIdentity, parsed: Result<ParsedRequest, InvalidRequest>,
-                                 bytes: [UInt8]) throws -> RecordedDecision {
+                                 bytes: [UInt8]) throws -> (RecordedDecision, Publication?) {
         // Milliseconds, so the time read back from the ledger gives the same bytes on a replay.
         let decidedAt = Date(timeIntervalSince1970: (now().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
         // A withdrawal republishes the stored meeting as cancelled.
@@ -161,8 +200,10 @@ public final class DecisionPipeline {
            case let .success(.proposal(request)) = parser.parse(meeting.requestBytes) {
             stored = (meeting, request)
         }
+        var published: Publication?
         let attempt = {
             try self.ledger.decideAndRecord(input: identity, decidedAt: decidedAt) { state in
+                published = nil
                 let decision = try self.decider.decide(parsed, state: state)
                 var record = DecisionToRecord(decision: decision, destination: self.destination(decision, file: file))
                 if decision.verdict == .approved, case let .success(.proposal(request)) = parsed {
@@ -172,14 +213,15 @@ public final class DecisionPipeline {
                     let event = self.cancelledEvent(stored.meeting, stored.request, decision, decidedAt: decidedAt)
                     record.publication = try Self.publication(event, request: stored.request)
                 }
+                published = record.publication
                 return record
             }
         }
         do {
-            return try attempt()
+            return (try attempt(), published)
         } catch LedgerError.alreadyDecided {
             // Another decider recorded the same id and revision first; deciding again now sees that.
-            return try attempt()
+            return (try attempt(), published)
         }
     }
 
@@ -191,6 +233,12 @@ public final class DecisionPipeline {
     private func cancelledEvent(_ meeting: StoredMeeting, _ request: MeetingRequest, _ decision: Decision, decidedAt: Date) -> CalendarEvent {
         EventBuilder.event(request, sequence: decision.sequence ?? meeting.sequence, stamp: decidedAt, assessment: meeting.assessment,
                            settingsVersion: meeting.settingsVersion, note: nil, cancelled: true)
+    }
+
+    /// The single-event .ics of an approval or withdrawal: the VEVENT the ledger keeps for feeds, in its calendar.
+    private static func calendar(_ publication: Publication) throws -> [UInt8] {
+        try ICalendarWriter.assembleFeed(CalendarDocument(events: []), zones: [publication.timeZone: publication.start],
+                                         events: [publication.vevent])
     }
 
     private static func publication(_ event: CalendarEvent, request: MeetingRequest) throws -> Publication {
@@ -210,16 +258,17 @@ public final class DecisionPipeline {
 
     /// Writes the calendar object or note of a decision; returns its spool path. Idempotent: a replay rewrites
     /// the same bytes. Not synced here: the group's barrier makes them durable before the request moves.
-    private func writeOutputs(_ recorded: RecordedDecision, parsed: Result<ParsedRequest, InvalidRequest>, fileName: String) throws -> String {
+    private func writeOutputs(_ recorded: RecordedDecision, parsed: Result<ParsedRequest, InvalidRequest>, fileName: String,
+                              publication: Publication?) throws -> String {
         let decision = recorded.decision
         switch decision.verdict {
         case .approved:
             guard case let .success(.proposal(request)) = parsed else {
                 throw SpoolError("approved decision \(recorded.sequenceNumber) has no readable request")
             }
-            let event = event(request, decision, decidedAt: recorded.decidedAt)
             let path = "approved/\(request.id).ics"
-            try spool.writeAtomically(path, try ICalendarWriter.render(CalendarDocument(events: [event])), durable: false)
+            try spool.writeAtomically(path, try Self.calendar(publication ?? Self.publication(event(request, decision, decidedAt: recorded.decidedAt),
+                                                                                              request: request)), durable: false)
             return path
         case .rejected:
             guard case let .success(.proposal(request)) = parsed else {
@@ -233,9 +282,9 @@ public final class DecisionPipeline {
             guard let meeting = try ledger.meeting(id: id), case let .success(.proposal(request)) = parser.parse(meeting.requestBytes) else {
                 throw SpoolError("withdrawn meeting \(id) is missing from the ledger")
             }
-            let event = cancelledEvent(meeting, request, decision, decidedAt: recorded.decidedAt)
             let path = "approved/\(id).ics"
-            try spool.writeAtomically(path, try ICalendarWriter.render(CalendarDocument(events: [event])), durable: false)
+            try spool.writeAtomically(path, try Self.calendar(publication ?? Self.publication(cancelledEvent(meeting, request, decision, decidedAt: recorded.decidedAt),
+                                                                                              request: request)), durable: false)
             return path
         case .invalid:
             let path = recorded.destination + ".txt"

@@ -1,0 +1,38 @@
+import Foundation
+
+/// Runs one group's barrier and moves on a thread of its own, one group at a time, so that waiting for the
+/// disk overlaps deciding the next group instead of following it. A group is handed over only after the
+/// previous one has settled: requests still leave `incoming/` in order, each after a barrier that began
+/// after its own outputs and log line were written.
+final class SettlingThread: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "meetingd.settle", qos: .userInitiated)
+    /// 1 while no group is settling.
+    private let idle = DispatchSemaphore(value: 1)
+    /// Written by the settling job before `idle` is signalled, read after waiting on it.
+    private var failure: (any Error)?
+
+    /// Waits for the group in flight, if any, and rethrows what stopped it.
+    func waitForPrevious() throws {
+        idle.wait()
+        defer { idle.signal() }
+        if let failure {
+            self.failure = nil
+            throw failure
+        }
+    }
+
+    /// Starts settling a group; the caller has waited for the previous one.
+    func start(_ job: @escaping () throws -> Void) {
+        idle.wait()
+        let box = JobBox(job)
+        queue.async {
+            do { try box.job() } catch { self.failure = error }
+            self.idle.signal()
+        }
+    }
+
+    private struct JobBox: @unchecked Sendable {
+        let job: () throws -> Void
+        init(_ job: @escaping () throws -> Void) { self.job = job }
+    }
+}
