@@ -1,5 +1,6 @@
 import CLibical
 import Foundation
+import MeetingModel
 
 public enum CalendarError: Error, CustomStringConvertible {
     case unknownTimeZone(String)
@@ -22,12 +23,7 @@ public enum ICalendarWriter {
     public static func render(_ document: CalendarDocument) throws -> [UInt8] {
         var zones: [String: Date] = [:]
         for event in document.events { zones[event.timeZone] = min(zones[event.timeZone] ?? event.start, event.start) }
-        return try withCalendar(document, zones: zones) { calendar, zoneHandles in
-            for event in document.events {
-                icalcomponent_add_component(calendar, try component(event, zone: zoneHandles[event.timeZone]!))
-            }
-            return try serialize(calendar)
-        }
+        return try assembleFeed(document, zones: zones, events: document.events.map(renderEvent))
     }
 
     /// One VEVENT as libical writes it (CRLF, folded), for feeds to assemble without re-rendering every event.
@@ -38,13 +34,17 @@ public enum ICalendarWriter {
         return String(decoding: try serialize(vevent), as: UTF8.self)
     }
 
-    /// A feed: the VCALENDAR (properties and one VTIMEZONE per zone, from libical) around VEVENTs rendered by
-    /// `renderEvent`. `zones` maps each TZID used to the earliest start it must cover.
+    /// A calendar: the VCALENDAR properties and one VTIMEZONE per zone (from libical) around VEVENTs rendered
+    /// by `renderEvent`, in the order libical itself would write them. `zones` maps each TZID used to the
+    /// earliest start it must cover. The document's own events are not used: `events` are.
     public static func assembleFeed(_ document: CalendarDocument, zones: [String: Date], events: [String]) throws -> [UInt8] {
-        var bytes = try withCalendar(document, zones: zones) { calendar, _ in try serialize(calendar) }
+        var bytes = try withCalendar(document) { calendar in try serialize(calendar) }
         let end = Array("END:VCALENDAR\r\n".utf8)
         guard bytes.count >= end.count, Array(bytes.suffix(end.count)) == end else { throw CalendarError.libical("no END:VCALENDAR") }
         bytes.removeLast(end.count)
+        for (name, earliest) in zones.sorted(by: { $0.key < $1.key }) {
+            bytes.append(contentsOf: try timeZoneText(name, fromYear: LocalDate(dayNumber: Int((earliest.timeIntervalSince1970 / 86_400).rounded(.down))).year - 1))
+        }
         for event in events { bytes.append(contentsOf: event.utf8) }
         bytes.append(contentsOf: end)
         return bytes
@@ -56,8 +56,7 @@ public enum ICalendarWriter {
         return Array(UnsafeRawBufferPointer(start: text, count: strlen(text)))
     }
 
-    private static func withCalendar<T>(_ document: CalendarDocument, zones earliestByZone: [String: Date],
-                                        _ body: (OpaquePointer, [String: OpaquePointer]) throws -> T) throws -> T {
+    private static func withCalendar<T>(_ document: CalendarDocument, _ body: (OpaquePointer) throws -> T) throws -> T {
         guard let calendar = icalcomponent_new(ICAL_VCALENDAR_COMPONENT) else { throw CalendarError.libical("icalcomponent_new") }
         defer { icalcomponent_free(calendar) }
         add(calendar, icalproperty_new_version("2.0"))
@@ -75,16 +74,26 @@ public enum ICalendarWriter {
             add(calendar, refresh)
             add(calendar, xProperty("X-PUBLISHED-TTL", duration))
         }
-
-        // One VTIMEZONE per zone, truncated to the years the events need so the definition stays compact.
-        var zones: [String: OpaquePointer] = [:]
-        for (name, earliest) in earliestByZone.sorted(by: { $0.key < $1.key }) {
-            guard let zone = icaltimezone_get_builtin_timezone(name) else { throw CalendarError.unknownTimeZone(name) }
-            zones[name] = zone
-            icalcomponent_add_component(calendar, try compactTimeZone(zone, name: name, from: earliest))
-        }
-        return try body(calendar, zones)
+        return try body(calendar)
     }
+
+    /// The serialised VTIMEZONE of `name` from the start of `year`, made once per zone and year: truncating
+    /// libical's definition costs more than rendering an event, and every calendar written needs one.
+    private static func timeZoneText(_ name: String, fromYear year: Int) throws -> [UInt8] {
+        let key = "\(name)|\(year)"
+        if let cached = timeZoneCache.withLock({ $0[key] }) { return cached }
+        guard let zone = icaltimezone_get_builtin_timezone(name) else { throw CalendarError.unknownTimeZone(name) }
+        let component = try compactTimeZone(zone, name: name, fromYear: year)
+        defer { icalcomponent_free(component) }
+        let text = try serialize(component)
+        timeZoneCache.withLock { cache in
+            if cache.count > 1_000 { cache.removeAll() }
+            cache[key] = text
+        }
+        return text
+    }
+
+    private static let timeZoneCache = LockedDictionary()
 
     private static func add(_ component: OpaquePointer, _ property: OpaquePointer?) {
         if let property { icalcomponent_add_property(component, property) }
@@ -109,12 +118,11 @@ public enum ICalendarWriter {
         return property
     }
 
-    private static func compactTimeZone(_ zone: OpaquePointer, name: String, from earliest: Date) throws -> OpaquePointer {
+    /// `year`: the year before the earliest event — enough for every client, and no 1901 LMT offsets.
+    private static func compactTimeZone(_ zone: OpaquePointer, name: String, fromYear year: Int) throws -> OpaquePointer {
         guard let builtin = icaltimezone_get_component(zone), let copy = icalcomponent_new_clone(builtin) else {
             throw CalendarError.libical("no VTIMEZONE for \(name)")
         }
-        // From the start of the year before the earliest event: enough for every client, and no 1901 LMT offsets.
-        let year = Calendar(identifier: .gregorian).component(.year, from: earliest) - 1
         var start = icaltime_null_time()
         start.year = Int32(year)
         start.month = 1
@@ -153,5 +161,17 @@ public enum ICalendarWriter {
         for category in event.categories { add(vevent, icalproperty_new_categories(category)) }
         for (name, value) in event.extra { add(vevent, xProperty(name, value)) }
         return vevent
+    }
+}
+
+/// The time-zone cache, shared by the deciding thread and the feed publisher.
+private final class LockedDictionary: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [String: [UInt8]] = [:]
+
+    func withLock<T>(_ body: (inout [String: [UInt8]]) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&values)
     }
 }

@@ -64,9 +64,9 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
     public var lastOfYear: LocalDate { LocalDate(year: year, month: 12, day: 31) }
 
     /// `2025-03`, the calendar month as the ledger stores it.
-    public var monthKey: String { String(format: "%04d-%02d", year, month) }
+    public var monthKey: String { year.zeroPadded(4) + "-" + month.zeroPadded(2) }
 
-    public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }
+    public var description: String { year.zeroPadded(4) + "-" + month.zeroPadded(2) + "-" + day.zeroPadded(2) }
 
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool { lhs.dayNumber < rhs.dayNumber }
 
@@ -94,7 +94,7 @@ public struct LocalDateTime: Sendable, Equatable {
     public var second: Int { Int(secondsOfDay) % 60 }
 
     /// `2025-03-18 09:00`
-    public var description: String { String(format: "%@ %02d:%02d", date.description, hour, minute) }
+    public var description: String { date.description + " " + hour.zeroPadded(2) + ":" + minute.zeroPadded(2) }
 }
 
 /// Local-time arithmetic in the request's time zone: calendar days, months and half-day slots.
@@ -129,5 +129,38 @@ public struct ZonedClock: Sendable {
         // An interval that ends exactly where a slot begins does not touch that slot.
         if endReading.secondsOfDay == 0 || endReading.secondsOfDay == boundary { last -= 1 }
         return max(1, last - first + 1)
+    }
+}
+
+extension Int {
+    /// The number in decimal with leading zeros up to `width` digits (what `%0Nd` prints), without Foundation's
+    /// formatter, which is slow on the decision path.
+    public func zeroPadded(_ width: Int) -> String {
+        let digits = String(magnitude)
+        let padded = String(repeating: "0", count: Swift.max(0, width - digits.count)) + digits
+        return self < 0 ? "-" + padded : padded
+    }
+}
+
+extension String {
+    /// The UTF-8 bytes of the string with every byte outside `A–Z a–z 0–9 - . _ ~` (and outside `alsoKeep`)
+    /// written as `%XX`, as RFC 3986 unreserved characters allow. Built by hand: Foundation's
+    /// `addingPercentEncoding` builds a character-set bitmap on every call.
+    public func percentEncoded(alsoKeeping alsoKeep: Set<UInt8> = []) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count)
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                bytes.append(byte)
+            case _ where alsoKeep.contains(byte):
+                bytes.append(byte)
+            default:
+                bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

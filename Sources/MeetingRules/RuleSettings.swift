@@ -110,7 +110,13 @@ public struct RuleSettings: Sendable, Equatable {
 
 /// The effective settings of every rule, with a version that identifies them in outputs.
 public struct RuleSettingsSet: Sendable, Equatable {
-    public private(set) var byRule: [RuleID: RuleSettings]
+    public private(set) var byRule: [RuleID: RuleSettings] {
+        didSet { version = Self.version(of: byRule) }
+    }
+
+    /// A short hash of the effective settings (`X-MEETINGD-SETTINGS`, `settings` in the log); kept, not
+    /// recomputed, because every decision carries it.
+    public private(set) var version: String
 
     /// Every rule at its catalogue default.
     public init(catalog: RuleCatalog = .standard) {
@@ -120,6 +126,7 @@ public struct RuleSettingsSet: Sendable, Equatable {
             for spec in rule.settings { values[spec.name] = spec.defaultValue }
             byRule[rule.id] = RuleSettings(severity: rule.defaultSeverity, values: values)
         }
+        version = Self.version(of: byRule)
     }
 
     public subscript(id: RuleID) -> RuleSettings {
@@ -128,7 +135,9 @@ public struct RuleSettingsSet: Sendable, Equatable {
     }
 
     /// Canonical text of every setting (`rules.<id>.<name> = value`, sorted), the input of `version`.
-    public var canonicalText: String {
+    public var canonicalText: String { Self.canonicalText(of: byRule) }
+
+    private static func canonicalText(of byRule: [RuleID: RuleSettings]) -> String {
         var lines: [String] = []
         for (id, settings) in byRule {
             lines.append("rules.\(id.rawValue).severity = \(settings.severity.rawValue)")
@@ -137,8 +146,9 @@ public struct RuleSettingsSet: Sendable, Equatable {
         return lines.sorted().joined(separator: "\n")
     }
 
-    /// A short hash of the effective settings (`X-MEETINGD-SETTINGS`, `settings` in the log).
-    public var version: String { Digest.fnv1a64Hex(Array(canonicalText.utf8)) }
+    private static func version(of byRule: [RuleID: RuleSettings]) -> String {
+        Digest.fnv1a64Hex(Array(canonicalText(of: byRule).utf8))
+    }
 }
 
 /// FNV-1a: a fast, stable 64-bit digest. Used for settings versions and for recognising a replayed input,

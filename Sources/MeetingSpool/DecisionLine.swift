@@ -39,7 +39,8 @@ public enum DecisionLine {
         let milliseconds = Int((reading.secondsOfDay * 1000).rounded(.down)) % 1000
         let offset = timeZone.secondsFromGMT(for: date)
         let sign = offset < 0 ? "-" : "+"
-        return String(format: "%@T%02d:%02d:%02d.%03d%@%02d:%02d", reading.date.description, reading.hour, reading.minute,
-                      reading.second, milliseconds, sign, abs(offset) / 3600, abs(offset) % 3600 / 60)
+        return reading.date.description + "T" + reading.hour.zeroPadded(2) + ":" + reading.minute.zeroPadded(2) + ":"
+            + reading.second.zeroPadded(2) + "." + milliseconds.zeroPadded(3) + sign + (abs(offset) / 3600).zeroPadded(2) + ":"
+            + (abs(offset) % 3600 / 60).zeroPadded(2)
     }
 }

@@ -9,9 +9,7 @@ public enum EventBuilder {
 
     /// `urn:meetingd:unit:<percent-encoded unit name>`: a stable address for a unit without e-mail.
     public static func unitAddress(_ unit: String) -> String {
-        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(0x80)))
-        allowed.insert(charactersIn: "-._~")
-        return "urn:meetingd:unit:" + (unit.addingPercentEncoding(withAllowedCharacters: allowed) ?? unit)
+        "urn:meetingd:unit:" + unit.percentEncoded()
     }
 
     public static func event(_ request: MeetingRequest, sequence: Int, stamp: Date, assessment: Assessment,
