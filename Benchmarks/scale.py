@@ -36,7 +36,7 @@ def fill(ledger, size):
                                 "settingsVersion": "fill", "assessment": {"violations": [], "warnings": [], "waived": []}})
     with db:
         for start in range(0, size, 50_000):
-            decisions, meetings, entries = [], [], []
+            decisions, meetings, feeds = [], [], set()
             for index in range(start, min(size, start + 50_000)):
                 seq = index + 1
                 city = ["杭州市", "宁波市", "温州市", "嘉兴市", "湖州市", "绍兴市", "金华市", "衢州市"][index % 8]
@@ -47,21 +47,21 @@ def fill(ledger, size):
                 start_utc = datetime(year, 1 + index % 12, 1 + index % 28, 1).timestamp()
                 local = f"{year}-{1 + index % 12:02d}-{1 + index % 28:02d}"
                 kind = ["business", "routine", "comprehensive", "on-site"][index % 4]
+                keys = {"all", "region:浙江省", f"region:{region}", f"organizer:{unit}", f"attendee:区局{index % 300}"}
                 decisions.append((seq, f"fill-{index}.json", "fill", f"fill-{index}", 1, "propose", "approved", 1_767_225_600.0,
                                   f"approved/fill-{index}.r1.json", decision_json))
                 meetings.append((f"fill-{index}", 1, "approved", 0, kind, f"既有会议 {index}", unit, "city", "department",
                                  f"系统{index % 40}", region, start_utc, local, 0, 0, json.dumps([f"区局{index % 300}"]),
                                  b'{"format":1}', '{"violations":[],"warnings":[],"waived":[]}', "fill", 1_767_225_600.0, seq,
-                                 vevent(index), "Asia/Shanghai", start_utc + 7200))
-                for key in ("all", "region:浙江省", f"region:{region}", f"organizer:{unit}", f"attendee:区局{index % 300}"):
-                    entries.append((key, f"fill-{index}"))
+                                 vevent(index), "Asia/Shanghai", start_utc + 7200, "\n".join(sorted(keys))))
+                feeds.update(keys)
             db.executemany("INSERT INTO decision (seq, input_name, input_digest, request_id, revision, action, verdict, decided_at,"
                            " destination, decision_json) VALUES (?,?,?,?,?,?,?,?,?,?)", decisions)
             db.executemany("INSERT INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level,"
                            " organizer_type, organizer_system, organizer_region, start_utc, local_date, reaches_grassroots, exempt,"
                            " attendee_units, request_bytes, assessment_json, settings_version, decided_at, decision_seq, vevent, tzid,"
-                           " end_utc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", meetings)
-            db.executemany("INSERT INTO feed_entry (feed_key, meeting_id) VALUES (?, ?)", entries)
+                           " end_utc, feed_keys) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", meetings)
+            db.executemany("INSERT OR IGNORE INTO feed (key) VALUES (?)", [(key,) for key in feeds])
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     # The fill ran unsynced: write it back now, or the first decision's barrier would pay for it.

@@ -49,6 +49,8 @@ public struct FeedEvent: Sendable, Equatable {
     public var vevent: String
     public var timeZone: String
     public var start: Date
+    /// The feeds that show it (`all`, `region:…`, `organizer:…`, `attendee:…`).
+    public var feedKeys: [String]
 }
 
 /// What `decideAndRecord` is to write: the decision, where its input goes, and for an approval the request itself.
@@ -98,6 +100,10 @@ public protocol Ledger: AnyObject, Sendable {
     /// own), and all are committed together when `body` returns — the group commit of a batch.
     func transaction<T>(_ body: () throws -> T) throws -> T
 
+    /// Runs `body` in one read transaction: every read inside it sees the same state on one connection, so a
+    /// pass over many feeds opens one transaction, not one per feed.
+    func snapshot<T>(_ body: () throws -> T) throws -> T
+
     /// A consistent read-only view, for `meetingd check`.
     func read<T>(_ body: (any DecisionState) throws -> T) throws -> T
 
@@ -110,15 +116,16 @@ public protocol Ledger: AnyObject, Sendable {
     /// Counts for reports and tests: meetings approved and not withdrawn.
     func approvedCount() throws -> Int
 
-    /// The events of feed `key`: approved meetings that end after `visibleAfter`, and withdrawn ones
-    /// withdrawn after `cancelledAfter`; ordered by start, then id.
-    func feedEvents(key: String, visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent]
+    /// Every event feeds show now — approved meetings that end after `visibleAfter`, and withdrawn ones
+    /// withdrawn after `cancelledAfter` that have not ended — ordered by start, then id, each with its feeds.
+    func feedEvents(visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent]
+
+    /// Every feed a meeting was ever published in: a feed whose meetings have all passed stays, empty.
+    func feedKeys() throws -> [String]
 
     /// The feeds touched by decisions numbered above `sequenceNumber`, and the highest decision number.
     func feedsTouched(after sequenceNumber: Int64) throws -> (keys: [String], through: Int64)
 
-    /// Every feed key with the number of events it shows (same filter as `feedEvents`).
-    func feedCounts(visibleAfter: Date, cancelledAfter: Date) throws -> [String: Int]
 }
 
 public enum LedgerError: Error, CustomStringConvertible {

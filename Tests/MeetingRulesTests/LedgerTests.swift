@@ -1,5 +1,5 @@
 import Foundation
-import MeetingLedger
+@testable import MeetingLedger
 import MeetingModel
 import MeetingRules
 import XCTest
@@ -50,6 +50,38 @@ final class LedgerTests: XCTestCase {
             XCTAssertEqual(stored, reference.approvedMeetings(matching: query).map(\.id), "\(query)")
         }
         XCTAssertEqual(try ledger.read { try $0.approvedMeeting(id: "e") }?.exempt, true)
+    }
+
+    func test_aVersion1Ledger_keepsItsFeedMembershipAfterMigration() throws {
+        let path = directory.appendingPathComponent("v1.sqlite").path
+        _ = try SQLiteLedger(path: path, migratingUpTo: "v1: decisions and meetings")
+        // Two meetings as version 1 stored them: feed membership in feed_entry rows; the second has ended.
+        let fill = Process()
+        fill.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        fill.arguments = ["python3", "-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            for seq, (id, end) in enumerate([("m1", 4102444800.0), ("m2", 1000.0)], start=1):
+                db.execute("INSERT INTO decision (seq, input_name, input_digest, request_id, revision, action, verdict, decided_at,"
+                           " destination, decision_json) VALUES (?, ?, 'd', ?, 1, 'propose', 'approved', 0, 'x', '{}')", (seq, id + ".json", id))
+                db.execute("INSERT INTO meeting VALUES (?, 1, 'approved', 0, 'business', 't', 'u', 'city', 'department', NULL, 'r',"
+                           " ?, '2030-01-01', 0, 0, '[]', x'7b7d', '{}', 'v', 0, ?, ?, 'Asia/Shanghai', ?)",
+                           (id, end - 3600, seq, "BEGIN:VEVENT\\r\\nUID:" + id + "\\r\\nEND:VEVENT\\r\\n", end))
+                for key in ["all", "region:r", "organizer:u"]:
+                    db.execute("INSERT INTO feed_entry (feed_key, meeting_id) VALUES (?, ?)", (key, id))
+            db.execute("INSERT INTO feed_entry (feed_key, meeting_id) VALUES ('attendee:a', 'm1')")
+            db.commit()
+            """, path]
+        try fill.run()
+        fill.waitUntilExit()
+        XCTAssertEqual(fill.terminationStatus, 0, "python3 could not fill the version 1 ledger")
+
+        let ledger = try SQLiteLedger(path: path)
+        let events = try ledger.feedEvents(visibleAfter: Date(timeIntervalSince1970: 2000), cancelledAfter: .distantPast)
+        XCTAssertEqual(events.map(\.vevent), ["BEGIN:VEVENT\r\nUID:m1\r\nEND:VEVENT\r\n"], "the ended meeting is not shown")
+        XCTAssertEqual(events.first?.feedKeys, ["all", "attendee:a", "organizer:u", "region:r"])
+        XCTAssertEqual(try ledger.feedKeys(), ["all", "attendee:a", "organizer:u", "region:r"], "the ended meeting's feeds stay listed")
+        XCTAssertEqual(try ledger.feedEvents(visibleAfter: .distantPast, cancelledAfter: .distantPast).count, 2)
     }
 
     func test_sameIdAndRevision_cannotBeDecidedTwice() throws {

@@ -22,7 +22,9 @@ public final class FeedWriter: @unchecked Sendable {
     public var now: () -> Date = { Date() }
     /// Digest of each feed file as last written or read, and the event counts for the index.
     private var digests: [String: String] = [:]
-    private var counts: [String: Int]?
+    private var counts: [String: Int] = [:]
+    /// Every feed ever published (the index lists them, empty ones too); read from the ledger once.
+    private var knownKeys: Set<String>?
     private var indexDigest: String?
     /// Marked by the deciding thread, taken by the one that flushes (the daemon's FeedPublisher).
     private let dirtyLock = NSLock()
@@ -42,16 +44,31 @@ public final class FeedWriter: @unchecked Sendable {
     }
 
     /// Rewrites the feeds named by `keys` (ledger feed keys) and the index; returns how many files changed.
+    /// One scan of the events shown feeds all of them: `all.ics` holds every event anyway.
     @discardableResult
     public func update(_ keys: [String]) throws -> Int {
-        var changed = 0
-        if counts == nil { counts = try ledger.feedCounts(visibleAfter: cutoffs.visibleAfter, cancelledAfter: cutoffs.cancelledAfter) }
-        for key in keys {
-            guard let feed = FeedKey(key: key) else { continue }
-            if try write(feed) { changed += 1 }
+        try ledger.snapshot {
+            let events = try ledger.feedEvents(visibleAfter: cutoffs.visibleAfter, cancelledAfter: cutoffs.cancelledAfter)
+            if knownKeys == nil { knownKeys = Set(try ledger.feedKeys()) }
+            knownKeys!.formUnion(keys)
+            let wanted = Set(keys)
+            var counts: [String: Int] = [:]
+            var members: [String: [Int]] = [:]
+            for (index, event) in events.enumerated() {
+                for key in event.feedKeys {
+                    counts[key, default: 0] += 1
+                    if wanted.contains(key) { members[key, default: []].append(index) }
+                }
+            }
+            self.counts = counts
+            var changed = 0
+            for key in keys {
+                guard let feed = FeedKey(key: key) else { continue }
+                if try write(feed, events: (members[key] ?? []).map { events[$0] }) { changed += 1 }
+            }
+            if try writeIndex() { changed += 1 }
+            return changed
         }
-        if try writeIndex() { changed += 1 }
-        return changed
     }
 
     /// Notes that decision `sequenceNumber` changed the feeds `keys`; `flush()` writes them.
@@ -96,13 +113,11 @@ public final class FeedWriter: @unchecked Sendable {
     /// Regenerates every feed from the ledger (`meetingd feeds rebuild`).
     @discardableResult
     public func rebuild() throws -> Int {
-        counts = try ledger.feedCounts(visibleAfter: cutoffs.visibleAfter, cancelledAfter: cutoffs.cancelledAfter)
-        return try update(Array(counts!.keys).sorted())
+        knownKeys = Set(try ledger.feedKeys())
+        return try update(knownKeys!.sorted())
     }
 
-    private func write(_ feed: FeedKey) throws -> Bool {
-        let events = try ledger.feedEvents(key: feed.key, visibleAfter: cutoffs.visibleAfter, cancelledAfter: cutoffs.cancelledAfter)
-        counts?[feed.key] = events.count
+    private func write(_ feed: FeedKey, events: [FeedEvent]) throws -> Bool {
         var zones: [String: Date] = [:]
         for event in events { zones[event.timeZone] = min(zones[event.timeZone] ?? event.start, event.start) }
         let document = CalendarDocument(events: [], name: feed.displayName, refreshInterval: settings.refreshSeconds, methodPublish: true)
@@ -123,10 +138,10 @@ public final class FeedWriter: @unchecked Sendable {
 
     /// `feeds/index.json` and `feeds/index.html`: every feed with its URL, name and event count.
     private func writeIndex() throws -> Bool {
-        let feeds = (counts ?? [:]).keys.compactMap(FeedKey.init(key:)).sorted()
+        let feeds = (knownKeys ?? []).compactMap(FeedKey.init(key:)).sorted()
         let entries: [JSONValue] = feeds.map { feed in
             .object([("path", .string(feed.path)), ("url", .string(Self.url(feed.path))), ("name", .string(feed.displayName)),
-                     ("kind", .string(feed.kind.rawValue)), ("key", .string(feed.key)), ("events", .integer(counts?[feed.key] ?? 0))])
+                     ("kind", .string(feed.kind.rawValue)), ("key", .string(feed.key)), ("events", .integer(counts[feed.key] ?? 0))])
         }
         let json = Array((JSONValue.object([("feeds", .array(entries))]).serialized + "\n").utf8)
         let digest = Digest.fnv1a64Hex(json)
@@ -135,7 +150,7 @@ public final class FeedWriter: @unchecked Sendable {
                     "<h1>会议日历订阅 / Calendar feeds</h1>", "<table>", "<tr><th>日历 Calendar</th><th>会议数 Events</th><th>订阅地址 URL</th></tr>"]
         for feed in feeds {
             let url = Self.url(feed.path)
-            html.append("<tr><td>\(Self.escape(feed.displayName))</td><td>\(counts?[feed.key] ?? 0)</td><td><a href=\"\(url)\">\(Self.escape(url))</a></td></tr>")
+            html.append("<tr><td>\(Self.escape(feed.displayName))</td><td>\(counts[feed.key] ?? 0)</td><td><a href=\"\(url)\">\(Self.escape(url))</a></td></tr>")
         }
         html += ["</table>", "</body></html>"]
         let jsonChanged = try writeIfChanged("feeds/index.json", json)
@@ -146,13 +161,20 @@ public final class FeedWriter: @unchecked Sendable {
 
     /// `/region/%E6%B5%99….ics`: the path with every segment percent-encoded.
     static func url(_ path: String) -> String {
-        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
-        allowed.insert("/")
-        return "/" + (path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path)
+        "/" + path.percentEncoded(alsoKeeping: [UInt8(ascii: "/")])
     }
 
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        var escaped = ""
+        for character in text.unicodeScalars {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            default: escaped.unicodeScalars.append(character)
+            }
+        }
+        return escaped
     }
 }
