@@ -13,7 +13,7 @@ import MeetingRules
 /// Files are decided in groups of `batchSize` (the `group_commit` setting): one ledger transaction and one
 /// barrier per group. With 1 (the default) every decision is durable before its request moves; with 100, a
 /// burst costs one barrier per hundred, and no request leaves `incoming/` before its group's barrier. While
-/// one group's barrier runs, the next group is decided.
+/// one group's barrier runs, the next group is decided, and the group after it is read and parsed.
 public final class DecisionPipeline {
     /// The points between the steps, where tests inject failures.
     public enum Step: Sendable, CaseIterable {
@@ -94,30 +94,37 @@ public final class DecisionPipeline {
     /// fails; the failure is thrown after that group has settled or failed too.
     public func process(groupsOf files: [IncomingFile], continuing: () -> Bool = { true },
                         settled: ([Outcome]) -> Void) throws {
+        let groups = stride(from: 0, to: files.count, by: max(1, batchSize)).map { Array(files[$0..<min($0 + max(1, batchSize), files.count)]) }
         var inFlight: [Decided] = []
-        var start = 0
+        var reading = groups.isEmpty ? nil : reader.start { try groups[0].map(self.read) }
         do {
-            while start < files.count, continuing() {
-                let group = Array(files[start..<min(start + max(1, batchSize), files.count)])
-                let decided = try record(group)
+            for index in groups.indices {
+                guard let current = reading, continuing() else { break }
+                let readFiles = try current.wait()
+                reading = index + 1 < groups.count ? reader.start { try groups[index + 1].map(self.read) } : nil
+                let decided = try record(readFiles)
                 try settling.waitForPrevious()
                 if !inFlight.isEmpty { settled(inFlight.map(\.outcome)) }
                 settling.start { try self.settle(decided) }
                 inFlight = decided
-                start += group.count
             }
         } catch {
+            _ = try? reading?.wait()
             try? settling.waitForPrevious()
             throw error
         }
+        _ = try? reading?.wait()
         try settling.waitForPrevious()
         if !inFlight.isEmpty { settled(inFlight.map(\.outcome)) }
     }
 
+    private let reader = DispatchQueue(label: "meetingd.read", qos: .userInitiated)
     private let settling = SettlingThread()
 
     /// Records the group's decisions in one ledger transaction, then writes their outputs and log lines.
-    private func record(_ files: [IncomingFile]) throws -> [Decided] {
+    private func record(_ files: [IncomingFile]) throws -> [Decided] { try record(files.map(read)) }
+
+    private func record(_ files: [ReadFile]) throws -> [Decided] {
         let decided = try ledger.transaction { try files.map(decide) }
         try faultInjector?(.afterLedgerCommit)
         var outputs: [String] = []
@@ -155,7 +162,16 @@ public final class DecisionPipeline {
     }
 
     /// Reads one file and records its decision, or finds the decision an interrupted run recorded.
-    private func decide(_ file: IncomingFile) throws -> Decided {
+    /// A spool file read and parsed, before any ledger work: this part needs no order, so the next group's
+    /// files are read on another thread while the current group is decided.
+    struct ReadFile: @unchecked Sendable {
+        let file: IncomingFile
+        let bytes: [UInt8]
+        let identity: InputIdentity
+        let parsed: Result<ParsedRequest, InvalidRequest>
+    }
+
+    private func read(_ file: IncomingFile) throws -> ReadFile {
         let bytes: [UInt8]
         let unreadable: String?
         switch file.kind {
@@ -182,6 +198,12 @@ public final class DecisionPipeline {
         let identity = InputIdentity(name: file.name, digest: Digest.fnv1a64Hex(bytes) + "-\(file.size)")
         let parsed: Result<ParsedRequest, InvalidRequest> = unreadable.map { .failure(InvalidRequest(id: nil, problems: [$0])) }
             ?? parser.parse(bytes)
+        return ReadFile(file: file, bytes: bytes, identity: identity, parsed: parsed)
+    }
+
+    /// Records the decision of a read file, or finds the decision an interrupted run recorded.
+    private func decide(_ input: ReadFile) throws -> Decided {
+        let (file, bytes, identity, parsed) = (input.file, input.bytes, input.identity, input.parsed)
         if let earlier = try ledger.latestDecision(for: identity), !spool.exists(earlier.destination) {
             // Decided before a crash, not yet moved: finish that decision.
             return Decided(file: file, parsed: parsed, recorded: earlier, resumed: true)

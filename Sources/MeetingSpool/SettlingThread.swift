@@ -36,3 +36,32 @@ final class SettlingThread: @unchecked Sendable {
         init(_ job: @escaping () throws -> Void) { self.job = job }
     }
 }
+
+/// The result of work started on another queue, waited for once.
+final class Pending<Value>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<Value, any Error>?
+
+    init(on queue: DispatchQueue, _ work: @escaping () throws -> Value) {
+        let box = WorkBox(work)
+        queue.async {
+            self.result = Result { try box.work() }
+            self.done.signal()
+        }
+    }
+
+    func wait() throws -> Value {
+        done.wait()
+        done.signal()  // a second wait returns at once
+        return try result!.get()
+    }
+
+    private struct WorkBox: @unchecked Sendable {
+        let work: () throws -> Value
+        init(_ work: @escaping () throws -> Value) { self.work = work }
+    }
+}
+
+extension DispatchQueue {
+    func start<Value>(_ work: @escaping () throws -> Value) -> Pending<Value> { Pending(on: self, work) }
+}
