@@ -8,27 +8,34 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${BENCH_REQUESTS:-20000}"
 BUILD="${BENCH_BUILD:-release}"
-WORK="${BENCH_WORK:-$PWD/.build/bench}"
+BASE="${BENCH_WORK:-$PWD/.build/bench}"
+# A folder of its own per run, removed when the run ends: ext4 slows down creating files next to inodes deleted
+# in the last few minutes, so deleting the previous run's files just before a contender would handicap it.
+WORK="$BASE/run-$(date +%s)-$$"
 mkdir -p "$WORK"
+trap 'rm -rf "$WORK"' EXIT
 cc -O2 -Wall -o "$WORK/floor" Benchmarks/floor.c
 swift build -c "$BUILD" --product meetingd >/dev/null 2>&1
 BIN="$(swift build -c "$BUILD" --show-bin-path 2>/dev/null)/meetingd"
 python3 -c "import icalendar" 2>/dev/null || python3 -m pip install --quiet icalendar
 
-fresh() { rm -rf "$WORK/$1"; python3 Benchmarks/generate.py "$WORK/$1" "$N"; echo "$WORK/$1"; }
+fresh() { python3 Benchmarks/generate.py "$WORK/$1" "$N"; echo "$WORK/$1"; }
 rate() { awk '{print $3}'; }
 
-floor_durable=$("$WORK/floor" "$(fresh floor-durable)" durable | rate)
-floor_group=$("$WORK/floor" "$(fresh floor-group)" group | rate)
-peer=$(python3 Benchmarks/peer.py "$(fresh peer)" | rate)
-dir=$(fresh meetingd-durable)
+# Every contender's requests are written before any contender runs, and written back to disk.
+for name in floor-durable floor-group peer meetingd-durable meetingd-group; do fresh "$name" >/dev/null; done
+sync
+floor_durable=$("$WORK/floor" "$WORK/floor-durable" durable | rate)
+floor_group=$("$WORK/floor" "$WORK/floor-group" group | rate)
+peer=$(python3 Benchmarks/peer.py "$WORK/peer" | rate)
+dir="$WORK/meetingd-durable"
 start=$(date +%s.%N)
 "$BIN" drain --spool "$dir" >/dev/null
 end=$(date +%s.%N)
 meetingd_durable=$(python3 -c "print(f'{$N / ($end - $start):.1f}')")
 decided=$(wc -l < "$dir/log/decisions.jsonl")
 [ "$decided" -eq "$N" ] || { echo "meetingd decided $decided of $N requests" >&2; exit 1; }
-dir=$(fresh meetingd-group)
+dir="$WORK/meetingd-group"
 start=$(date +%s.%N)
 "$BIN" drain --group-commit 100 --spool "$dir" >/dev/null
 end=$(date +%s.%N)

