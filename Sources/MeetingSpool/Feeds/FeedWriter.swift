@@ -21,11 +21,11 @@ public final class FeedWriter: @unchecked Sendable {
     /// The clock of the horizon and of cancelled-meeting retention.
     public var now: () -> Date = { Date() }
     /// Digest of each feed file as last written or read, and the event counts for the index.
-    private var digests: [String: String] = [:]
+    private var digests: [String: UInt64] = [:]
     private var counts: [String: Int] = [:]
     /// Every feed ever published (the index lists them, empty ones too); read from the ledger once.
     private var knownKeys: Set<String>?
-    private var indexDigest: String?
+    private var indexDigest: UInt64?
     /// Marked by the deciding thread, taken by the one that flushes (the daemon's FeedPublisher).
     private let dirtyLock = NSLock()
     private var dirty = Set<String>()
@@ -126,9 +126,9 @@ public final class FeedWriter: @unchecked Sendable {
     }
 
     private func writeIfChanged(_ path: String, _ bytes: [UInt8]) throws -> Bool {
-        let digest = Digest.fnv1a64Hex(bytes) + "-\(bytes.count)"
+        let digest = Digest.content(bytes)
         if digests[path] == nil, let existing = spool.readFeed(String(path.dropFirst("feeds/".count)))?.bytes {
-            digests[path] = Digest.fnv1a64Hex(existing) + "-\(existing.count)"
+            digests[path] = Digest.content(existing)
         }
         guard digests[path] != digest else { return false }
         try spool.writeAtomically(path, bytes, durable: false)
@@ -144,7 +144,7 @@ public final class FeedWriter: @unchecked Sendable {
                      ("kind", .string(feed.kind.rawValue)), ("key", .string(feed.key)), ("events", .integer(counts[feed.key] ?? 0))])
         }
         let json = Array((JSONValue.object([("feeds", .array(entries))]).serialized + "\n").utf8)
-        let digest = Digest.fnv1a64Hex(json)
+        let digest = Digest.content(json)
         guard digest != indexDigest else { return false }
         var html = ["<!doctype html>", "<html lang=\"zh\"><head><meta charset=\"utf-8\"><title>meetingd 会议日历订阅</title></head><body>",
                     "<h1>会议日历订阅 / Calendar feeds</h1>", "<table>", "<tr><th>日历 Calendar</th><th>会议数 Events</th><th>订阅地址 URL</th></tr>"]
