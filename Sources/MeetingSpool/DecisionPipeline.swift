@@ -88,10 +88,11 @@ public final class DecisionPipeline {
     }
 
     /// Decides `files` in groups of `batchSize`, in order, calling `settled` with each group's outcomes once
-    /// its requests have left `incoming/`. A group's barrier and moves run on a second thread while the next
-    /// group is decided, so the disk's wait and the rules' work overlap; every request still moves only after
-    /// a barrier of its own group. Stops after the group in flight when `continuing` turns false or a step
-    /// fails; the failure is thrown after that group has settled or failed too.
+    /// its requests have left `incoming/`. A group's output files, log lines, barrier and moves run on a
+    /// second thread while the next group is decided, so the disk's work and the rules' overlap; every
+    /// request still moves only after a barrier of its own group. Stops after the group in flight when
+    /// `continuing` turns false or a step fails; the failure is thrown after that group has settled or
+    /// failed too.
     public func process(groupsOf files: [IncomingFile], continuing: () -> Bool = { true },
                         settled: ([Outcome]) -> Void) throws {
         let groups = stride(from: 0, to: files.count, by: max(1, batchSize)).map { Array(files[$0..<min($0 + max(1, batchSize), files.count)]) }
@@ -125,27 +126,32 @@ public final class DecisionPipeline {
     private func record(_ files: [IncomingFile]) throws -> [Decided] { try record(files.map(read)) }
 
     private func record(_ files: [ReadFile]) throws -> [Decided] {
-        let decided = try ledger.transaction { try files.map(decide) }
+        var decided = try ledger.transaction { try files.map(decide) }
         try faultInjector?(.afterLedgerCommit)
-        var outputs: [String] = []
-        for item in decided {
-            outputs.append(try writeOutputs(item.recorded, parsed: item.parsed, fileName: item.file.name, publication: item.publication))
+        for index in decided.indices {
+            let item = decided[index]
+            decided[index].output = try output(item.recorded, parsed: item.parsed, fileName: item.file.name, publication: item.publication)
             feeds.markDirty(item.recorded.touchedFeeds, through: item.recorded.sequenceNumber)
-        }
-        try faultInjector?(.afterOutputs)
-        for (item, output) in zip(decided, outputs) {
-            let recorded = item.recorded
-            try log.append(DecisionLine.make(recorded.decision, decidedAt: recorded.decidedAt, timeZone: logTimeZone,
-                                             input: "incoming/\(item.file.name)", output: output, moved: recorded.destination,
-                                             sequenceNumber: recorded.sequenceNumber),
-                           sequenceNumber: recorded.sequenceNumber)
         }
         return decided
     }
 
-    /// One barrier: the ledger's commit, the outputs and the log lines are on stable storage before any
-    /// request of the group leaves incoming/.
+    /// Writes the group's outputs and log lines, then one barrier: the ledger's commit, the outputs and the
+    /// log lines are on stable storage before any request of the group leaves incoming/. The bytes were made
+    /// on the deciding thread; the writing is done here, off it.
     private func settle(_ decided: [Decided]) throws {
+        for item in decided {
+            guard let output = item.output else { continue }
+            try spool.writeAtomically(output.path, output.bytes, durable: false)
+        }
+        try faultInjector?(.afterOutputs)
+        for item in decided {
+            let recorded = item.recorded
+            try log.append(DecisionLine.make(recorded.decision, decidedAt: recorded.decidedAt, timeZone: logTimeZone,
+                                             input: "incoming/\(item.file.name)", output: item.output?.path, moved: recorded.destination,
+                                             sequenceNumber: recorded.sequenceNumber),
+                           sequenceNumber: recorded.sequenceNumber)
+        }
         try spool.barrier(alsoSync: ledger.localFile)
         try faultInjector?(.afterLogLine)
         for item in decided { try spool.moveIncoming(item.file, to: item.recorded.destination) }
@@ -158,6 +164,8 @@ public final class DecisionPipeline {
         let resumed: Bool
         /// The event as this run rendered it for the ledger, reused for the .ics; nil when resumed.
         var publication: Publication?
+        /// The calendar object or note to write, and where (relative to the spool).
+        var output: (path: String, bytes: [UInt8])?
         var outcome: Outcome { Outcome(file: file.name, nameBytes: file.nameBytes, recorded: recorded, resumed: resumed) }
     }
 
@@ -278,40 +286,33 @@ public final class DecisionPipeline {
         }
     }
 
-    /// Writes the calendar object or note of a decision; returns its spool path. Idempotent: a replay rewrites
-    /// the same bytes. Not synced here: the group's barrier makes them durable before the request moves.
-    private func writeOutputs(_ recorded: RecordedDecision, parsed: Result<ParsedRequest, InvalidRequest>, fileName: String,
-                              publication: Publication?) throws -> String {
+    /// The calendar object or note of a decision and its spool path. A replay makes the same bytes, so writing
+    /// them again is harmless; they are not synced one by one: the group's barrier makes them durable before
+    /// the request moves.
+    private func output(_ recorded: RecordedDecision, parsed: Result<ParsedRequest, InvalidRequest>, fileName: String,
+                        publication: Publication?) throws -> (path: String, bytes: [UInt8]) {
         let decision = recorded.decision
         switch decision.verdict {
         case .approved:
             guard case let .success(.proposal(request)) = parsed else {
                 throw SpoolError("approved decision \(recorded.sequenceNumber) has no readable request")
             }
-            let path = "approved/\(request.id).ics"
-            try spool.writeAtomically(path, try Self.calendar(publication ?? Self.publication(event(request, decision, decidedAt: recorded.decidedAt),
-                                                                                              request: request)), durable: false)
-            return path
+            let event = { self.event(request, decision, decidedAt: recorded.decidedAt) }
+            return ("approved/\(request.id).ics", try Self.calendar(publication ?? Self.publication(event(), request: request)))
         case .rejected:
             guard case let .success(.proposal(request)) = parsed else {
                 throw SpoolError("rejected decision \(recorded.sequenceNumber) has no readable request")
             }
-            let path = "rejected/\(request.id).txt"
-            try spool.writeAtomically(path, Array(Notes.rejection(request, decision, decidedAt: recorded.decidedAt).utf8), durable: false)
-            return path
+            return ("rejected/\(request.id).txt", Array(Notes.rejection(request, decision, decidedAt: recorded.decidedAt).utf8))
         case .withdrawn:
             let id = decision.requestID!
             guard let meeting = try ledger.meeting(id: id), case let .success(.proposal(request)) = parser.parse(meeting.requestBytes) else {
                 throw SpoolError("withdrawn meeting \(id) is missing from the ledger")
             }
-            let path = "approved/\(id).ics"
-            try spool.writeAtomically(path, try Self.calendar(publication ?? Self.publication(cancelledEvent(meeting, request, decision, decidedAt: recorded.decidedAt),
-                                                                                              request: request)), durable: false)
-            return path
+            let event = { self.cancelledEvent(meeting, request, decision, decidedAt: recorded.decidedAt) }
+            return ("approved/\(id).ics", try Self.calendar(publication ?? Self.publication(event(), request: request)))
         case .invalid:
-            let path = recorded.destination + ".txt"
-            try spool.writeAtomically(path, Array(Notes.invalid(fileName: fileName, decision).utf8), durable: false)
-            return path
+            return (recorded.destination + ".txt", Array(Notes.invalid(fileName: fileName, decision).utf8))
         }
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 
-/// Runs one group's barrier and moves on a thread of its own, one group at a time, so that waiting for the
-/// disk overlaps deciding the next group instead of following it. A group is handed over only after the
-/// previous one has settled: requests still leave `incoming/` in order, each after a barrier that began
-/// after its own outputs and log line were written.
+/// Settles one group at a time on a thread of its own — writes its outputs and log lines, waits for the
+/// barrier, moves its requests — so that the file work and the wait for the disk overlap deciding the next
+/// group instead of following it. A group is handed over only after the previous one has settled: requests
+/// still leave `incoming/` in order, each after a barrier that began after its own outputs and log line
+/// were written.
 final class SettlingThread: @unchecked Sendable {
     private let queue = DispatchQueue(label: "meetingd.settle", qos: .userInitiated)
     /// 1 while no group is settling.
