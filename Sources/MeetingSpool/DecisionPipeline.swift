@@ -104,14 +104,17 @@ public final class DecisionPipeline {
                 let readFiles = try current.wait()
                 reading = index + 1 < groups.count ? reader.start { try groups[index + 1].map(self.read) } : nil
                 let decided = try record(readFiles)
+                let previous = inFlight
+                inFlight = []
                 try settling.waitForPrevious()
-                if !inFlight.isEmpty { settled(inFlight.map(\.outcome)) }
+                if !previous.isEmpty { settled(previous.map(\.outcome)) }
                 settling.start { try self.settle(decided) }
                 inFlight = decided
             }
         } catch {
             _ = try? reading?.wait()
-            try? settling.waitForPrevious()
+            // The group in flight when deciding failed may still settle: its requests have moved, so say so.
+            if (try? settling.waitForPrevious()) != nil, !inFlight.isEmpty { settled(inFlight.map(\.outcome)) }
             throw error
         }
         _ = try? reading?.wait()

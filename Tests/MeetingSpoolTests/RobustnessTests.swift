@@ -42,6 +42,25 @@ final class RobustnessTests: XCTestCase {
         }
     }
 
+    func test_overlappedGroups_reportTheGroupThatSettled_whenTheNextOneFails() throws {
+        let spool = try TestSpool()
+        for name in ["a", "b", "c", "d"] {
+            try spool.drop("\(name).json", json: requestJSON(id: name, kind: "business", unit: "单位\(name)"))
+        }
+        let pipeline = try spool.pipeline()
+        pipeline.batchSize = 2
+        var calls = 0
+        pipeline.faultInjector = { reached in
+            if reached == .afterLedgerCommit { calls += 1; if calls == 2 { throw InjectedCrash() } }
+        }
+        var settled: [String] = []
+        XCTAssertThrowsError(try pipeline.process(groupsOf: try pipeline.spool.waitingFiles()) { settled += $0.map(\.file) })
+        // The first group settled on the other thread while the second failed: it is reported and has moved.
+        XCTAssertEqual(settled, ["a.json", "b.json"])
+        XCTAssertEqual(spool.files("incoming"), ["c.json", "d.json"])
+        XCTAssertEqual(try spool.pipeline().drain().map(\.file), ["c.json", "d.json"])
+    }
+
     func test_groupCommit_decidesExactlyAsOneByOne_andACrashedGroupIsFinished() throws {
         func run(batch: Int, crashAt step: DecisionPipeline.Step?) throws -> [String] {
             let spool = try TestSpool()
