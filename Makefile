@@ -51,7 +51,7 @@ bench: deps python-deps
 
 # The same harness at a tiny size on the debug build: keeps the benchmark scripts working, measures nothing.
 bench-smoke:
-	BENCH_REQUESTS=200 BENCH_BUILD=debug bash Benchmarks/run.sh
+	BENCH_REQUESTS=200 BENCH_ROUNDS=1 BENCH_BUILD=debug bash Benchmarks/run.sh
 
 # Drops the shared examples into ./spool/incoming and decides them: a first look at the outputs.
 example: build
