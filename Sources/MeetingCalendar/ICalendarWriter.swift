@@ -23,7 +23,7 @@ public enum ICalendarWriter {
     public static func render(_ document: CalendarDocument) throws -> [UInt8] {
         var zones: [String: Date] = [:]
         for event in document.events { zones[event.timeZone] = min(zones[event.timeZone] ?? event.start, event.start) }
-        return try assembleFeed(document, zones: zones, events: document.events.map(renderEvent))
+        return try assemble(document, zones: zones, events: document.events.map(renderEvent))
     }
 
     /// One VEVENT as libical writes it (CRLF, folded), for feeds to assemble without re-rendering every event.
@@ -37,7 +37,7 @@ public enum ICalendarWriter {
     /// A calendar: the VCALENDAR properties and one VTIMEZONE per zone (from libical) around VEVENTs rendered
     /// by `renderEvent`, in the order libical itself would write them. `zones` maps each TZID used to the
     /// earliest start it must cover. The document's own events are not used: `events` are.
-    public static func assembleFeed(_ document: CalendarDocument, zones: [String: Date], events: [String]) throws -> [UInt8] {
+    public static func assemble(_ document: CalendarDocument, zones: [String: Date], events: [String]) throws -> [UInt8] {
         var bytes = try withCalendar(document) { calendar in try serialize(calendar) }
         let end = Array("END:VCALENDAR\r\n".utf8)
         guard bytes.count >= end.count, Array(bytes.suffix(end.count)) == end else { throw CalendarError.libical("no END:VCALENDAR") }

@@ -270,18 +270,34 @@ public final class SQLiteLedger: Ledger {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let decisionJSON = String(decoding: try encoder.encode(decision), as: UTF8.self)
-        // The feeds the meeting was in before, and is in now: what the feed writer must rewrite.
-        var touched: [String] = []
+        // What the decision changes in the meetings, checked before anything is written.
+        enum MeetingChange {
+            case approve(MeetingRequest, bytes: [UInt8], sequence: Int, Publication)
+            case withdraw(Publication)
+            case none
+        }
+        let change: MeetingChange
         switch decision.verdict {
         case .approved:
-            guard let (request, _) = outcome.approved, let publication = outcome.publication else {
+            guard let (request, bytes) = outcome.approved, let sequence = decision.sequence, let publication = outcome.publication else {
                 throw LedgerError.corrupt("an approval without its request")
             }
-            touched = Array(Set(try feedKeys(ofMeeting: request.id, in: db)).union(publication.feedKeys)).sorted()
+            change = .approve(request, bytes: bytes, sequence: sequence, publication)
         case .withdrawn:
-            touched = try feedKeys(ofMeeting: decision.requestID ?? "", in: db).sorted()
+            guard let publication = outcome.publication else { throw LedgerError.corrupt("a withdrawal without its cancelled event") }
+            change = .withdraw(publication)
         case .rejected, .invalid:
-            break
+            change = .none
+        }
+        // The feeds the meeting was in before, and is in now: what the feed writer must rewrite.
+        let touched: [String]
+        switch change {
+        case let .approve(request, _, _, publication):
+            touched = Array(Set(try feedKeys(ofMeeting: request.id, in: db)).union(publication.feedKeys)).sorted()
+        case .withdraw:
+            touched = try feedKeys(ofMeeting: decision.requestID ?? "", in: db).sorted()
+        case .none:
+            touched = []
         }
         do {
             try db.cachedStatement(sql: """
@@ -295,19 +311,15 @@ public final class SQLiteLedger: Ledger {
             throw LedgerError.alreadyDecided(id: decision.requestID ?? "", revision: decision.revision ?? 0, action: action)
         }
         let seq = db.lastInsertedRowID
-        switch decision.verdict {
-        case .approved:
-            guard let (request, bytes) = outcome.approved, let sequence = decision.sequence, let publication = outcome.publication else {
-                throw LedgerError.corrupt("an approval without its request")
-            }
+        switch change {
+        case let .approve(request, bytes, sequence, publication):
             try upsertMeeting(request, bytes: bytes, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq,
                               publication: publication, in: db)
-        case .withdrawn:
-            guard let publication = outcome.publication else { throw LedgerError.corrupt("a withdrawal without its cancelled event") }
+        case let .withdraw(publication):
             try db.cachedStatement(sql: """
                 UPDATE meeting SET status = 'withdrawn', sequence = ?, decided_at = ?, decision_seq = ?, vevent = ? WHERE id = ?
                 """).execute(arguments: [decision.sequence, decidedAt.timeIntervalSince1970, seq, publication.vevent, decision.requestID])
-        case .rejected, .invalid:
+        case .none:
             break
         }
         return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt,

@@ -190,7 +190,3 @@ public enum Digest {
         return String(value, radix: 16).leftPadded(to: 16)
     }
 }
-
-extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
-}

@@ -78,15 +78,6 @@ public final class DecisionPipeline {
 
     public var settingsVersion: String { decider.engine.settings.version }
 
-    public func process(_ file: IncomingFile) throws -> Outcome { try process([file])[0] }
-
-    /// Decides `files` as one group; see the type's comment for the order of effects.
-    public func process(_ files: [IncomingFile]) throws -> [Outcome] {
-        let decided = try record(files)
-        try settle(decided)
-        return decided.map(\.outcome)
-    }
-
     /// Decides `files` in groups of `batchSize`, in order, calling `settled` with each group's outcomes once
     /// its requests have left `incoming/`. A group's output files, log lines, barrier and moves run on a
     /// second thread while the next group is decided, so the disk's work and the rules' overlap; every
@@ -125,9 +116,7 @@ public final class DecisionPipeline {
     private let reader = DispatchQueue(label: "meetingd.read", qos: .userInitiated)
     private let settling = SettlingThread()
 
-    /// Records the group's decisions in one ledger transaction, then writes their outputs and log lines.
-    private func record(_ files: [IncomingFile]) throws -> [Decided] { try record(files.map(read)) }
-
+    /// Records the group's decisions in one ledger transaction, then makes the bytes of their outputs.
     private func record(_ files: [ReadFile]) throws -> [Decided] {
         var decided = try ledger.transaction { try files.map(decide) }
         try faultInjector?(.afterLedgerCommit)
@@ -270,7 +259,7 @@ public final class DecisionPipeline {
 
     /// The single-event .ics of an approval or withdrawal: the VEVENT the ledger keeps for feeds, in its calendar.
     private static func calendar(_ publication: Publication) throws -> [UInt8] {
-        try ICalendarWriter.assembleFeed(CalendarDocument(events: []), zones: [publication.timeZone: publication.start],
+        try ICalendarWriter.assemble(CalendarDocument(events: []), zones: [publication.timeZone: publication.start],
                                          events: [publication.vevent])
     }
 

@@ -25,16 +25,11 @@ final class SettlingThread: @unchecked Sendable {
     /// Starts settling a group; the caller has waited for the previous one.
     func start(_ job: @escaping () throws -> Void) {
         idle.wait()
-        let box = JobBox(job)
+        let box = SendableBox(job)
         queue.async {
-            do { try box.job() } catch { self.failure = error }
+            do { try box.value() } catch { self.failure = error }
             self.idle.signal()
         }
-    }
-
-    private struct JobBox: @unchecked Sendable {
-        let job: () throws -> Void
-        init(_ job: @escaping () throws -> Void) { self.job = job }
     }
 }
 
@@ -44,9 +39,9 @@ final class Pending<Value>: @unchecked Sendable {
     private var result: Result<Value, any Error>?
 
     init(on queue: DispatchQueue, _ work: @escaping () throws -> Value) {
-        let box = WorkBox(work)
+        let box = SendableBox(work)
         queue.async {
-            self.result = Result { try box.work() }
+            self.result = Result { try box.value() }
             self.done.signal()
         }
     }
@@ -56,13 +51,14 @@ final class Pending<Value>: @unchecked Sendable {
         done.signal()  // a second wait returns at once
         return try result!.get()
     }
-
-    private struct WorkBox: @unchecked Sendable {
-        let work: () throws -> Value
-        init(_ work: @escaping () throws -> Value) { self.work = work }
-    }
 }
 
 extension DispatchQueue {
     func start<Value>(_ work: @escaping () throws -> Value) -> Pending<Value> { Pending(on: self, work) }
+}
+
+/// A closure handed to another queue; the queues above guarantee it runs on one thread at a time.
+private struct SendableBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -121,7 +121,7 @@ public final class FeedWriter: @unchecked Sendable {
         var zones: [String: Date] = [:]
         for event in events { zones[event.timeZone] = min(zones[event.timeZone] ?? event.start, event.start) }
         let document = CalendarDocument(events: [], name: feed.displayName, refreshInterval: settings.refreshSeconds, methodPublish: true)
-        let bytes = try ICalendarWriter.assembleFeed(document, zones: zones, events: events.map(\.vevent))
+        let bytes = try ICalendarWriter.assemble(document, zones: zones, events: events.map(\.vevent))
         return try writeIfChanged("feeds/" + feed.path, bytes)
     }
 
