@@ -43,17 +43,29 @@ public enum ICalendarWriter {
         guard bytes.count >= end.count, Array(bytes.suffix(end.count)) == end else { throw CalendarError.libical("no END:VCALENDAR") }
         bytes.removeLast(end.count)
         for (name, earliest) in zones.sorted(by: { $0.key < $1.key }) {
-            bytes.append(contentsOf: try timeZoneText(name, fromYear: LocalDate(dayNumber: Int((earliest.timeIntervalSince1970 / 86_400).rounded(.down))).year - 1))
+            bytes.append(contentsOf: try timeZoneText(name, fromYear: year(before: earliest)))
         }
         for event in events { bytes.append(contentsOf: event.utf8) }
         bytes.append(contentsOf: end)
         return bytes
     }
 
+    /// libical's text with its content lines folded again by `ContentLines`: libical 3.0.16 folds a line that
+    /// ends exactly on the 75-octet boundary between its CR and LF (`CR CR LF SP LF`).
     private static func serialize(_ component: OpaquePointer) throws -> [UInt8] {
         guard let text = icalcomponent_as_ical_string_r(component) else { throw CalendarError.libical("icalcomponent_as_ical_string_r") }
         defer { icalmemory_free_buffer(text) }
-        return Array(UnsafeRawBufferPointer(start: text, count: strlen(text)))
+        return ContentLines.refold(UnsafeRawBufferPointer(start: text, count: strlen(text)))
+    }
+
+    /// Throws unless a calendar in `name` can be written: checked before a decision is recorded, so that
+    /// writing its calendar cannot fail after the ledger has committed it. The VTIMEZONE is cached.
+    public static func checkTimeZone(_ name: String, from earliest: Date) throws {
+        _ = try timeZoneText(name, fromYear: year(before: earliest))
+    }
+
+    private static func year(before earliest: Date) -> Int {
+        LocalDate(dayNumber: Int((earliest.timeIntervalSince1970 / 86_400).rounded(.down))).year - 1
     }
 
     private static func withCalendar<T>(_ document: CalendarDocument, _ body: (OpaquePointer) throws -> T) throws -> T {
@@ -82,8 +94,7 @@ public enum ICalendarWriter {
     private static func timeZoneText(_ name: String, fromYear year: Int) throws -> [UInt8] {
         let key = "\(name)|\(year)"
         if let cached = timeZoneCache.withLock({ $0[key] }) { return cached }
-        guard let zone = icaltimezone_get_builtin_timezone(name) else { throw CalendarError.unknownTimeZone(name) }
-        let component = try compactTimeZone(zone, name: name, fromYear: year)
+        let component = try compactTimeZone(name, fromYear: year)
         defer { icalcomponent_free(component) }
         let text = try serialize(component)
         timeZoneCache.withLock { cache in
@@ -119,10 +130,10 @@ public enum ICalendarWriter {
     }
 
     /// `year`: the year before the earliest event — enough for every client, and no 1901 LMT offsets.
-    private static func compactTimeZone(_ zone: OpaquePointer, name: String, fromYear year: Int) throws -> OpaquePointer {
-        guard let builtin = icaltimezone_get_component(zone), let copy = icalcomponent_new_clone(builtin) else {
-            throw CalendarError.libical("no VTIMEZONE for \(name)")
-        }
+    private static func compactTimeZone(_ name: String, fromYear year: Int) throws -> OpaquePointer {
+        guard let zone = icaltimezone_get_builtin_timezone(name) else { throw CalendarError.unknownTimeZone(name) }
+        guard let builtin = icaltimezone_get_component(zone) else { return try fixedOffsetTimeZone(name) }
+        guard let copy = icalcomponent_new_clone(builtin) else { throw CalendarError.libical("icalcomponent_new_clone") }
         var start = icaltime_null_time()
         start.year = Int32(year)
         start.month = 1
@@ -135,6 +146,26 @@ public enum ICalendarWriter {
             icalproperty_free(location)
         }
         return copy
+    }
+
+    /// libical answers `UTC` and `GMT` with its own UTC zone, which has no VTIMEZONE; a TZID still needs one.
+    /// Any zone without daylight saving is one STANDARD observance at its fixed offset.
+    private static func fixedOffsetTimeZone(_ name: String) throws -> OpaquePointer {
+        guard let foundationZone = TimeZone(identifier: name), foundationZone.nextDaylightSavingTimeTransition == nil,
+              let vtimezone = icalcomponent_new(ICAL_VTIMEZONE_COMPONENT), let standard = icalcomponent_new(ICAL_XSTANDARD_COMPONENT)
+        else { throw CalendarError.libical("no VTIMEZONE for \(name)") }
+        let offset = Int32(foundationZone.secondsFromGMT())
+        add(vtimezone, icalproperty_new_tzid(name))
+        var epoch = icaltime_null_time()
+        epoch.year = 1970
+        epoch.month = 1
+        epoch.day = 1
+        add(standard, icalproperty_new_dtstart(epoch))
+        add(standard, icalproperty_new_tzoffsetfrom(offset))
+        add(standard, icalproperty_new_tzoffsetto(offset))
+        add(standard, icalproperty_new_tzname(offset == 0 ? "UTC" : name))
+        icalcomponent_add_component(vtimezone, standard)
+        return vtimezone
     }
 
     private static func component(_ event: CalendarEvent, zone: OpaquePointer) throws -> OpaquePointer {

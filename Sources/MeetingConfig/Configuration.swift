@@ -42,6 +42,12 @@ public struct FeedSettings: Sendable, Equatable {
     public var cancelledDays = 30
     public var horizonDays = 365
 
+    /// What each `feeds.` setting may be: a refresh of a minute to 30 days, which calendar programs honour,
+    /// and day counts up to 100 years, which keep the cut-off dates in range.
+    static let ranges: [String: ClosedRange<Int>] = [
+        "refresh_seconds": 60...2_592_000, "cancelled_days": 0...36_500, "horizon_days": 0...36_500,
+    ]
+
     public init() {}
 }
 
@@ -87,7 +93,9 @@ extension Configuration {
             case "ledger": configuration.ledger = value.null == nil ? try string(value, key) : nil
             case "timezone":
                 let zone = try string(value, key)
-                guard TimeZone(identifier: zone) != nil else { throw ConfigurationError("\(at(value)): timezone: \"\(zone)\" is not a known IANA time zone") }
+                guard TimeZoneDatabase.system.timeZone(named: zone) != nil else {
+                    throw ConfigurationError("\(at(value)): timezone: \"\(zone)\" is not a Zone or Link of the tz database")
+                }
                 configuration.timezone = zone
             case "http":
                 let address = try string(value, key)
@@ -108,15 +116,16 @@ extension Configuration {
                 guard let feeds = value.mapping else { throw ConfigurationError("\(at(value)): feeds: expected a mapping") }
                 for (settingNode, valueNode) in feeds {
                     let setting = settingNode.string ?? ""
-                    guard let number = valueNode.scalar.flatMap({ Int($0.string) }), number >= 0 else {
-                        throw ConfigurationError("\(at(valueNode)): feeds.\(setting): must be an integer ≥ 0")
+                    guard let range = FeedSettings.ranges[setting] else {
+                        throw ConfigurationError("\(at(settingNode)): feeds.\(setting): unknown key (known: refresh_seconds, cancelled_days, horizon_days)")
+                    }
+                    guard let number = valueNode.scalar.flatMap({ Int($0.string) }), range.contains(number) else {
+                        throw ConfigurationError("\(at(valueNode)): feeds.\(setting): must be an integer from \(range.lowerBound) to \(range.upperBound)")
                     }
                     switch setting {
-                    case "refresh_seconds": configuration.feeds.refreshSeconds = max(number, 60)
+                    case "refresh_seconds": configuration.feeds.refreshSeconds = number
                     case "cancelled_days": configuration.feeds.cancelledDays = number
-                    case "horizon_days": configuration.feeds.horizonDays = number
-                    default:
-                        throw ConfigurationError("\(at(settingNode)): feeds.\(setting): unknown key (known: refresh_seconds, cancelled_days, horizon_days)")
+                    default: configuration.feeds.horizonDays = number
                     }
                 }
             case "rules":
@@ -148,10 +157,8 @@ extension Configuration {
                         guard let scalar = valueNode.scalar else { throw ConfigurationError("\(at(valueNode)): \(path): expected a single value") }
                         let parsed: SettingValue
                         if case .integer = spec.kind {
-                            guard let number = Int(scalar.string) else {
-                                throw ConfigurationError("\(at(valueNode)): \(path): must be an integer, found \"\(scalar.string)\"")
-                            }
-                            parsed = .integer(number)
+                            // A number too large for Int is reported with the setting's range, not as text.
+                            parsed = Int(scalar.string).map(SettingValue.integer) ?? .text(scalar.string)
                         } else {
                             parsed = .text(scalar.string)
                         }
@@ -193,11 +200,11 @@ extension Configuration {
             "",
             "# Subscribable calendars under <spool>/feeds/.",
             "feeds:",
-            "  # REFRESH-INTERVAL and X-PUBLISHED-TTL, in seconds (at least 60).",
+            "  # REFRESH-INTERVAL and X-PUBLISHED-TTL, in seconds (60 to 2592000, 30 days).",
             "  refresh_seconds: 3600",
-            "  # Days a withdrawn meeting stays in the feeds as STATUS:CANCELLED.",
+            "  # Days a withdrawn meeting stays in the feeds as STATUS:CANCELLED (0 to 36500).",
             "  cancelled_days: 30",
-            "  # Feeds show meetings that ended at most this many days ago, and every later one.",
+            "  # Feeds show meetings that ended at most this many days ago, and every later one (0 to 36500).",
             "  horizon_days: 365",
             "",
             "# One block per rule of the catalogue (shared/spec/rules.md).",
@@ -212,7 +219,11 @@ extension Configuration {
             lines.append("  \(rule.id.rawValue):")
             lines.append("    severity: \(rule.defaultSeverity.rawValue)")
             for spec in rule.settings {
-                lines.append("    # \(spec.help)")
+                if case let .integer(minimum, maximum) = spec.kind {
+                    lines.append("    # \(spec.help) (\(minimum) to \(maximum))")
+                } else {
+                    lines.append("    # \(spec.help)")
+                }
                 let value: String
                 switch spec.defaultValue {
                 case let .integer(number): value = String(number)

@@ -23,17 +23,21 @@ public enum Daemon {
         let readiness = ReadinessGate(parts: http == nil ? ["spool"] : ["spool", "http"], notifier: notifier) { counters.status }
         let watcher = SpoolWatcher(pipeline: pipeline, settings: settings, notifier: notifier, metrics: metrics, readiness: readiness,
                                    counters: counters, logger: logger)
-        var services: [any Service] = [
-            watcher,
-            FeedPublisher(feeds: pipeline.feeds, metrics: metrics, logger: logger),
-            ConfigReloader(path: configPath, running: configuration, settings: settings, notifier: notifier, logger: logger),
-        ]
+        // A graceful shutdown stops services in the reverse of this order, each after the one before has
+        // finished: the watcher finishes its last group, then the publisher's last flush puts those decisions
+        // into the feeds, and the feed server stops last.
+        var services: [any Service] = []
         if let http {
             services.append(FeedServer(spool: spool, metrics: metrics).application(address: http, logger: logger) {
                 logger.notice("serving feeds", metadata: ["http": "\(http.host):\(http.port)"])
                 readiness.ready("http")
             })
         }
+        services += [
+            FeedPublisher(feeds: pipeline.feeds, metrics: metrics, logger: logger),
+            watcher,
+            ConfigReloader(path: configPath, running: configuration, settings: settings, notifier: notifier, logger: logger),
+        ]
         if let watchdog = Watchdog(notifier: notifier) { services.append(watchdog) }
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

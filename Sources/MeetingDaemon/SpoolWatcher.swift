@@ -112,6 +112,12 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
                 for outcome in outcomes {
                     metrics.decided(outcome.recorded.decision, duration: perDecision)
                     let decision = outcome.recorded.decision
+                    if let cause = outcome.setAside ?? (decision.note == DecisionPipeline.setAsideNote ? decision.problems.first : nil) {
+                        metrics.setAside()
+                        logger.error("request set aside in invalid/ with a note; the queue goes on", metadata: [
+                            "file": "\(outcome.file)", "seq": "\(outcome.recorded.sequenceNumber)", "cause": "\(cause)",
+                        ])
+                    }
                     logger.info("\(decision.verdict.rawValue) \(decision.requestID ?? "-")", metadata: [
                         "file": "\(outcome.file)", "seq": "\(outcome.recorded.sequenceNumber)",
                         "rules": "\(decision.assessment.violations.map(\.rule.rawValue).joined(separator: ","))",
@@ -124,6 +130,11 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
         } catch {
             fail("\(error)")
         }
+        for (name, cause) in pipeline.takeHeldBack() {
+            logger.critical("request held back in incoming/ until restart: it fails even alone, for a reason retrying cannot cure",
+                            metadata: ["file": "\(name)", "cause": "\(cause)"])
+        }
+        metrics.heldBack(pipeline.heldBack.count)
     }
 
     private func fail(_ message: String) {

@@ -141,3 +141,4 @@ public enum LedgerError: Error, CustomStringConvertible {
         }
     }
 }
+

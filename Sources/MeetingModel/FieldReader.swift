@@ -40,12 +40,8 @@ struct FieldReader {
             problem(field.path, "expected a string, found \(field.value.typeName)")
             return nil
         }
-        if let control = text.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            problem(field.path, String(format: "contains the control character U+%04X", control.value))
-            return nil
-        }
-        let trimmed = text.trimmingSpaces()
-        if trimmed.isEmpty {
+        // Control characters anywhere in the document are reported once by `DocumentChecks`.
+        if text.isBlank {
             if required { problem(field.path, "must not be empty") }
             return nil
         }
@@ -91,6 +87,11 @@ struct FieldReader {
             problem(field.path, "expected a string, found \(field.value.typeName)")
             return nil
         }
+        if text.isBlank {
+            // An empty or blank enum value counts as absent, like null.
+            if required { problem(field.path, "must not be empty") }
+            return nil
+        }
         guard let value = E(rawValue: text) else {
             problem(field.path, "\(quoted(text)) is not one of \(E.choices)")
             return nil
@@ -98,10 +99,18 @@ struct FieldReader {
         return value
     }
 
+    /// Years a meeting may fall in: what calendar programs (and libical's time arithmetic) handle.
+    static let meetingYears = 1900...2999
+
+    /// An RFC 3339 date-time with an offset, any number of fraction digits, in `meetingYears`.
     mutating func dateTime(_ parent: FieldPath, _ key: String, required: Bool) -> Date? {
-        guard let text = string(parent, key, required: required, maxLength: 40) else { return nil }
+        guard let text = string(parent, key, required: required, maxLength: 10_000) else { return nil }
         guard let (instant, _) = RFC3339.parse(text) else {
             problem("\(parent.path).\(key)", "\(quoted(text)) is not an RFC 3339 date-time with an offset (e.g. 2025-03-10T09:00:00+08:00)")
+            return nil
+        }
+        if let year = Int(text.prefix(4)), !Self.meetingYears.contains(year) {
+            problem("\(parent.path).\(key)", "year \(year) is outside \(Self.meetingYears.lowerBound)–\(Self.meetingYears.upperBound)")
             return nil
         }
         return instant
@@ -110,7 +119,7 @@ struct FieldReader {
     /// A region path: `/`-separated names, none empty.
     mutating func region(_ parent: FieldPath, _ key: String, required: Bool = false) -> String? {
         guard let text = string(parent, key, required: required, maxLength: 500) else { return nil }
-        if text.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.unicodeScalars.allSatisfy(\.isSpace) }) {
+        if text.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isBlank }) {
             problem("\(parent.path).\(key)", "\(quoted(text)) is not a region path (names separated by '/', none empty)")
             return nil
         }
@@ -141,18 +150,7 @@ struct FieldReader {
     }
 }
 
-extension Unicode.Scalar {
-    /// What Foundation's `CharacterSet.whitespaces` holds: a tab or a space separator (Unicode Zs).
-    var isSpace: Bool { self == "\t" || properties.generalCategory == .spaceSeparator }
-}
-
 extension StringProtocol {
-    /// The text without leading and trailing tabs and spaces (Unicode Zs) — `trimmingCharacters(in:
-    /// .whitespaces)` without Foundation's bridging, which costs more than the rest of a field's checks.
-    func trimmingSpaces() -> String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.isSpace }) else { return "" }
-        let last = scalars.lastIndex(where: { !$0.isSpace })!
-        return String(String.UnicodeScalarView(scalars[first...last]))
-    }
+    /// Empty or only Unicode `White_Space` (U+0085, U+2028 and U+3000 included): what the format calls blank.
+    var isBlank: Bool { unicodeScalars.allSatisfy(\.properties.isWhitespace) }
 }

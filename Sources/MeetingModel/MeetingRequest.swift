@@ -107,6 +107,9 @@ public struct MeetingRequest: Sendable {
     public var start: Date
     public var end: Date
     public var timeZone: TimeZone
+    /// The tz database name as the request (or the config) wrote it: the TZID of its calendar object.
+    /// Foundation may report another spelling (`UTC` as `GMT`), so the name is kept, not re-derived.
+    public var timeZoneName: String
     public var location: String?
     public var contact: String?
     public var planRef: String?
@@ -145,7 +148,7 @@ public struct MeetingRequest: Sendable {
     public init(
         id: String, revision: Int = 1, title: String, kind: MeetingKind, purpose: Purpose? = nil,
         organizer: Organizer, convener: Convener = .init(rank: .principal),
-        start: Date, end: Date, timeZone: TimeZone = TimeZone(identifier: "Asia/Shanghai")!,
+        start: Date, end: Date, timeZone: TimeZone = TimeZone(identifier: "Asia/Shanghai")!, timeZoneName: String? = nil,
         location: String? = nil, contact: String? = nil, planRef: String? = nil, coveredByDocument: String? = nil,
         mode: MeetingMode = .inPerson, groupDiscussion: Bool = false, reachesGrassroots: Bool = false,
         relays: String? = nil, directiveIssued: Date? = nil,
@@ -161,6 +164,7 @@ public struct MeetingRequest: Sendable {
         self.start = start
         self.end = end
         self.timeZone = timeZone
+        self.timeZoneName = timeZoneName ?? timeZone.identifier
         self.location = location
         self.contact = contact
         self.planRef = planRef

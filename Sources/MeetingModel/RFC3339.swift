@@ -1,6 +1,6 @@
 import Foundation
 
-/// Strict RFC 3339 date-times with an explicit offset (`2025-03-10T09:00:00+08:00`, `…Z`).
+/// Strict RFC 3339 date-times with an explicit offset (`2025-03-10T09:00:00+08:00`, `…Z`), any number of fraction digits.
 public enum RFC3339 {
     /// The instant and the offset it was written with, or nil when `text` is not RFC 3339 with an offset.
     public static func parse(_ text: String) -> (instant: Date, offsetSeconds: Int)? {
@@ -30,8 +30,9 @@ public enum RFC3339 {
             index += 1
             let digitsStart = index
             while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
-            guard index > digitsStart, index - digitsStart <= 9,
-                  let digits = Double("0." + String(decoding: bytes[digitsStart..<index], as: UTF8.self))
+            // Any number of digits (RFC 3339 sets no limit); nanoseconds are all a Date keeps.
+            guard index > digitsStart,
+                  let digits = Double("0." + String(decoding: bytes[digitsStart..<min(index, digitsStart + 9)], as: UTF8.self))
             else { return nil }
             fraction = digits
         }

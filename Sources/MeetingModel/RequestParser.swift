@@ -20,9 +20,11 @@ public struct RequestParser: Sendable {
     public static let maximumSpan: TimeInterval = 14 * 86_400
 
     public let defaultTimeZone: String
+    public let zones: TimeZoneDatabase
 
-    public init(defaultTimeZone: String = "Asia/Shanghai") {
+    public init(defaultTimeZone: String = "Asia/Shanghai", zones: TimeZoneDatabase = .system) {
         self.defaultTimeZone = defaultTimeZone
+        self.zones = zones
     }
 
     public func parse(_ input: [UInt8]) -> Result<ParsedRequest, InvalidRequest> {
@@ -41,6 +43,7 @@ public struct RequestParser: Sendable {
             return .failure(InvalidRequest(id: nil, problems: ["$: \(error.description)"]))
         }
         var fields = FieldReader()
+        DocumentChecks.check(document, at: "$", &fields)
         let parsed = read(document, &fields)
         if let parsed, fields.problems.isEmpty { return .success(parsed) }
         let id = document["id"].flatMap { if case let .string(text) = $0, Self.isValidID(text) { text } else { nil } }
@@ -96,9 +99,10 @@ public struct RequestParser: Sendable {
         let convener = readConvener(root, &fields)
 
         let zoneName = fields.string(root, "timezone", maxLength: 100) ?? defaultTimeZone
-        let timeZone = TimeZone(identifier: zoneName)
-        if timeZone == nil || !zoneName.contains("/") && zoneName != "UTC" {
-            fields.problem(fields.has(root, "timezone") ? "$.timezone" : "$", "\(quoted(zoneName)) is not a known IANA time zone name")
+        let timeZone = zones.timeZone(named: zoneName)
+        if timeZone == nil {
+            let reason = zones.zones.isEmpty ? " (no tz database: install tzdata)" : ", a Zone or Link of the tz database"
+            fields.problem(fields.has(root, "timezone") ? "$.timezone" : "$", "\(quoted(zoneName)) is not a known IANA time zone name\(reason)")
         }
         let start = fields.dateTime(root, "start", required: true)
         let end = fields.dateTime(root, "end", required: true)
@@ -137,7 +141,7 @@ public struct RequestParser: Sendable {
         guard let id, let title, let kind, let organizer, let convener, let start, let end, let timeZone else { return nil }
         return .proposal(MeetingRequest(
             id: id, revision: revision ?? 1, title: title, kind: kind, purpose: purpose,
-            organizer: organizer, convener: convener, start: start, end: end, timeZone: timeZone,
+            organizer: organizer, convener: convener, start: start, end: end, timeZone: timeZone, timeZoneName: zoneName,
             location: location, contact: contact, planRef: planRef, coveredByDocument: covered,
             mode: mode, groupDiscussion: groupDiscussion, reachesGrassroots: reachesGrassroots,
             relays: relays, directiveIssued: directiveIssued,

@@ -27,8 +27,9 @@ public enum SettingValue: Sendable, Hashable, CustomStringConvertible {
 /// A named setting of a rule, its type and default (`rules.<id>.<name>` in the config file).
 public struct SettingSpec: Sendable {
     public enum Kind: Sendable {
-        /// An integer at least `minimum`.
-        case integer(minimum: Int)
+        /// An integer from `minimum` to `maximum`: every setting has a maximum, so no configured number can
+        /// overflow the arithmetic of a rule (a window of Int.max days) or make an output unreadable.
+        case integer(minimum: Int, maximum: Int)
         /// `MM-DD`
         case monthDay
         /// `HH:MM`
@@ -52,10 +53,10 @@ public struct SettingSpec: Sendable {
     /// Checks a configured value; returns what is wrong with it, or nil.
     public func problem(with value: SettingValue) -> String? {
         switch (kind, value) {
-        case let (.integer(minimum), .integer(number)):
-            return number >= minimum ? nil : "must be an integer ≥ \(minimum), found \(number)"
-        case (.integer, .text(let text)):
-            return "must be an integer, found \"\(text)\""
+        case let (.integer(minimum, maximum), .integer(number)):
+            return (minimum...maximum).contains(number) ? nil : "must be an integer from \(minimum) to \(maximum), found \(number)"
+        case let (.integer(minimum, maximum), .text(text)):
+            return "must be an integer from \(minimum) to \(maximum), found \"\(text)\""
         case (.monthDay, .text(let text)):
             return SettingSpec.monthDay(text) == nil ? "must be a month and day MM-DD, found \"\(text)\"" : nil
         case (.timeOfDay, .text(let text)):

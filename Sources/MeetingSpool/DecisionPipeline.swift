@@ -17,7 +17,10 @@ import MeetingRules
 public final class DecisionPipeline {
     /// The points between the steps, where tests inject failures.
     public enum Step: Sendable, CaseIterable {
-        case afterLedgerCommit, afterOutputs, afterLogLine
+        case reading, deciding, afterLedgerCommit, afterOutputs, afterLogLine
+
+        /// The steps after a decision is committed: a crash there leaves a decision to finish, not to make.
+        public var isAfterCommit: Bool { self == .afterLedgerCommit || self == .afterOutputs || self == .afterLogLine }
     }
 
     public struct Outcome: Sendable {
@@ -27,6 +30,8 @@ public final class DecisionPipeline {
         public let recorded: RecordedDecision
         /// True when this run only finished a decision recorded by an earlier, interrupted run.
         public let resumed: Bool
+        /// Why the request was set aside in `invalid/` after its decision, if it was.
+        public let setAside: String?
     }
 
     public let spool: SpoolDirectory
@@ -35,8 +40,9 @@ public final class DecisionPipeline {
     public private(set) var decider: Decider
     public private(set) var parser: RequestParser
     private let logTimeZone: TimeZone
-    /// Called between steps; a test throws here to simulate a crash.
-    public var faultInjector: ((Step) throws -> Void)?
+    /// Called at each step with the file's name; a test throws here to simulate a crash (a transient error)
+    /// or a fault of that one request (any other error).
+    public var faultInjector: ((Step, String) throws -> Void)?
     /// The clock of decisions (DTSTAMP, log time) and of the feeds' horizon; tests fix it.
     public var now: () -> Date = { Date() } {
         didSet { feeds.now = now }
@@ -82,11 +88,60 @@ public final class DecisionPipeline {
     /// its requests have left `incoming/`. A group's output files, log lines, barrier and moves run on a
     /// second thread while the next group is decided, so the disk's work and the rules' overlap; every
     /// request still moves only after a barrier of its own group. Stops after the group in flight when
-    /// `continuing` turns false or a step fails; the failure is thrown after that group has settled or
-    /// failed too.
+    /// `continuing` turns false or a transient step fails (a full disk, a busy ledger); that failure is thrown
+    /// after the group in flight has settled or failed too, and the requests not settled stay waiting.
+    ///
+    /// A failure that trying again cannot cure never stops the queue. A request whose own decision or
+    /// outputs fail that way is set aside (`invalid/` with a note naming the cause) and the rest go on; one
+    /// that fails a whole group's transaction is found by deciding that group again one request at a time,
+    /// and a request that still fails alone is held back in `incoming/` (`heldBack`) while the rest go on.
     public func process(groupsOf files: [IncomingFile], continuing: () -> Bool = { true },
                         settled: ([Outcome]) -> Void) throws {
-        let groups = stride(from: 0, to: files.count, by: max(1, batchSize)).map { Array(files[$0..<min($0 + max(1, batchSize), files.count)]) }
+        var remaining = files.filter { !heldBack.contains($0.nameBytes) }
+        while !remaining.isEmpty {
+            var settledNames = Set<[UInt8]>()
+            do {
+                try processGroups(remaining, continuing: continuing) { outcomes in
+                    settledNames.formUnion(outcomes.map(\.nameBytes))
+                    settled(outcomes)
+                }
+                return
+            } catch where !Failure.isTransient(error) {
+                remaining.removeAll { settledNames.contains($0.nameBytes) }
+                guard continuing(), !remaining.isEmpty else { return }
+                // Decide the group that failed again alone, one request at a time, to find the one at fault.
+                let suspects = remaining.prefix(max(1, batchSize))
+                let whole = batchSize
+                batchSize = 1
+                defer { batchSize = whole }
+                for suspect in suspects {
+                    do {
+                        try processGroups([suspect], continuing: continuing, settled: settled)
+                    } catch where !Failure.isTransient(error) {
+                        heldBack.insert(suspect.nameBytes)
+                        heldBackCauses.append((suspect.name, "\(error)"))
+                    }
+                }
+                remaining.removeFirst(suspects.count)
+            }
+        }
+    }
+
+    /// Requests that failed even alone for a reason retrying cannot cure, left in `incoming/` untouched and
+    /// skipped until this process restarts (where they are tried once more).
+    public private(set) var heldBack = Set<[UInt8]>()
+    /// The name and cause of each request held back, for the caller to log once; taken by `takeHeldBack()`.
+    private var heldBackCauses: [(name: String, cause: String)] = []
+
+    /// The requests held back since the last call, with their causes.
+    public func takeHeldBack() -> [(name: String, cause: String)] {
+        defer { heldBackCauses.removeAll() }
+        return heldBackCauses
+    }
+
+    private func processGroups(_ files: [IncomingFile], continuing: () -> Bool, settled: ([Outcome]) -> Void) throws {
+        let size = max(1, batchSize)
+        let groups = stride(from: 0, to: files.count, by: size).map { Array(files[$0..<min($0 + size, files.count)]) }
         var inFlight: [Decided] = []
         var reading = groups.isEmpty ? nil : reader.start { try groups[0].map(self.read) }
         do {
@@ -98,6 +153,7 @@ public final class DecisionPipeline {
                 let previous = inFlight
                 inFlight = []
                 try settling.waitForPrevious()
+                release(previous)
                 if !previous.isEmpty { settled(previous.map(\.outcome)) }
                 settling.start { try self.settle(decided) }
                 inFlight = decided
@@ -106,23 +162,47 @@ public final class DecisionPipeline {
             _ = try? reading?.wait()
             // The group in flight when deciding failed may still settle: its requests have moved, so say so.
             if (try? settling.waitForPrevious()) != nil, !inFlight.isEmpty { settled(inFlight.map(\.outcome)) }
+            release(inFlight)
             throw error
         }
         _ = try? reading?.wait()
+        defer { release(inFlight) }
         try settling.waitForPrevious()
         if !inFlight.isEmpty { settled(inFlight.map(\.outcome)) }
     }
 
     private let reader = DispatchQueue(label: "meetingd.read", qos: .userInitiated)
     private let settling = SettlingThread()
+    /// `invalid/` names chosen for requests that have not moved there yet.
+    private let invalidNames = InvalidNameReservations()
+
+    private func release(_ group: [Decided]) {
+        for item in group { invalidNames.release(item.destination) }
+    }
 
     /// Records the group's decisions in one ledger transaction, then makes the bytes of their outputs.
     private func record(_ files: [ReadFile]) throws -> [Decided] {
-        var decided = try ledger.transaction { try files.map(decide) }
-        try faultInjector?(.afterLedgerCommit)
+        var decided = try ledger.transaction { () throws -> [Decided] in
+            // Decisions an interrupted run recorded come first: their destinations are taken.
+            let earlier = try files.map { file -> RecordedDecision? in
+                guard let earlier = try ledger.latestDecision(for: file.identity), !spool.exists(earlier.destination) else { return nil }
+                invalidNames.hold(earlier.destination)
+                return earlier
+            }
+            return try zip(files, earlier).map { file, earlier in
+                if let earlier { return Decided(file: file.file, parsed: file.parsed, recorded: earlier, resumed: true) }
+                return try decide(file)
+            }
+        }
         for index in decided.indices {
             let item = decided[index]
-            decided[index].output = try output(item.recorded, parsed: item.parsed, fileName: item.file.name, publication: item.publication)
+            do {
+                try faultInjector?(.afterLedgerCommit, item.file.name)
+                decided[index].output = try output(item.recorded, parsed: item.parsed, fileName: item.file.name, publication: item.publication)
+            } catch where !Failure.isTransient(error) {
+                decided[index].setAside = SetAside(cause: "its output could not be made: \(error)",
+                                                   destination: invalidNames.reserve(for: item.file, in: spool))
+            }
             feeds.markDirty(item.recorded.touchedFeeds, through: item.recorded.sequenceNumber)
         }
         return decided
@@ -130,23 +210,55 @@ public final class DecisionPipeline {
 
     /// Writes the group's outputs and log lines, then one barrier: the ledger's commit, the outputs and the
     /// log lines are on stable storage before any request of the group leaves incoming/. The bytes were made
-    /// on the deciding thread; the writing is done here, off it.
+    /// on the deciding thread; the writing is done here, off it. A request whose own step fails for good is
+    /// set aside, and the others go on.
     private func settle(_ decided: [Decided]) throws {
-        for item in decided {
+        var decided = decided
+        for index in decided.indices where decided[index].setAside == nil {
+            let item = decided[index]
             guard let output = item.output else { continue }
-            try spool.writeAtomically(output.path, output.bytes, durable: false)
+            do {
+                try spool.writeAtomically(output.path, output.bytes, durable: false, replacing: output.replacing || item.resumed)
+                try faultInjector?(.afterOutputs, item.file.name)
+            } catch where !Failure.isTransient(error) {
+                decided[index].setAside = SetAside(cause: "its output \(output.path) could not be written: \(error)",
+                                                   destination: invalidNames.reserve(for: item.file, in: spool))
+            }
         }
-        try faultInjector?(.afterOutputs)
         for item in decided {
             let recorded = item.recorded
-            try log.append(DecisionLine.make(recorded.decision, decidedAt: recorded.decidedAt, timeZone: logTimeZone,
-                                             input: "incoming/\(item.file.name)", output: item.output?.path, moved: recorded.destination,
-                                             sequenceNumber: recorded.sequenceNumber),
-                           sequenceNumber: recorded.sequenceNumber)
+            var line = DecisionLine.make(recorded.decision, decidedAt: recorded.decidedAt, timeZone: logTimeZone,
+                                         input: "incoming/\(item.file.name)", output: item.setAside.map { SpoolNames.note(besideInvalid: $0.destination) } ?? item.output?.path,
+                                         moved: item.destination, sequenceNumber: recorded.sequenceNumber)
+            if let aside = item.setAside {
+                try spool.writeAtomically(SpoolNames.note(besideInvalid: aside.destination),
+                                          Array(Notes.setAside(fileName: item.file.name, recorded.decision, sequenceNumber: recorded.sequenceNumber,
+                                                               cause: aside.cause).utf8), durable: false, replacing: false)
+                if case var .object(members) = line {
+                    members.append(("set_aside", .string(aside.cause)))
+                    line = .object(members)
+                }
+            }
+            try log.append(line, sequenceNumber: recorded.sequenceNumber)
         }
         try spool.barrier(alsoSync: ledger.localFile)
-        try faultInjector?(.afterLogLine)
-        for item in decided { try spool.moveIncoming(item.file, to: item.recorded.destination) }
+        for item in decided {
+            do {
+                try faultInjector?(.afterLogLine, item.file.name)
+                try spool.moveIncoming(item.file, to: item.destination)
+            } catch where !Failure.isTransient(error) {
+                // Its destination is taken or cannot be named: set aside now, durable before the next group.
+                let destination = invalidNames.reserve(for: item.file, in: spool)
+                defer { invalidNames.release(destination) }
+                try spool.writeAtomically(SpoolNames.note(besideInvalid: destination),
+                                          Array(Notes.setAside(fileName: item.file.name, item.recorded.decision,
+                                                               sequenceNumber: item.recorded.sequenceNumber,
+                                                               cause: "it could not be moved to \(item.destination): \(error)").utf8),
+                                          replacing: false)
+                try spool.moveIncoming(item.file, to: destination)
+                try spool.barrier()
+            }
+        }
     }
 
     private struct Decided {
@@ -156,12 +268,23 @@ public final class DecisionPipeline {
         let resumed: Bool
         /// The event as this run rendered it for the ledger, reused for the .ics; nil when resumed.
         var publication: Publication?
-        /// The calendar object or note to write, and where (relative to the spool).
-        var output: (path: String, bytes: [UInt8])?
-        var outcome: Outcome { Outcome(file: file.name, nameBytes: file.nameBytes, recorded: recorded, resumed: resumed) }
+        /// The calendar object or note to write, and where (relative to the spool); `replacing` is false for
+        /// a path that belongs to this request alone (an invalid file's note), which is claimed, not replaced.
+        var output: (path: String, bytes: [UInt8], replacing: Bool)?
+        /// Set when a step after the ledger's commit failed for good: the request goes to `invalid/` instead.
+        var setAside: SetAside?
+
+        var destination: String { setAside?.destination ?? recorded.destination }
+        var outcome: Outcome {
+            Outcome(file: file.name, nameBytes: file.nameBytes, recorded: recorded, resumed: resumed, setAside: setAside?.cause)
+        }
     }
 
-    /// Reads one file and records its decision, or finds the decision an interrupted run recorded.
+    private struct SetAside {
+        let cause: String
+        let destination: String
+    }
+
     /// A spool file read and parsed, before any ledger work: this part needs no order, so the next group's
     /// files are read on another thread while the current group is decided.
     struct ReadFile: @unchecked Sendable {
@@ -172,50 +295,79 @@ public final class DecisionPipeline {
     }
 
     private func read(_ file: IncomingFile) throws -> ReadFile {
-        let bytes: [UInt8]
-        let unreadable: String?
+        var bytes: [UInt8] = []
+        var unreadable: String?
         switch file.kind {
         case .regular:
             do {
+                try faultInjector?(.reading, file.name)
                 bytes = try spool.read(file, limit: RequestParser.maximumBytes)
                 unreadable = bytes.count > RequestParser.maximumBytes
                     ? "$: the file is \(file.size) bytes, over the limit of \(RequestParser.maximumBytes)" : nil
-            } catch let error as SpoolError where error.isPermanent {
+            } catch where !Failure.isTransient(error) {
                 // A file meetingd may not read would block the queue forever: it is invalid, and moved aside whole.
                 bytes = []
-                unreadable = "$: cannot be read: \(error.reason)"
+                unreadable = "$: cannot be read: \((error as? SpoolError)?.reason ?? "\(error)")"
             }
         case .symbolicLink:
-            bytes = []
             unreadable = "$: is a symbolic link; a request must be a regular file renamed into incoming/"
         case .directory:
-            bytes = []
             unreadable = "$: is a directory, not a request file"
         case .other:
-            bytes = []
             unreadable = "$: is not a regular file (a FIFO, socket or device)"
         }
         let identity = InputIdentity(name: file.name, digest: Digest.fnv1a64Hex(bytes) + "-\(file.size)")
         let parsed: Result<ParsedRequest, InvalidRequest> = unreadable.map { .failure(InvalidRequest(id: nil, problems: [$0])) }
-            ?? parser.parse(bytes)
+            ?? Self.parse(bytes, with: parser)
         return ReadFile(file: file, bytes: bytes, identity: identity, parsed: parsed)
     }
 
-    /// Records the decision of a read file, or finds the decision an interrupted run recorded.
+    /// The request in `bytes`, read as `drain`, `run` and `check` all read it: parsed and validated, and for a
+    /// proposal its calendar's time zone checked writable, so that nothing after the ledger's commit can
+    /// fail on account of it.
+    public static func parse(_ bytes: [UInt8], with parser: RequestParser) -> Result<ParsedRequest, InvalidRequest> {
+        let parsed = parser.parse(bytes)
+        guard case let .success(.proposal(request)) = parsed else { return parsed }
+        do {
+            try ICalendarWriter.checkTimeZone(request.timeZoneName, from: request.start)
+            return parsed
+        } catch {
+            return .failure(InvalidRequest(id: request.id, problems: ["$.timezone: \"\(request.timeZoneName)\" cannot be written to a calendar: \(error)"]))
+        }
+    }
+
+    /// Records the decision of a read file in the group's transaction. A failure that retrying cannot cure
+    /// (a bug, content nothing else handles) is recorded instead as the request set aside: invalid, with the
+    /// cause as its problem, so the queue moves on and the request is kept whole.
     private func decide(_ input: ReadFile) throws -> Decided {
         let (file, bytes, identity, parsed) = (input.file, input.bytes, input.identity, input.parsed)
-        if let earlier = try ledger.latestDecision(for: identity), !spool.exists(earlier.destination) {
-            // Decided before a crash, not yet moved: finish that decision.
-            return Decided(file: file, parsed: parsed, recorded: earlier, resumed: true)
+        do {
+            try faultInjector?(.deciding, file.name)
+            let (recorded, publication) = try decideAndRecord(file, identity: identity, parsed: parsed, bytes: bytes)
+            return Decided(file: file, parsed: parsed, recorded: recorded, resumed: false, publication: publication)
+        } catch where !Failure.isTransient(error) {
+            let cause = "$: meetingd could not decide this request: \(error)"
+            let decision = Decision(verdict: .invalid, requestID: (try? parsed.get())?.id, revision: nil, problems: [cause],
+                                    note: Self.setAsideNote, settingsVersion: settingsVersion)
+            let destination = invalidNames.reserve(for: file, in: spool)
+            let recorded = try ledger.decideAndRecord(input: identity, decidedAt: decisionTime()) { _ in
+                DecisionToRecord(decision: decision, destination: destination)
+            }
+            return Decided(file: file, parsed: .failure(InvalidRequest(id: decision.requestID, problems: [cause])), recorded: recorded, resumed: false)
         }
-        let (recorded, publication) = try decideAndRecord(file, identity: identity, parsed: parsed, bytes: bytes)
-        return Decided(file: file, parsed: parsed, recorded: recorded, resumed: false, publication: publication)
+    }
+
+    /// The `note` of a decision that set a request aside.
+    public static let setAsideNote = "set aside"
+
+    /// Milliseconds, so the time read back from the ledger gives the same bytes on a replay.
+    private func decisionTime() -> Date {
+        Date(timeIntervalSince1970: (now().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
     }
 
     private func decideAndRecord(_ file: IncomingFile, identity: InputIdentity, parsed: Result<ParsedRequest, InvalidRequest>,
                                  bytes: [UInt8]) throws -> (RecordedDecision, Publication?) {
-        // Milliseconds, so the time read back from the ledger gives the same bytes on a replay.
-        let decidedAt = Date(timeIntervalSince1970: (now().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        let decidedAt = decisionTime()
         // A withdrawal republishes the stored meeting as cancelled.
         var stored: (meeting: StoredMeeting, request: MeetingRequest)?
         if case let .success(.withdrawal(withdrawal)) = parsed, let meeting = try ledger.meeting(id: withdrawal.id),
@@ -223,11 +375,12 @@ public final class DecisionPipeline {
             stored = (meeting, request)
         }
         var published: Publication?
+        var reservedName: String?
         let attempt = {
             try self.ledger.decideAndRecord(input: identity, decidedAt: decidedAt) { state in
                 published = nil
                 let decision = try self.decider.decide(parsed, state: state)
-                var record = DecisionToRecord(decision: decision, destination: self.destination(decision, file: file))
+                var record = DecisionToRecord(decision: decision, destination: try self.destination(decision, file: file, reserved: &reservedName))
                 if decision.verdict == .approved, case let .success(.proposal(request)) = parsed {
                     record.approved = (request, bytes)
                     record.publication = try Self.publication(self.event(request, decision, decidedAt: decidedAt), request: request)
@@ -244,6 +397,9 @@ public final class DecisionPipeline {
         } catch LedgerError.alreadyDecided {
             // Another decider recorded the same id and revision first; deciding again now sees that.
             return (try attempt(), published)
+        } catch {
+            if let reservedName { invalidNames.release(reservedName) }
+            throw error
         }
     }
 
@@ -268,21 +424,23 @@ public final class DecisionPipeline {
                     feedKeys: FeedKey.keys(for: request).map(\.key))
     }
 
-    /// Where the input file goes for `decision` (relative to the spool).
-    private func destination(_ decision: Decision, file: IncomingFile) -> String {
-        switch decision.verdict {
-        case .approved: return "approved/\(decision.requestID!).r\(decision.revision!).json"
-        case .rejected: return "rejected/\(decision.requestID!).r\(decision.revision!).json"
-        case .withdrawn: return "withdrawn/\(decision.requestID!).r\(decision.revision!).withdraw.json"
-        case .invalid: return "invalid/" + spool.freeInvalidName(for: file.name)
+    /// Where the input file goes for `decision` (relative to the spool). An invalid file's name in `invalid/`
+    /// is reserved until its request has moved; `reserved` holds it so a failed attempt can give it back.
+    private func destination(_ decision: Decision, file: IncomingFile, reserved: inout String?) throws -> String {
+        if decision.verdict != .invalid {
+            return SpoolNames.decidedRequest(decision.verdict, id: decision.requestID!, revision: decision.revision!)
         }
+        if let reserved { return reserved }
+        let name = invalidNames.reserve(for: file, in: spool)
+        reserved = name
+        return name
     }
 
     /// The calendar object or note of a decision and its spool path. A replay makes the same bytes, so writing
     /// them again is harmless; they are not synced one by one: the group's barrier makes them durable before
     /// the request moves.
     private func output(_ recorded: RecordedDecision, parsed: Result<ParsedRequest, InvalidRequest>, fileName: String,
-                        publication: Publication?) throws -> (path: String, bytes: [UInt8]) {
+                        publication: Publication?) throws -> (path: String, bytes: [UInt8], replacing: Bool) {
         let decision = recorded.decision
         switch decision.verdict {
         case .approved:
@@ -290,21 +448,46 @@ public final class DecisionPipeline {
                 throw SpoolError("approved decision \(recorded.sequenceNumber) has no readable request")
             }
             let event = { self.event(request, decision, decidedAt: recorded.decidedAt) }
-            return ("approved/\(request.id).ics", try Self.calendar(publication ?? Self.publication(event(), request: request)))
+            return (SpoolNames.calendar(id: request.id), try Self.calendar(publication ?? Self.publication(event(), request: request)), true)
         case .rejected:
             guard case let .success(.proposal(request)) = parsed else {
                 throw SpoolError("rejected decision \(recorded.sequenceNumber) has no readable request")
             }
-            return ("rejected/\(request.id).txt", Array(Notes.rejection(request, decision, decidedAt: recorded.decidedAt).utf8))
+            return (SpoolNames.rejectionNote(id: request.id), Array(Notes.rejection(request, decision, decidedAt: recorded.decidedAt).utf8), true)
         case .withdrawn:
             let id = decision.requestID!
             guard let meeting = try ledger.meeting(id: id), case let .success(.proposal(request)) = parser.parse(meeting.requestBytes) else {
                 throw SpoolError("withdrawn meeting \(id) is missing from the ledger")
             }
             let event = { self.cancelledEvent(meeting, request, decision, decidedAt: recorded.decidedAt) }
-            return ("approved/\(id).ics", try Self.calendar(publication ?? Self.publication(event(), request: request)))
+            return (SpoolNames.calendar(id: id), try Self.calendar(publication ?? Self.publication(event(), request: request)), true)
         case .invalid:
-            return (recorded.destination + ".txt", Array(Notes.invalid(fileName: fileName, decision).utf8))
+            return (SpoolNames.note(besideInvalid: recorded.destination), Array(Notes.invalid(fileName: fileName, decision).utf8), false)
         }
     }
+}
+
+/// Names in `invalid/` chosen for requests still in `incoming/`: two requests shown under the same name
+/// (`%FFx.json` and a non-UTF-8 `\377x.json`) get two names, even within one group. Used by the deciding
+/// and the settling thread.
+final class InvalidNameReservations: @unchecked Sendable {
+    private let lock = NSLock()
+    private var names = Set<String>()
+
+    /// A free `invalid/` path for `file`, held until `release`.
+    func reserve(for file: IncomingFile, in spool: SpoolDirectory) -> String {
+        lock.withLock {
+            let name = spool.freeInvalidDestination(for: file, reserved: names)
+            names.insert(name)
+            return name
+        }
+    }
+
+    /// Holds a destination an earlier run recorded.
+    func hold(_ destination: String) {
+        guard destination.hasPrefix("invalid/") else { return }
+        lock.withLock { _ = names.insert(destination) }
+    }
+
+    func release(_ destination: String) { lock.withLock { _ = names.remove(destination) } }
 }

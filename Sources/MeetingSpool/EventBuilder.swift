@@ -37,7 +37,7 @@ public enum EventBuilder {
         if cancelled { extra.append(("X-MEETINGD-NOTE", "withdrawn")) }
         return CalendarEvent(
             uid: uid(request.id), sequence: sequence, stamp: stamp, start: request.start, end: request.end,
-            timeZone: request.timeZone.identifier, summary: request.title, location: request.location,
+            timeZone: request.timeZoneName, summary: request.title, location: request.location,
             organizer: .init(name: request.organizer.unit, address: request.contact ?? unitAddress(request.organizer.unit)),
             attendees: attendees, categories: [request.kind.rawValue], cancelled: cancelled, extra: extra)
     }

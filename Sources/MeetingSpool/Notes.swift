@@ -45,7 +45,7 @@ public enum Notes {
             "会议名称 Title: \(request.title)",
             "会议类型 Kind: \(request.kind.chinese) (\(request.kind.rawValue))",
             "主办单位 Organizer: \(organizer.unit)（\(organizer.level.chinese)级 \(organizer.type.rawValue)\(system)，\(organizer.region)）",
-            "会议时间 Time: \(request.localStart.description) – \(request.localEnd.description) (\(request.timeZone.identifier))",
+            "会议时间 Time: \(request.localStart.description) – \(request.localEnd.description) (\(request.timeZoneName))",
             "决定时间 Decided: \(DecisionLine.timestamp(decidedAt, request.timeZone))；规则设置 settings \(decision.settingsVersion)",
         ]
     }
@@ -79,6 +79,24 @@ public enum Notes {
         lines.append("")
         lines.append("请按 request-format 修改后重新放入 incoming/。原文件原样保存在本目录。")
         lines.append("Correct the request and drop it into incoming/ again. The file is kept here unchanged.")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The note of a request set aside after its decision was recorded: the decision stands in the ledger
+    /// (and counts against caps), but a step after it failed for a reason retrying cannot cure.
+    public static func setAside(fileName: String, _ decision: Decision, sequenceNumber: Int64, cause: String) -> String {
+        var lines = [
+            "会议申请已决定，但无法完成输出，已移至此处 / Request decided, but set aside: its outputs could not be finished",
+            String(repeating: "=", count: 48),
+            "文件 File: \(fileName)",
+        ]
+        if let id = decision.requestID { lines.append("申请编号 Request: \(id)") }
+        lines.append("决定 Decision: \(decision.verdict.rawValue)（台账第 \(sequenceNumber) 号 / ledger decision \(sequenceNumber)）")
+        lines.append("")
+        lines.append("原因 Cause: \(cause)")
+        lines.append("")
+        lines.append("该决定已记入台账并计入限额；请联系管理员。原文件原样保存在本目录。")
+        lines.append("The decision is recorded in the ledger and counts against caps; tell the administrator. The file is kept here unchanged.")
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -5,9 +5,10 @@ import Darwin
 #endif
 import CSystemExtras
 import Foundation
+import MeetingLedger
 
 /// An I/O failure in the spool, with the path and the system's reason.
-public struct SpoolError: Error, CustomStringConvertible {
+public struct SpoolError: ClassifiedFailure, CustomStringConvertible {
     public let description: String
     /// The system's reason, when a call failed.
     public let reason: String
@@ -25,9 +26,13 @@ public struct SpoolError: Error, CustomStringConvertible {
         code = nil
     }
 
-    /// Failures that trying again will not mend (permissions, a file that is not what it seemed),
-    /// as opposed to a full disk or an I/O error.
-    public var isPermanent: Bool { [EACCES, EPERM, ELOOP, EISDIR, ENXIO, ENAMETOOLONG].contains(code ?? 0) }
+    /// A full disk, an I/O error, a lack of memory or descriptors: trying again can mend it. Anything else
+    /// (permissions, a name too long, a file that is not what it seemed, a refusal without a system error)
+    /// fails again the same way.
+    public var isTransient: Bool {
+        guard let code else { return false }
+        return [ENOSPC, EDQUOT, EIO, EAGAIN, EINTR, EBUSY, ENOMEM, EMFILE, ENFILE, EROFS, ETIMEDOUT, ESTALE].contains(code)
+    }
 }
 
 /// A file found in `incoming/`, named by its raw bytes (names need not be UTF-8).
@@ -55,7 +60,6 @@ public final class SpoolDirectory: @unchecked Sendable {
 
     public let root: String
     private var descriptors: [Folder: Int32] = [:]
-    private static let temporaryPrefix = ".meetingd-tmp."
 
     /// Opens (creating when missing) the spool at `root` and removes temporary files a crash left behind.
     public init(root: String) throws {
@@ -128,13 +132,29 @@ public final class SpoolDirectory: @unchecked Sendable {
         let fd = file.nameBytes.withCString { openat(self.fd(.incoming), $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
         guard fd >= 0 else { throw SpoolError("cannot open", path(.incoming, file.name)) }
         defer { close(fd) }
+        return try Self.readBounded(fd, limit: limit, path: path(.incoming, file.name))
+    }
+
+    /// A request file named on the command line (`meetingd check FILE`): at most `limit + 1` bytes are read,
+    /// and only from a regular file, so a huge file, a FIFO or a device cannot exhaust memory or block.
+    public static func readRequestFile(atPath path: String, limit: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw SpoolError("cannot open", path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SpoolError("cannot examine", path) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw SpoolError("\(path) is not a regular file") }
+        return try readBounded(fd, limit: limit, path: path)
+    }
+
+    private static func readBounded(_ fd: Int32, limit: Int, path: String) throws -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while bytes.count <= limit {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, min($0.count, limit + 1 - bytes.count)) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw SpoolError("cannot read", path(.incoming, file.name))
+                throw SpoolError("cannot read", path)
             }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
@@ -218,24 +238,27 @@ public final class SpoolDirectory: @unchecked Sendable {
         return (bytes, file.modified)
     }
 
-    /// A name in `invalid/` that neither the file nor its note uses yet: `x.json`, then `x.json.1`, …
-    public func freeInvalidName(for name: String) -> String {
-        var candidate = name
+    /// A path in `invalid/` for `file` that neither a file nor a note uses yet, nor any of `reserved` (names
+    /// chosen for decisions whose files have not moved yet): `invalid/x.json`, then `invalid/x.json.1`, …
+    public func freeInvalidDestination(for file: IncomingFile, reserved: Set<String> = []) -> String {
+        let base = "invalid/" + SpoolNames.invalidBase(for: file)
+        var candidate = base
         var suffix = 0
-        while exists("invalid/" + candidate) || exists("invalid/" + candidate + ".txt") {
+        while reserved.contains(candidate) || exists(candidate) || exists(SpoolNames.note(besideInvalid: candidate)) {
             suffix += 1
-            candidate = "\(name).\(suffix)"
+            candidate = "\(base).\(suffix)"
         }
         return candidate
     }
 
     /// Writes `bytes` to `relativePath` atomically: a dot-file in the same folder, renamed into place. With
     /// `durable`, the file and its folder are synced before returning; without, the caller's `barrier()` does it.
-    public func writeAtomically(_ relativePath: String, _ bytes: [UInt8], durable: Bool = true) throws {
+    /// Without `replacing`, the path is claimed: an existing file there is an error (EEXIST), never replaced.
+    public func writeAtomically(_ relativePath: String, _ bytes: [UInt8], durable: Bool = true, replacing: Bool = true) throws {
         guard let (folder, directories, name) = components(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
         guard let dirfd = directory(folder, directories, create: true) else { throw SpoolError("cannot create the folder of", path(folder, name)) }
         defer { if dirfd != fd(folder) { close(dirfd) } }
-        let temporary = Self.temporaryPrefix + name + ".\(getpid())"
+        let temporary = SpoolNames.temporary()
         let fd = openat(dirfd, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SpoolError("cannot create", path(folder, temporary)) }
         var written = 0
@@ -257,7 +280,8 @@ public final class SpoolDirectory: @unchecked Sendable {
             throw SpoolError("cannot sync", path(folder, name), errno: code)
         }
         close(fd)
-        guard renameat(dirfd, temporary, dirfd, name) == 0 else {
+        let renamed = replacing ? renameat(dirfd, temporary, dirfd, name) : meetingd_rename_noreplace(dirfd, temporary, dirfd, name)
+        guard renamed == 0 else {
             let code = errno
             unlinkat(dirfd, temporary, 0)
             throw SpoolError("cannot rename into", path(folder, name), errno: code)
@@ -278,23 +302,18 @@ public final class SpoolDirectory: @unchecked Sendable {
         guard meetingd_syncfs(other) == 0 else { throw SpoolError("cannot sync the file system of", otherPath) }
     }
 
-    /// Moves a file out of `incoming/` by one rename, refusing to replace anything at the destination.
-    /// The rename reaches the disk with the next barrier; if a crash loses it, the request is found in
-    /// `incoming/` again and its recorded decision is finished, not repeated.
+    /// Moves a file out of `incoming/` by one rename that claims the destination: a file already there is
+    /// never replaced (EEXIST). The rename reaches the disk with the next barrier; if a crash loses it, the
+    /// request is found in `incoming/` again and its recorded decision is finished, not repeated.
     public func moveIncoming(_ file: IncomingFile, to relativePath: String) throws {
         guard let (folder, name) = split(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
-        // Only this daemon writes the output folders, so checking first is enough to never replace a file.
-        guard !exists(relativePath) else { throw SpoolError("refusing to replace \(path(folder, name)) with \(file.name)") }
-        let moved = file.nameBytes.withCString { source in renameat(fd(.incoming), source, fd(folder), name) }
+        let moved = file.nameBytes.withCString { source in meetingd_rename_noreplace(fd(.incoming), source, fd(folder), name) }
         guard moved == 0 else { throw SpoolError("cannot move \(file.name) to", path(folder, name)) }
     }
 
     /// Creates a request in `incoming/` the way writers should: a dot-file renamed in whole.
     public func drop(name: String, _ bytes: [UInt8]) throws {
-        let hidden = "incoming/." + name
-        try writeAtomically(hidden, bytes)
-        guard renameat(fd(.incoming), "." + name, fd(.incoming), name) == 0 else { throw SpoolError("cannot rename into", path(.incoming, name)) }
-        try sync(.incoming)
+        try writeAtomically("incoming/" + name, bytes, replacing: false)
     }
 
     func sync(_ folder: Folder) throws {
@@ -322,7 +341,7 @@ public final class SpoolDirectory: @unchecked Sendable {
         var folders: [String] = []
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasPrefix(Self.temporaryPrefix) {
+            if name.hasPrefix(SpoolNames.temporaryPrefix) {
                 leftovers.append(name)
             } else if recursive, entry.pointee.d_type == UInt8(DT_DIR), !name.hasPrefix(".") {
                 folders.append(name)

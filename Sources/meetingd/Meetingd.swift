@@ -95,7 +95,7 @@ struct Withdraw: ParsableCommand {
         let configuration = try options.loadConfiguration()
         let spool = try SpoolDirectory(root: options.spoolRoot(configuration))
         let request = #"{"format": 1, "id": "\#(id)", "action": "withdraw"}"#
-        let name = "\(id).withdraw.\(Int(Date().timeIntervalSince1970 * 1000)).json"
+        let name = SpoolNames.withdrawal(id: id, at: Date())
         let lock: SpoolLock
         do {
             lock = try SpoolLock(spool: spool)
@@ -110,11 +110,16 @@ struct Withdraw: ParsableCommand {
         let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone,
                                             feedSettings: configuration.feeds)
         defer { withExtendedLifetime(lock) {} }
-        var exitCode: Int32 = 0
-        for outcome in try pipeline.drain() {
-            print(summary(outcome))
-            if outcome.file == name, outcome.recorded.decision.verdict != .withdrawn { exitCode = 2 }
+        // Only this withdrawal is decided: what else waits is the daemon's (or the next drain's) to decide.
+        var exitCode: Int32 = 2
+        let mine = try spool.waitingFiles().filter { $0.name == name }
+        try pipeline.process(groupsOf: mine) { outcomes in
+            for outcome in outcomes {
+                print(summary(outcome))
+                if outcome.recorded.decision.verdict == .withdrawn { exitCode = 0 }
+            }
         }
+        try pipeline.feeds.flush()
         if exitCode != 0 { throw ExitCode(exitCode) }
     }
 }
@@ -135,14 +140,14 @@ struct Check: ParsableCommand {
         let ledgerPath = options.ledgerPath(configuration)
         // Without a ledger yet, decide against an empty one rather than create a file.
         let ledger: SQLiteLedger? = FileManager.default.fileExists(atPath: ledgerPath) ? try SQLiteLedger(path: ledgerPath) : nil
-        let zone = TimeZone(identifier: configuration.timezone)!
+        let zone = TimeZoneDatabase.system.timeZone(named: configuration.timezone) ?? TimeZone(identifier: "Asia/Shanghai")!
         var worst: Int32 = 0
         for file in files {
             let parsed: Result<ParsedRequest, InvalidRequest>
-            if let data = FileManager.default.contents(atPath: file) {
-                parsed = parser.parse([UInt8](data))
-            } else {
-                parsed = .failure(InvalidRequest(id: nil, problems: ["$: cannot read \(file)"]))
+            do {
+                parsed = DecisionPipeline.parse(try SpoolDirectory.readRequestFile(atPath: file, limit: RequestParser.maximumBytes), with: parser)
+            } catch {
+                parsed = .failure(InvalidRequest(id: nil, problems: ["$: cannot read: \(error)"]))
             }
             let decision = try ledger.map { try $0.read { try decider.decide(parsed, state: $0) } }
                 ?? decider.decide(parsed, state: InMemoryLedger())

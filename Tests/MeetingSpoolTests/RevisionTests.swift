@@ -75,8 +75,8 @@ final class RevisionTests: XCTestCase {
 
     func test_waiversAndWarnings_areRecordedInTheCalendarAndLog() throws {
         let spool = try TestSpool()
-        let extra = #", "group_discussion": false, "plan_ref": null, "approvals": [{"rule": "session-length", "approver": "市委办公厅", "ref": "杭委办〔2025〕9号"}]"#
-        try spool.drop("w.json", json: requestJSON(id: "waived", start: "2025-04-02T09:00:00+08:00", end: "2025-04-02T17:00:00+08:00", extra: extra))
+        let extra = #", "group_discussion": false, "approvals": [{"rule": "session-length", "approver": "市委办公厅", "ref": "杭委办〔2025〕9号"}]"#
+        try spool.drop("w.json", json: requestJSON(id: "waived", start: "2025-04-02T09:00:00+08:00", end: "2025-04-02T17:00:00+08:00", extra: extra, planRef: nil))
         XCTAssertEqual(try spool.pipeline().drain().map(\.recorded.decision.verdict), [.approved])
         let ics = try spool.text("approved/waived.ics").replacingOccurrences(of: "\r\n ", with: "")
         XCTAssertTrue(ics.contains("X-MEETINGD-WAIVER:session-length\\; 杭委办〔2025〕9号\\; 市委办公厅")

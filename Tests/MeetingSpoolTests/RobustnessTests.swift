@@ -1,4 +1,5 @@
 import Foundation
+import MeetingLedger
 import MeetingModel
 import MeetingRules
 import MeetingSpool
@@ -7,7 +8,8 @@ import XCTest
 /// Hostile and broken inputs end up decided or invalid with a note — never lost, never a crash —
 /// and a crash between any two steps is finished by the next run without deciding twice.
 final class RobustnessTests: XCTestCase {
-    struct InjectedCrash: Error {}
+    /// A simulated crash: transient, like a process that stops and is started again.
+    struct InjectedCrash: ClassifiedFailure { var isTransient: Bool { true } }
 
     func test_crashBetweenAnyTwoSteps_isFinishedByTheNextRun_withoutDecidingTwice() throws {
         for step in DecisionPipeline.Step.allCases {
@@ -19,7 +21,7 @@ final class RobustnessTests: XCTestCase {
 
             let crashing = try spool.pipeline()
             var calls = 0
-            crashing.faultInjector = { reached in
+            crashing.faultInjector = { reached, _ in
                 if reached == step { calls += 1; if calls == 2 { throw InjectedCrash() } }
             }
             XCTAssertThrowsError(try crashing.drain(), "\(step)")
@@ -27,7 +29,7 @@ final class RobustnessTests: XCTestCase {
 
             let outcomes = try spool.pipeline().drain()
             XCTAssertEqual(outcomes.map(\.file), ["b.json", "c.json", "d.json"], "\(step)")
-            XCTAssertEqual(outcomes.first?.resumed, true, "\(step): b was already decided")
+            XCTAssertEqual(outcomes.first?.resumed, step.isAfterCommit, "\(step): b was already decided if the crash came after its commit")
             XCTAssertEqual(outcomes.map(\.recorded.decision.verdict), [.rejected, .withdrawn, .invalid], "\(step)")
 
             let lines = try spool.logLines()
@@ -50,8 +52,9 @@ final class RobustnessTests: XCTestCase {
         let pipeline = try spool.pipeline()
         pipeline.batchSize = 2
         var calls = 0
-        pipeline.faultInjector = { reached in
-            if reached == .afterLedgerCommit { calls += 1; if calls == 2 { throw InjectedCrash() } }
+        pipeline.faultInjector = { reached, _ in
+            // The third request's output: the first of the second group.
+            if reached == .afterLedgerCommit { calls += 1; if calls == 3 { throw InjectedCrash() } }
         }
         var settled: [String] = []
         XCTAssertThrowsError(try pipeline.process(groupsOf: try pipeline.spool.waitingFiles()) { settled += $0.map(\.file) })
@@ -73,7 +76,7 @@ final class RobustnessTests: XCTestCase {
                 let crashing = try spool.pipeline()
                 crashing.batchSize = batch
                 var calls = 0
-                crashing.faultInjector = { reached in
+                crashing.faultInjector = { reached, _ in
                     if reached == step { calls += 1; if calls == 2 { throw InjectedCrash() } }
                 }
                 XCTAssertThrowsError(try crashing.drain())

@@ -67,11 +67,11 @@ final class TestSpool: @unchecked Sendable {
 /// A meeting request as JSON, for tests that need to vary one field.
 func requestJSON(id: String, revision: Int = 1, kind: String = "business", start: String = "2025-03-18T09:00:00+08:00",
                  end: String = "2025-03-18T11:30:00+08:00", unit: String = "杭州市卫生健康委员会", extra: String = "",
-                 attendees: String = westLakeBureau) -> String {
+                 attendees: String = westLakeBureau, planRef: String? = "计划第1项") -> String {
     """
     {"format": 1, "id": "\(id)", "revision": \(revision), "title": "测试会议 \(id)", "kind": "\(kind)",
      "organizer": {"unit": "\(unit)", "level": "city", "type": "department", "system": "卫生健康", "region": "浙江省/杭州市"},
-     "convener": {"rank": "principal"}, "start": "\(start)", "end": "\(end)", "plan_ref": "计划第1项",
+     "convener": {"rank": "principal"}, "start": "\(start)", "end": "\(end)", "plan_ref": \(planRef.map { "\"\($0)\"" } ?? "null"),
      "location": "杭州市民中心, J楼; 302",
      "attendees": \(attendees)\(extra)}
     """

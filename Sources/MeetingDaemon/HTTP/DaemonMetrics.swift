@@ -8,6 +8,8 @@ public final class DaemonMetrics: Sendable {
     private let queue: Gauge
     private let latency: DurationHistogram
     private let feedWrites: Counter
+    private let setAside: Counter
+    private let heldBack: Gauge
 
     public init() {
         queue = registry.makeGauge(name: "meetingd_queue_length", help: "Requests waiting in incoming/")
@@ -17,7 +19,15 @@ public final class DaemonMetrics: Sendable {
                       .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
             help: "Time to decide one request: ledger, outputs, feeds, log and move")
         feedWrites = registry.makeCounter(name: "meetingd_feed_writes_total", help: "Feed files rewritten")
+        setAside = registry.makeCounter(name: "meetingd_set_aside_total",
+                                        help: "Requests set aside in invalid/ because a step failed for a reason retrying cannot cure")
+        heldBack = registry.makeGauge(name: "meetingd_held_back", help: "Requests left in incoming/ that failed even alone, until restart")
     }
+
+    /// A request set aside in `invalid/` (its decision failed, or a step after it) with a note naming the cause.
+    public func setAside(count: Int = 1) { setAside.increment(by: Int64(count)) }
+
+    public func heldBack(_ count: Int) { heldBack.set(Double(count)) }
 
     /// One decision: counted by verdict, and once per violated rule.
     public func decided(_ decision: Decision, duration: Duration) {

@@ -45,9 +45,7 @@ public struct FeedServer: Sendable {
         let path = request.uri.path
         if path == "/healthz" { return body(Array("ok\n".utf8), type: "text/plain; charset=utf-8", request) }
         if path == "/metrics" { return body(metrics.text, type: "text/plain; version=0.0.4; charset=utf-8", request) }
-        guard path.hasPrefix("/"), let decoded = path.removingPercentEncoding else { return notFound() }
-        var relative = String(decoded.dropFirst())
-        if relative.isEmpty { relative = "index.html" }
+        guard let relative = FeedRequestPath.relative(path) else { return notFound() }
         guard let type = Self.types[String(relative.split(separator: ".").last ?? "")],
               let file = spool.openFeed(relative) else { return notFound() }
         // The bytes are read at most once per version of the file; the tag always comes from the bytes.
@@ -92,32 +90,6 @@ public struct FeedServer: Sendable {
     private func notFound() -> Response {
         Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
                  body: ResponseBody(byteBuffer: ByteBuffer(string: "not found\n")))
-    }
-}
-
-/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form meetingd writes.
-enum HTTPDate {
-    static let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
-    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    static func format(_ date: Date) -> String {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
-        let dayNumber = Int((Double(seconds) / 86_400).rounded(.down))
-        let day = LocalDate(dayNumber: dayNumber)
-        let time = seconds - dayNumber * 86_400
-        let weekday = days[((dayNumber % 7) + 7) % 7]
-        return String(format: "%@, %02d %@ %04d %02d:%02d:%02d GMT", weekday, day.day, months[day.month - 1], day.year,
-                      time / 3600, time % 3600 / 60, time % 60)
-    }
-
-    static func parse(_ text: String) -> Date? {
-        let parts = text.split(separator: " ")
-        guard parts.count == 6, parts[5] == "GMT", let dayOfMonth = Int(parts[1]),
-              let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]) else { return nil }
-        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
-        guard clock.count == 3 else { return nil }
-        let day = LocalDate(year: year, month: month + 1, day: dayOfMonth)
-        return Date(timeIntervalSince1970: Double(day.dayNumber * 86_400 + clock[0] * 3600 + clock[1] * 60 + clock[2]))
     }
 }
 

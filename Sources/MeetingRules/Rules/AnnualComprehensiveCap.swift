@@ -8,7 +8,7 @@ public struct AnnualComprehensiveCap: Rule {
     public let summary = "at most max_per_year comprehensive meetings with the same organizer region + system in one calendar year"
     public let defaultSeverity = Severity.reject
     public let waiverPolicy = WaiverPolicy.waivable
-    public let settings = [SettingSpec("max_per_year", .integer(minimum: 1), default: .integer(1),
+    public let settings = [SettingSpec("max_per_year", .integer(minimum: 1, maximum: 366), default: .integer(1),
                                        help: "comprehensive meetings per organizer region and system per calendar year")]
     public let fix = Bilingual(zh: "与已批准的综合性工作会议合并，或改为业务工作会议，或附上批准（rule 为 annual-comprehensive-cap）。",
                                en: "Merge into the comprehensive meeting already approved, hold it as a business meeting, or add an approval naming annual-comprehensive-cap.")

@@ -7,7 +7,7 @@ public struct MainSpeechOneHour: Rule {
     public let sentence = "主要负责同志讲话或者会议主报告不超过1小时"
     public let summary = "every main-speech or main-report agenda item lasts at most max_minutes"
     public let defaultSeverity = Severity.reject
-    public let settings = [SettingSpec("max_minutes", .integer(minimum: 1), default: .integer(60),
+    public let settings = [SettingSpec("max_minutes", .integer(minimum: 1, maximum: 20160), default: .integer(60),
                                        help: "longest main speech or main report, in minutes")]
     public let fix = Bilingual(zh: "将主要讲话或主报告压缩到时限以内。", en: "Shorten the main speech or main report to the limit.")
 

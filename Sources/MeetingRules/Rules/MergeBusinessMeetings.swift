@@ -7,7 +7,7 @@ public struct MergeBusinessMeetings: Rule {
     public let sentence = "业务工作会议能合并的合并"
     public let summary = "no other approved business meeting of the same organizer unit within window_days calendar days that shares an attendee unit"
     public let defaultSeverity = Severity.warn
-    public let settings = [SettingSpec("window_days", .integer(minimum: 0), default: .integer(7),
+    public let settings = [SettingSpec("window_days", .integer(minimum: 0, maximum: 366), default: .integer(7),
                                        help: "calendar days between local start dates within which two meetings could be merged")]
     public let fix = Bilingual(zh: "与相近日期、参会单位重叠的业务工作会议合并召开。",
                                en: "Hold it together with the nearby business meeting that the same units attend.")

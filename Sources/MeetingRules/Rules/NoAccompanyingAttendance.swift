@@ -7,7 +7,7 @@ public struct NoAccompanyingAttendance: Rule {
     public let sentence = "只安排与会议主题密切相关的单位参加，不搞层层陪会"
     public let summary = "no attendee marked accompanying; at most max_units attendee units (0 = no limit)"
     public let defaultSeverity = Severity.reject
-    public let settings = [SettingSpec("max_units", .integer(minimum: 0), default: .integer(0),
+    public let settings = [SettingSpec("max_units", .integer(minimum: 0, maximum: 10000), default: .integer(0),
                                        help: "largest number of attendee units; 0 turns the limit off")]
     public let fix = Bilingual(zh: "删去陪会单位，只请与会议主题密切相关的单位参加。",
                                en: "Remove the accompanying units; invite only the units closely concerned with the subject.")

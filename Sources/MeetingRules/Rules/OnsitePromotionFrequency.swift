@@ -8,7 +8,7 @@ public struct OnsitePromotionFrequency: Rule {
     public let summary = "at most max_per_year on-site and promotion meetings together of the same organizer unit in one calendar year"
     public let defaultSeverity = Severity.reject
     public let waiverPolicy = WaiverPolicy.waivable
-    public let settings = [SettingSpec("max_per_year", .integer(minimum: 0), default: .integer(2),
+    public let settings = [SettingSpec("max_per_year", .integer(minimum: 0, maximum: 10000), default: .integer(2),
                                        help: "on-site and promotion meetings together per organizer unit per calendar year")]
     public let fix = Bilingual(zh: "压减现场观摩会、推进会：与已批准的合并，或附上批准（rule 为 onsite-promotion-frequency）。",
                                en: "Hold fewer on-site and promotion meetings: merge with one already approved, or add an approval naming onsite-promotion-frequency.")

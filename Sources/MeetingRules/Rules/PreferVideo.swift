@@ -7,7 +7,7 @@ public struct PreferVideo: Rule {
     public let sentence = "能采用电视电话、网络视频形式召开的会议，可不集中开会"
     public let summary = "an in-person meeting without group discussion whose attendees come from at least min_regions regions"
     public let defaultSeverity = Severity.warn
-    public let settings = [SettingSpec("min_regions", .integer(minimum: 2), default: .integer(5),
+    public let settings = [SettingSpec("min_regions", .integer(minimum: 2, maximum: 100000), default: .integer(5),
                                        help: "attendee regions from which an in-person meeting should rather be a video meeting")]
     public let fix = Bilingual(zh: "改为电视电话或网络视频会议（mode: video）。", en: "Hold it as a telephone or video conference (mode: video).")
 

@@ -8,7 +8,7 @@ public struct RelayNotOvernight: Rule {
     public let sentence = "对上级精神不刻意搞开会传达不过夜"
     public let summary = "a relay meeting does not start within min_hours of directive_date (a bare date means 00:00 local time)"
     public let defaultSeverity = Severity.warn
-    public let settings = [SettingSpec("min_hours", .integer(minimum: 0), default: .integer(24),
+    public let settings = [SettingSpec("min_hours", .integer(minimum: 0, maximum: 8760), default: .integer(24),
                                        help: "hours after the directive before a relay meeting may start")]
     public let fix = Bilingual(zh: "不必连夜开会传达：推迟会议，或结合其他会议、文件传达学习。",
                                en: "Do not rush a meeting to relay the directive: hold it later or relay it with another meeting or a document.")

@@ -7,7 +7,7 @@ public struct RoutineFrequency: Rule {
     public let sentence = "日常性会议应当精简务实、控制频次"
     public let summary = "at most max_per_month routine meetings of the same organizer unit in one calendar month"
     public let defaultSeverity = Severity.warn
-    public let settings = [SettingSpec("max_per_month", .integer(minimum: 1), default: .integer(4),
+    public let settings = [SettingSpec("max_per_month", .integer(minimum: 1, maximum: 1000), default: .integer(4),
                                        help: "routine meetings per organizer unit per calendar month")]
     public let fix = Bilingual(zh: "减少本月日常性会议，合并议题或改用文件、简报。",
                                en: "Hold fewer routine meetings this month: combine agendas or use a circular instead.")

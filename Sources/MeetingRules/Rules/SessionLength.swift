@@ -10,8 +10,8 @@ public struct SessionLength: Rule {
     public let waiverPolicy = WaiverPolicy.waivable
     public let settings = [
         SettingSpec("half_day_boundary", .timeOfDay, default: .text("12:30"), help: "local time that divides morning and afternoon slots"),
-        SettingSpec("max_slots", .integer(minimum: 1), default: .integer(1), help: "half-day slots without group discussion"),
-        SettingSpec("max_slots_with_discussion", .integer(minimum: 1), default: .integer(3), help: "half-day slots with group discussion (3 = 1.5 days)"),
+        SettingSpec("max_slots", .integer(minimum: 1, maximum: 28), default: .integer(1), help: "half-day slots without group discussion"),
+        SettingSpec("max_slots_with_discussion", .integer(minimum: 1, maximum: 28), default: .integer(3), help: "half-day slots with group discussion (3 = 1.5 days)"),
     ]
     public let fix = Bilingual(zh: "压缩会期：无分组讨论的会议安排在半天以内，有分组讨论的不超过1天半；确需延长的附上批准（rule 为 session-length）。",
                                en: "Shorten the meeting: half a day without group discussion, a day and a half with it; or add an approval naming session-length.")

@@ -8,7 +8,7 @@ public struct SpeechTimeControlled: Rule {
     public let summary = "no work-report or pledge agenda items (at severity); other speech items last at most max_minutes (at minutes_severity)"
     public let defaultSeverity = Severity.reject
     public let settings = [
-        SettingSpec("max_minutes", .integer(minimum: 1), default: .integer(15), help: "longest speech item, in minutes"),
+        SettingSpec("max_minutes", .integer(minimum: 1, maximum: 20160), default: .integer(15), help: "longest speech item, in minutes"),
         SettingSpec("minutes_severity", .severity, default: .text("warn"), help: "severity of a speech over max_minutes"),
     ]
     public let fix = Bilingual(zh: "删去一般性工作汇报和表态发言，控制每个发言的时长。",

@@ -8,7 +8,7 @@ public struct TownshipLeaderLoad: Rule {
     public let summary = "per attendee region whose required principal is at township or village level: at most max_per_month meetings requiring such a principal in the calendar month"
     public let defaultSeverity = Severity.reject
     public let waiverPolicy = WaiverPolicy.waivable
-    public let settings = [SettingSpec("max_per_month", .integer(minimum: 1), default: .integer(4),
+    public let settings = [SettingSpec("max_per_month", .integer(minimum: 1, maximum: 1000), default: .integer(4),
                                        help: "meetings per month that require the principal of one township or village")]
     public let fix = Bilingual(zh: "不要求乡镇（村）主要负责同志参会，改由分管同志参加或不参加；或改期到下月；确需参加的附上批准（rule 为 township-leader-load）。",
                                en: "Do not require the township/village principal (let a deputy attend or no one), move the meeting to another month, or add an approval naming township-leader-load.")

@@ -12,8 +12,8 @@ public struct YearEndClustering: Rule {
     public let settings = [
         SettingSpec("window_start", .monthDay, default: .text("12-01"), help: "first day (MM-DD) of the year-end window"),
         SettingSpec("window_end", .monthDay, default: .text("01-31"), help: "last day (MM-DD) of the window; before window_start means the next year"),
-        SettingSpec("max_per_7_days", .integer(minimum: 1), default: .integer(2), help: "comprehensive meetings in any 7 consecutive calendar days"),
-        SettingSpec("max_in_window", .integer(minimum: 1), default: .integer(6), help: "comprehensive meetings in the whole window"),
+        SettingSpec("max_per_7_days", .integer(minimum: 1, maximum: 10000), default: .integer(2), help: "comprehensive meetings in any 7 consecutive calendar days"),
+        SettingSpec("max_in_window", .integer(minimum: 1, maximum: 100000), default: .integer(6), help: "comprehensive meetings in the whole window"),
     ]
     public let fix = Bilingual(zh: "统筹安排年度综合性会议：改期到窗口之外或错开一周以上，或合并召开；确需召开的附上批准（rule 为 year-end-clustering）。",
                                en: "Co-ordinate the annual comprehensive meetings: move this one out of the window or a week away from the others, merge them, or add an approval naming year-end-clustering.")

@@ -19,7 +19,8 @@ public struct FeedKey: Hashable, Comparable, Sendable {
     /// The region path or the unit's name, exactly as requests write it (empty for `all`).
     public let name: String
     /// The file under `feeds/`: `all.ics`, `region/浙江省/杭州市.ics`, `organizer/<unit>.ics`, `attendee/<unit>.ics`.
-    /// Every segment is safe as a file name and a URL path segment, and stable for the same name.
+    /// Every segment is safe as a file name and a URL path segment, at most 255 bytes, stable for the same name
+    /// and never shared by two names (`SpoolNames.feed`).
     public let path: String
 
     public static let all = FeedKey(kind: .all, name: "")
@@ -27,11 +28,7 @@ public struct FeedKey: Hashable, Comparable, Sendable {
     public init(kind: Kind, name: String) {
         self.kind = kind
         self.name = name
-        switch kind {
-        case .all: path = "all.ics"
-        case .region: path = "region/" + name.split(separator: "/").map { Self.safeSegment(String($0)) }.joined(separator: "/") + ".ics"
-        case .organizer, .attendee: path = "\(kind.rawValue)/\(Self.safeSegment(name)).ics"
-        }
+        path = SpoolNames.feed(kind, name: name)
     }
 
     public init?(key: String) {
@@ -53,19 +50,6 @@ public struct FeedKey: Hashable, Comparable, Sendable {
     }
 
     public static func < (lhs: FeedKey, rhs: FeedKey) -> Bool { lhs.path < rhs.path }
-
-    /// Letters and digits of any script are kept; anything else becomes `_`, and a name that had to change
-    /// (or was cut to 80 characters) gets a hash of the original so that two names never share a file.
-    static func safeSegment(_ name: String) -> String {
-        var safe = ""
-        for character in name.prefix(80) {
-            safe.append(character.isLetter || character.isNumber || "-_（）·".contains(character) ? character : "_")
-        }
-        if safe != name || safe.isEmpty {
-            safe += "-" + String(Digest.fnv1a64Hex(Array(name.utf8)).prefix(8))
-        }
-        return safe
-    }
 
     /// The feeds a meeting belongs to: all, its organizer's region and every region above it, its organizer,
     /// and every unit it requires.
