@@ -18,6 +18,8 @@ public final class DecisionPipeline {
     /// The points between the steps, where tests inject failures.
     public enum Step: Sendable, CaseIterable {
         case reading, deciding, afterLedgerCommit, afterOutputs, afterLogLine
+        /// Before a request is set aside: a fault here makes setting it aside fail too.
+        case settingAside
 
         /// The steps after a decision is committed: a crash there leaves a decision to finish, not to make.
         public var isAfterCommit: Bool { self == .afterLedgerCommit || self == .afterOutputs || self == .afterLogLine }
@@ -200,6 +202,7 @@ public final class DecisionPipeline {
                 try faultInjector?(.afterLedgerCommit, item.file.name)
                 decided[index].output = try output(item.recorded, parsed: item.parsed, fileName: item.file.name, publication: item.publication)
             } catch where !Failure.isTransient(error) {
+                try faultInjector?(.settingAside, item.file.name)
                 decided[index].setAside = SetAside(cause: "its output could not be made: \(error)",
                                                    destination: invalidNames.reserve(for: item.file, in: spool))
             }
@@ -221,6 +224,7 @@ public final class DecisionPipeline {
                 try spool.writeAtomically(output.path, output.bytes, durable: false, replacing: output.replacing || item.resumed)
                 try faultInjector?(.afterOutputs, item.file.name)
             } catch where !Failure.isTransient(error) {
+                try faultInjector?(.settingAside, item.file.name)
                 decided[index].setAside = SetAside(cause: "its output \(output.path) could not be written: \(error)",
                                                    destination: invalidNames.reserve(for: item.file, in: spool))
             }
@@ -248,6 +252,7 @@ public final class DecisionPipeline {
                 try spool.moveIncoming(item.file, to: item.destination)
             } catch where !Failure.isTransient(error) {
                 // Its destination is taken or cannot be named: set aside now, durable before the next group.
+                try faultInjector?(.settingAside, item.file.name)
                 let destination = invalidNames.reserve(for: item.file, in: spool)
                 defer { invalidNames.release(destination) }
                 try spool.writeAtomically(SpoolNames.note(besideInvalid: destination),
@@ -346,6 +351,7 @@ public final class DecisionPipeline {
             let (recorded, publication) = try decideAndRecord(file, identity: identity, parsed: parsed, bytes: bytes)
             return Decided(file: file, parsed: parsed, recorded: recorded, resumed: false, publication: publication)
         } catch where !Failure.isTransient(error) {
+            try faultInjector?(.settingAside, file.name)
             let cause = "$: meetingd could not decide this request: \(error)"
             let decision = Decision(verdict: .invalid, requestID: (try? parsed.get())?.id, revision: nil, problems: [cause],
                                     note: Self.setAsideNote, settingsVersion: settingsVersion)

@@ -1,0 +1,217 @@
+import Foundation
+import MeetingCalendar
+import MeetingLedger
+import MeetingModel
+import MeetingRules
+import MeetingSpool
+import XCTest
+
+/// Regression tests of issue 9 at the spool: what used to halt the queue or write broken output.
+final class HostileSpoolTests: XCTestCase {
+    /// A fault of one request: not transient, so retrying cannot cure it.
+    struct PoisonFault: Error, CustomStringConvertible { var description: String { "injected poison" } }
+
+    /// Creates `incoming/<nameBytes>` with `bytes`, the name taken byte for byte (it need not be UTF-8).
+    func dropRaw(_ spool: TestSpool, _ nameBytes: [UInt8], _ bytes: [UInt8]) {
+        let path = Array(spool.url("incoming").path.utf8) + [UInt8(ascii: "/")] + nameBytes + [0]
+        let fd = path.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY | O_TRUNC, 0o644) } }
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    func namesUnder(_ url: URL) -> [String] {
+        (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String]) ?? []
+    }
+
+    func test_utcAndOtherZonesLibicalCallsUTC_areDecided_andTheirCalendarsParse() throws {
+        let spool = try TestSpool()
+        for (index, zone) in ["UTC", "GMT", "Etc/UTC", "Zulu", "PRC", "EST5EDT", "Asia/Chongqing"].enumerated() {
+            try spool.drop("z\(index).json", json: requestJSON(id: "z\(index)", unit: "单位\(index)",
+                                                             attendees: "[], \"timezone\": \"\(zone)\"", planRef: nil))
+        }
+        let outcomes = try spool.pipeline().drain()
+        XCTAssertEqual(outcomes.map(\.recorded.decision.verdict), Array(repeating: .approved, count: 7), "\(outcomes.map(\.recorded.decision.problems))")
+        let utc = try spool.text("approved/z0.ics")
+        XCTAssertTrue(utc.contains("DTSTART;TZID=UTC:20250318T010000"), utc)
+        XCTAssertTrue(utc.contains("BEGIN:VTIMEZONE\r\nTZID:UTC\r\n"), utc)
+        let files = spool.files("approved").filter { $0.hasSuffix(".ics") }.map { spool.url("approved/" + $0).path } + [spool.url("feeds/all.ics").path]
+        let (status, output) = try runChecker(files)
+        XCTAssertEqual(status, 0, output)
+    }
+
+    func test_everyTzDatabaseName_rendersAVTimezoneTheParsersAccept() throws {
+        let names = TimeZoneDatabase.system.names
+        let start = Date(timeIntervalSince1970: 1_741_568_400)
+        var zones: [String: Date] = [:]
+        var events: [String] = []
+        for (index, name) in names.enumerated() {
+            XCTAssertNoThrow(try ICalendarWriter.checkTimeZone(name, from: start), name)
+            zones[name] = start
+            events.append(try ICalendarWriter.renderEvent(CalendarEvent(
+                uid: "tz-\(index)@meetingd", sequence: 0, stamp: start, start: start, end: start.addingTimeInterval(3600), timeZone: name,
+                summary: name, organizer: .init(name: "单位", address: "urn:meetingd:unit:x"))))
+        }
+        let calendar = try ICalendarWriter.assemble(CalendarDocument(events: []), zones: zones, events: events)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-zones-\(UUID().uuidString).ics")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(calendar).write(to: file)
+        let (status, output) = try runChecker([file.path])
+        XCTAssertEqual(status, 0, String(output.prefix(2000)))
+    }
+
+    func test_contentLinesOfEveryLength_areFoldedWithinCRLFAndUTF8() throws {
+        // A 73-character organizer unit made libical fold between CR and LF; try every length around it.
+        let spool = try TestSpool()
+        for length in 60...90 {
+            try spool.drop("f\(length).json", json: requestJSON(id: "f\(length)", unit: String(repeating: "a", count: length)))
+            try spool.drop("c\(length).json", json: requestJSON(id: "c\(length)", unit: String(repeating: "单", count: length / 3) + "ab"))
+        }
+        try spool.pipeline().drain()
+        let files = spool.files("approved").filter { $0.hasSuffix(".ics") }.map { spool.url("approved/" + $0).path }
+        XCTAssertEqual(files.count, 62)
+        for path in files + [spool.url("feeds/all.ics").path] {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            XCTAssertFalse(zip(bytes, bytes.dropFirst()).contains { $0 == 0x0D && $1 != 0x0A }, "CR without LF in \(path)")
+            XCTAssertFalse(zip(bytes, bytes.dropFirst()).contains { $0 != 0x0D && $1 == 0x0A }, "LF without CR in \(path)")
+        }
+        let (status, output) = try runChecker(files + [spool.url("feeds/all.ics").path])
+        XCTAssertEqual(status, 0, output)
+    }
+
+    func test_longNames_areBoundedInBytes_andTheQueueGoesOn() throws {
+        let spool = try TestSpool()
+        let longName = String(repeating: "x", count: 250) + ".json"  // 255 bytes
+        try spool.drop(longName, json: "{")
+        dropRaw(spool, Array(repeating: 0xFF, count: 200) + Array(".json".utf8), Array("{".utf8))  // shown as 600 bytes of %FF
+        let chinese = String(repeating: "西湖区卫生健康局", count: 25)  // 200 characters, 600 bytes
+        let accented = "e" + String(repeating: "\u{301}", count: 2000)  // one Character of 4,001 bytes
+        try spool.drop("cn.json", json: requestJSON(id: "cn", unit: chinese, attendees: countyAttendee(chinese, district: chinese)))
+        try spool.drop("acc.json", json: requestJSON(id: "acc", unit: "单位", attendees: countyAttendee("x" + accented, district: "西湖区")))
+        try spool.drop("after.json", json: requestJSON(id: "after", unit: "杭州市民政局"))
+        let outcomes = try spool.pipeline().drain()
+        XCTAssertEqual(outcomes.map(\.recorded.decision.verdict).sorted { $0.rawValue < $1.rawValue },
+                       [.approved, .approved, .approved, .invalid, .invalid], "\(outcomes.map(\.recorded.decision.problems))")
+        XCTAssertEqual(spool.files("incoming"), [])
+        XCTAssertEqual(spool.files("invalid").count, 4, "two files and their notes")
+        for folder in ["invalid", "feeds", "approved"] {
+            for path in namesUnder(spool.url(folder)) {
+                for segment in path.split(separator: "/") { XCTAssertLessThanOrEqual(segment.utf8.count, 255, path) }
+            }
+        }
+        let attendeeFeeds = spool.files("feeds/attendee")
+        XCTAssertEqual(attendeeFeeds.count, 3, "\(attendeeFeeds)")
+        XCTAssertTrue(attendeeFeeds.contains { $0.hasPrefix("西湖区卫生健康局") })
+    }
+
+    func test_twoFilesShownUnderOneName_getTwoNamesAndTwoNotes() throws {
+        let spool = try TestSpool()
+        try spool.drop("%FFx.json", json: "{broken one")
+        dropRaw(spool, [0xFF] + Array("x.json".utf8), Array("[1,".utf8))
+        for batch in [1, 16] {
+            let pipeline = try spool.pipeline()
+            pipeline.batchSize = batch
+            let outcomes = try pipeline.drain()
+            XCTAssertEqual(outcomes.count, batch == 1 ? 2 : 0)
+        }
+        XCTAssertEqual(spool.files("incoming"), [])
+        XCTAssertEqual(spool.files("invalid"), ["%FFx.json", "%FFx.json.1", "%FFx.json.1.txt", "%FFx.json.txt"])
+        let notes = try ["invalid/%FFx.json.txt", "invalid/%FFx.json.1.txt"].map { try spool.text($0) }
+        XCTAssertEqual(Set(notes).count, 2, "each file keeps its own note")
+        XCTAssertEqual(try spool.logLines().count, 2, "each decided once")
+    }
+
+    func test_twoFilesShownUnderOneName_inOneGroup_getTwoNames() throws {
+        let spool = try TestSpool()
+        try spool.drop("%FFx.json", json: "{broken one")
+        dropRaw(spool, [0xFF] + Array("x.json".utf8), Array("{broken two".utf8))
+        let pipeline = try spool.pipeline()
+        pipeline.batchSize = 16
+        XCTAssertEqual(try pipeline.drain().count, 2)
+        XCTAssertEqual(spool.files("invalid").count, 4)
+    }
+
+    func test_aUnitNamedLikeAnotherUnitsSafeName_getsAFeedOfItsOwn() throws {
+        let spool = try TestSpool()
+        let plain = "西湖区 卫生健康局"
+        let lookalike = "西湖区_卫生健康局-" + SHA256.hex(Array(plain.utf8), characters: 24)
+        try spool.drop("a.json", json: requestJSON(id: "a", unit: "单位甲", attendees: countyAttendee(plain, district: "西湖区")))
+        try spool.drop("b.json", json: requestJSON(id: "b", unit: "单位乙", attendees: countyAttendee(lookalike, district: "西湖区")))
+        XCTAssertEqual(try spool.pipeline().drain().map(\.recorded.decision.verdict), [.approved, .approved])
+        let feeds = spool.files("feeds/attendee")
+        XCTAssertEqual(feeds.count, 2, "\(feeds)")
+        let texts = try feeds.map { try spool.text("feeds/attendee/" + $0).replacingOccurrences(of: "\r\n ", with: "") }
+        XCTAssertEqual(texts.filter { $0.contains("测试会议 a") }.count, 1)
+        XCTAssertEqual(texts.filter { $0.contains("测试会议 b") }.count, 1)
+    }
+
+    func test_year2999IsDecided_andYear3001IsInvalid_andAllIcsStaysParseable() throws {
+        let spool = try TestSpool()
+        try spool.drop("late.json", json: requestJSON(id: "late", start: "2999-12-30T09:00:00+08:00", end: "2999-12-30T11:00:00+08:00"))
+        try spool.drop("later.json", json: requestJSON(id: "later", start: "3001-03-10T09:00:00+08:00", end: "3001-03-10T11:00:00+08:00"))
+        let outcomes = try spool.pipeline().drain()
+        XCTAssertEqual(outcomes.map(\.recorded.decision.verdict), [.approved, .invalid])
+        XCTAssertFalse(try spool.text("feeds/all.ics").contains("00000000T"))
+        let (status, output) = try runChecker([spool.url("feeds/all.ics").path, spool.url("approved/late.ics").path])
+        XCTAssertEqual(status, 0, output)
+    }
+
+    // MARK: isolation
+
+    func test_aPoisonFaultAtAnyStep_setsThatRequestAside_andTheOthersAreDecided() throws {
+        for step in DecisionPipeline.Step.allCases where step != .settingAside {
+            for batch in [1, 16] {
+                let spool = try TestSpool()
+                for name in ["a", "b", "c"] {
+                    try spool.drop("\(name).json", json: requestJSON(id: name, unit: "单位\(name)"))
+                }
+                let pipeline = try spool.pipeline()
+                pipeline.batchSize = batch
+                pipeline.faultInjector = { reached, file in
+                    if reached == step, file == "b.json" { throw PoisonFault() }
+                }
+                let outcomes = try pipeline.drain()
+                let context = "\(step), batch \(batch)"
+                XCTAssertEqual(outcomes.map(\.file), ["a.json", "b.json", "c.json"], context)
+                XCTAssertEqual(spool.files("incoming"), [], context)
+                XCTAssertTrue(spool.files("approved").contains("a.r1.json") && spool.files("approved").contains("c.r1.json"), context)
+                let invalid = spool.files("invalid")
+                XCTAssertEqual(invalid, ["b.json", "b.json.txt"], context)
+                XCTAssertTrue(try spool.text("invalid/b.json.txt").contains("injected poison"), context)
+                XCTAssertEqual(try spool.logLines().count, 3, "\(context): one line per decision")
+                // The next run finds nothing to do: the set-aside request is not decided again.
+                XCTAssertEqual(try spool.pipeline().drain().count, 0, context)
+            }
+        }
+    }
+
+    func test_aRequestThatFailsEvenWhenSetAside_isHeldBackInIncoming_andTheOthersAreDecided() throws {
+        let spool = try TestSpool()
+        for name in ["a", "b", "c"] { try spool.drop("\(name).json", json: requestJSON(id: name, unit: "单位\(name)")) }
+        let pipeline = try spool.pipeline()
+        pipeline.batchSize = 16
+        pipeline.faultInjector = { reached, file in
+            if file == "b.json", reached == .deciding || reached == .settingAside { throw PoisonFault() }
+        }
+        let outcomes = try pipeline.drain()
+        XCTAssertEqual(outcomes.map(\.file), ["a.json", "c.json"])
+        XCTAssertEqual(spool.files("incoming"), ["b.json"], "kept whole where it was")
+        XCTAssertEqual(pipeline.takeHeldBack().map(\.name), ["b.json"])
+        XCTAssertEqual(try pipeline.drain().count, 0, "skipped until restart")
+        // A restart tries it again; without the fault it is decided.
+        XCTAssertEqual(try spool.pipeline().drain().map(\.file), ["b.json"])
+    }
+
+    func test_transientFaults_keepTheRequestWaiting_untilTheyPass() throws {
+        let spool = try TestSpool()
+        try spool.drop("a.json", json: requestJSON(id: "a"))
+        let pipeline = try spool.pipeline()
+        pipeline.faultInjector = { reached, _ in
+            if reached == .deciding { throw RobustnessTests.InjectedCrash() }
+        }
+        XCTAssertThrowsError(try pipeline.drain())
+        XCTAssertEqual(spool.files("incoming"), ["a.json"])
+        pipeline.faultInjector = nil
+        XCTAssertEqual(try pipeline.drain().map(\.recorded.decision.verdict), [.approved])
+    }
+}
