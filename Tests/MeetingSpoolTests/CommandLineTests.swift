@@ -72,4 +72,46 @@ final class CommandLineTests: XCTestCase {
         try Data("rules:\n  main-speech-one-hour:\n    max_minutes: soon\n".utf8).write(to: config)
         try meetingd(["rules", "--config", config.path], expect: 64)
     }
+
+    func test_check_readsAtMostTheLimit_ofAHugeSparseFile_andRefusesAFIFO() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-huge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let huge = folder.appendingPathComponent("huge.json")
+        FileManager.default.createFile(atPath: huge.path, contents: nil)
+        XCTAssertEqual(truncate(huge.path, 256 << 20), 0)
+        let output = try meetingd(["check", "--json", "--spool", folder.path, huge.path], expect: 2)
+        XCTAssertTrue(output.contains("over the limit of 1048576"), output)
+        // The peak memory of that one check, measured by a Python parent whose only child it is.
+        let measure = #"import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"#
+        let peak = try XCTUnwrap(Int(try run("/usr/bin/env", ["python3", "-c", measure, Self.binary!.path, "check", "--spool", folder.path, huge.path])
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        XCTAssertLessThan(peak, 150_000, "peak memory in kB: a 256 MiB file is not read whole")
+        let fifo = folder.appendingPathComponent("fifo.json")
+        XCTAssertEqual(mkfifo(fifo.path, 0o644), 0)
+        let fifoOutput = try meetingd(["check", "--spool", folder.path, fifo.path], expect: 2)
+        XCTAssertTrue(fifoOutput.contains("not a regular file"), fifoOutput)
+    }
+
+    func test_withdraw_decidesOnlyItsOwnWithdrawal() throws {
+        let spool = try TestSpool()
+        try spool.drop("future.json", json: requestJSON(id: "future", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
+        try meetingd(["drain", "--spool", spool.root.path], expect: 0)
+        try spool.drop("waiting.json", json: requestJSON(id: "waiting", unit: "杭州市民政局"))
+        try meetingd(["withdraw", "future", "--spool", spool.root.path], expect: 0)
+        XCTAssertEqual(spool.files("incoming"), ["waiting.json"], "what else waits is left for the daemon or the next drain")
+        XCTAssertTrue(try spool.text("feeds/all.ics").contains("STATUS:CANCELLED"), "the withdrawal reached the feeds")
+    }
+
+    func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return output
+    }
 }

@@ -98,4 +98,26 @@ final class DaemonTests: XCTestCase {
         daemon.signal(SIGTERM)
         XCTAssertEqual(daemon.waitForExit(), 0)
     }
+
+    func test_sigtermDuringABurst_putsEveryDecisionIntoTheFeedsBeforeExit() throws {
+        let spool = try TestSpool()
+        let notify = try NotifyListener()
+        let daemon = try DaemonProcess(spool: spool.root, notify: notify)
+        XCTAssertNotNil(notify.waitFor("READY=1"), daemon.stderr)
+        for index in 0..<150 {
+            try spool.drop("b\(index).json", json: requestJSON(id: "b\(index)", start: "2030-03-18T09:00:00+08:00",
+                                                             end: "2030-03-18T11:00:00+08:00", unit: "单位\(index)"))
+        }
+        XCTAssertTrue(eventually { spool.files("approved").contains { $0.hasSuffix(".ics") } }, daemon.stderr)
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(), 0, daemon.stderr)
+        // The watcher's last group is decided before the publisher's last flush: nothing waits for the next start.
+        let approved = try spool.logLines().filter { $0["verdict"] == .string("approved") }.compactMap { line -> String? in
+            if case let .string(id) = line["id"] { return id }
+            return nil
+        }
+        XCTAssertFalse(approved.isEmpty)
+        let feed = try spool.text("feeds/all.ics")
+        for id in approved { XCTAssertTrue(feed.contains("UID:\(id)@meetingd"), "\(id) decided but not in feeds/all.ics") }
+    }
 }
