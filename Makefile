@@ -9,7 +9,7 @@ SWIFT ?= swift
 APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip systemd vdirsyncer khal
 export MEETINGD_REQUIRE_PARSERS = 1
 
-.PHONY: run test build release deps python-deps install example clean bench bench-smoke
+.PHONY: run test build release deps python-deps install example clean bench bench-smoke property fuzz
 
 # Debian packages: installed with apt-get only when one is missing.
 deps:
@@ -40,10 +40,27 @@ run: build
 test: deps python-deps
 	$(SWIFT) build --build-tests
 	set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee .build/test.log
+	$(MAKE) property
 	$(MAKE) bench-smoke
 	@# The XCTest totals once more, last, as the closing line of the run.
 	@grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' .build/test.log | tail -1 | \
 	  sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/' | awk '{print "tests: " $$1 - $$2 " passed, " $$2 " failed"}'
+
+# Whole-drain property test: thousands of seeded generated, mutated and hostile entries through one real
+# `meetingd drain`; every entry in exactly one destination, every calendar parsed, nothing outside the spool.
+# PROPERTY_SEED and PROPERTY_COUNT change the seed (default 20261127) and the size (default 2000).
+property:
+	python3 Tests/property/drain_property.py .build/debug/meetingd
+
+# libFuzzer (swiftc -sanitize=fuzzer,address) on the request reader and the HTTP date and path parsers,
+# seeded with the shared examples, for FUZZ_SECONDS (default 300). Findings land in .build/fuzz/.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	mkdir -p .build/fuzz/corpus
+	cp Tests/MeetingSpoolTests/Fixtures/examples/*.json .build/fuzz/corpus/
+	swiftc -sanitize=fuzzer,address -parse-as-library -O Sources/MeetingModel/*.swift Fuzz/RequestReaderFuzz.swift \
+	  -o .build/fuzz/request-reader 2>&1 | grep -v "Cannot export local symbol" || true
+	cd .build/fuzz && ./request-reader -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 corpus
 
 # Throughput against the file-system floor and a Python peer (Benchmarks/run.sh; figures in BENCHMARKS.md).
 bench: deps python-deps
