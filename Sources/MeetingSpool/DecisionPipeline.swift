@@ -235,9 +235,7 @@ public final class DecisionPipeline {
                                          input: "incoming/\(item.file.name)", output: item.setAside.map { SpoolNames.note(besideInvalid: $0.destination) } ?? item.output?.path,
                                          moved: item.destination, sequenceNumber: recorded.sequenceNumber)
             if let aside = item.setAside {
-                try spool.writeAtomically(SpoolNames.note(besideInvalid: aside.destination),
-                                          Array(Notes.setAside(fileName: item.file.name, recorded.decision, sequenceNumber: recorded.sequenceNumber,
-                                                               cause: aside.cause).utf8), durable: false, replacing: false)
+                try writeSetAsideNote(item, aside, durable: false)
                 if case var .object(members) = line {
                     members.append(("set_aside", .string(aside.cause)))
                     line = .object(members)
@@ -253,17 +251,21 @@ public final class DecisionPipeline {
             } catch where !Failure.isTransient(error) {
                 // Its destination is taken or cannot be named: set aside now, durable before the next group.
                 try faultInjector?(.settingAside, item.file.name)
-                let destination = invalidNames.reserve(for: item.file, in: spool)
-                defer { invalidNames.release(destination) }
-                try spool.writeAtomically(SpoolNames.note(besideInvalid: destination),
-                                          Array(Notes.setAside(fileName: item.file.name, item.recorded.decision,
-                                                               sequenceNumber: item.recorded.sequenceNumber,
-                                                               cause: "it could not be moved to \(item.destination): \(error)").utf8),
-                                          replacing: false)
-                try spool.moveIncoming(item.file, to: destination)
+                let aside = SetAside(cause: "it could not be moved to \(item.destination): \(error)",
+                                     destination: invalidNames.reserve(for: item.file, in: spool))
+                defer { invalidNames.release(aside.destination) }
+                try writeSetAsideNote(item, aside, durable: true)
+                try spool.moveIncoming(item.file, to: aside.destination)
                 try spool.barrier()
             }
         }
+    }
+
+    /// The note beside a request set aside after its decision: claimed, never replacing another file's note.
+    private func writeSetAsideNote(_ item: Decided, _ aside: SetAside, durable: Bool) throws {
+        let note = Notes.setAside(fileName: item.file.name, item.recorded.decision, sequenceNumber: item.recorded.sequenceNumber,
+                                  cause: aside.cause)
+        try spool.writeAtomically(SpoolNames.note(besideInvalid: aside.destination), Array(note.utf8), durable: durable, replacing: false)
     }
 
     private struct Decided {

@@ -67,12 +67,7 @@ public enum Notes {
     }
 
     public static func invalid(fileName: String, _ decision: Decision) -> String {
-        var lines = [
-            "会议申请无效，未作决定 / Invalid request, not decided",
-            String(repeating: "=", count: 48),
-            "文件 File: \(fileName)",
-        ]
-        if let id = decision.requestID { lines.append("申请编号 Request: \(id)") }
+        var lines = fileHeader("会议申请无效，未作决定 / Invalid request, not decided", fileName: fileName, decision)
         lines.append("")
         lines.append("问题（每行一个）/ Problems, one per line ($.path: what is wrong):")
         lines += decision.problems
@@ -85,12 +80,8 @@ public enum Notes {
     /// The note of a request set aside after its decision was recorded: the decision stands in the ledger
     /// (and counts against caps), but a step after it failed for a reason retrying cannot cure.
     public static func setAside(fileName: String, _ decision: Decision, sequenceNumber: Int64, cause: String) -> String {
-        var lines = [
-            "会议申请已决定，但无法完成输出，已移至此处 / Request decided, but set aside: its outputs could not be finished",
-            String(repeating: "=", count: 48),
-            "文件 File: \(fileName)",
-        ]
-        if let id = decision.requestID { lines.append("申请编号 Request: \(id)") }
+        var lines = fileHeader("会议申请已决定，但无法完成输出，已移至此处 / Request decided, but set aside: its outputs could not be finished",
+                               fileName: fileName, decision)
         lines.append("决定 Decision: \(decision.verdict.rawValue)（台账第 \(sequenceNumber) 号 / ledger decision \(sequenceNumber)）")
         lines.append("")
         lines.append("原因 Cause: \(cause)")
@@ -98,5 +89,12 @@ public enum Notes {
         lines.append("该决定已记入台账并计入限额；请联系管理员。原文件原样保存在本目录。")
         lines.append("The decision is recorded in the ledger and counts against caps; tell the administrator. The file is kept here unchanged.")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The heading of a note about one spool file: what happened, the file's name and the request id if read.
+    private static func fileHeader(_ heading: String, fileName: String, _ decision: Decision) -> [String] {
+        var lines = [heading, String(repeating: "=", count: 48), "文件 File: \(fileName)"]
+        if let id = decision.requestID { lines.append("申请编号 Request: \(id)") }
+        return lines
     }
 }

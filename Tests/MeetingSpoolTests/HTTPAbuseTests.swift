@@ -7,17 +7,11 @@ import XCTest
 final class HTTPAbuseTests: XCTestCase {
     /// Sends raw bytes and reads until the server closes or 5 s pass; the status is 0 when nothing came back.
     static func sendRaw(_ port: Int, _ bytes: [UInt8]) -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let descriptor = HTTPTests.connectLoopback(port) else { return -1 }
         defer { close(descriptor) }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: UInt16(port).bigEndian,
-                                  sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return -1 }
         var sent = 0
         while sent < bytes.count {
             let count = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -77,14 +71,9 @@ final class HTTPAbuseTests: XCTestCase {
         // Idle connections do not stop others from being served.
         var idle: [Int32] = []
         for _ in 0..<200 {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: UInt16(port).bigEndian,
-                                      sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
-            _ = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            idle.append(descriptor)
+            if let descriptor = HTTPTests.connectLoopback(port) { idle.append(descriptor) }
         }
+        XCTAssertEqual(idle.count, 200)
         XCTAssertEqual(try HTTPTests.get(port, "/all.ics").status, 200, "served beside 200 idle connections")
         for descriptor in idle { close(descriptor) }
         // Repeated abuse must not make memory grow without bound.

@@ -22,15 +22,24 @@ final class HTTPTests: XCTestCase {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func send(_ port: Int, _ request: String) throws -> Reply {
+    /// A TCP connection to 127.0.0.1:`port`, or nil; the caller closes the descriptor.
+    static func connectLoopback(_ port: Int) -> Int32? {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
         var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: UInt16(port).bigEndian,
                                   sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        guard connected == 0 else {
+            close(descriptor)
+            return nil
+        }
+        return descriptor
+    }
+
+    static func send(_ port: Int, _ request: String) throws -> Reply {
+        guard let descriptor = connectLoopback(port) else { throw POSIXError(.ECONNREFUSED) }
+        defer { close(descriptor) }
         let bytes = Array(request.utf8)
         _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }
         var response: [UInt8] = []
