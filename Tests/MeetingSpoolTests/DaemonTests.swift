@@ -104,7 +104,8 @@ final class DaemonTests: XCTestCase {
         let notify = try NotifyListener()
         let daemon = try DaemonProcess(spool: spool.root, notify: notify)
         XCTAssertNotNil(notify.waitFor("READY=1"), daemon.stderr)
-        for index in 0..<150 {
+        // Enough that the watcher is still deciding when the publisher would stop first.
+        for index in 0..<800 {
             try spool.drop("b\(index).json", json: requestJSON(id: "b\(index)", start: "2030-03-18T09:00:00+08:00",
                                                              end: "2030-03-18T11:00:00+08:00", unit: "单位\(index)"))
         }
