@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "system_extras.h"
 
@@ -9,7 +10,18 @@ int meetingd_syncfs(int fd) { return syncfs(fd); }
 
 int meetingd_rename_noreplace(int olddirfd, const char *old, int newdirfd, const char *new) {
     int result = renameat2(olddirfd, old, newdirfd, new, RENAME_NOREPLACE);
-    if (result == 0 || errno != EINVAL) return result;
+    if (result == 0 || (errno != EINVAL && errno != ENOSYS)) return result;
+    struct stat info;
+    if (fstatat(olddirfd, old, &info, AT_SYMLINK_NOFOLLOW) != 0) return -1;
+    if (S_ISDIR(info.st_mode)) {
+        /* A folder cannot be hard-linked: check, then rename (only meetingd writes its destination folders). */
+        if (fstatat(newdirfd, new, &info, AT_SYMLINK_NOFOLLOW) == 0) {
+            errno = EEXIST;
+            return -1;
+        }
+        return renameat(olddirfd, old, newdirfd, new);
+    }
+    /* A crash between the two leaves one file under both names; the pipeline finishes such a move. */
     if (linkat(olddirfd, old, newdirfd, new, 0) != 0) return -1;
     return unlinkat(olddirfd, old, 0);
 }

@@ -134,7 +134,7 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
             logger.critical("request held back in incoming/ until restart: it fails even alone, for a reason retrying cannot cure",
                             metadata: ["file": "\(name)", "cause": "\(cause)"])
         }
-        metrics.heldBack(pipeline.heldBack.count)
+        metrics.heldBack(pipeline.heldBackCount)
     }
 
     private func fail(_ message: String) {

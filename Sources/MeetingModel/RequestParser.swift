@@ -27,7 +27,15 @@ public struct RequestParser: Sendable {
         self.zones = zones
     }
 
-    public func parse(_ input: [UInt8]) -> Result<ParsedRequest, InvalidRequest> {
+    public func parse(_ input: [UInt8]) -> Result<ParsedRequest, InvalidRequest> { parse(input, strict: true) }
+
+    /// A request the ledger kept when it was approved, read again to publish it (a withdrawal's cancelled
+    /// event). Rules added to the format since then (duplicate keys, control characters in unknown members,
+    /// the year range, the tz database as the list of zones) must not make an approved meeting unreadable:
+    /// they are not applied here.
+    public func parseStored(_ input: [UInt8]) -> Result<ParsedRequest, InvalidRequest> { parse(input, strict: false) }
+
+    private func parse(_ input: [UInt8], strict: Bool) -> Result<ParsedRequest, InvalidRequest> {
         guard input.count <= Self.maximumBytes else {
             return .failure(InvalidRequest(id: nil, problems: ["$: the file is \(input.count) bytes, over the limit of \(Self.maximumBytes)"]))
         }
@@ -43,7 +51,8 @@ public struct RequestParser: Sendable {
             return .failure(InvalidRequest(id: nil, problems: ["$: \(error.description)"]))
         }
         var fields = FieldReader()
-        DocumentChecks.check(document, at: "$", &fields)
+        fields.strict = strict
+        if strict { DocumentChecks.check(document, at: "$", &fields) }
         let parsed = read(document, &fields)
         if let parsed, fields.problems.isEmpty { return .success(parsed) }
         let id = document["id"].flatMap { if case let .string(text) = $0, Self.isValidID(text) { text } else { nil } }
@@ -99,7 +108,7 @@ public struct RequestParser: Sendable {
         let convener = readConvener(root, &fields)
 
         let zoneName = fields.string(root, "timezone", maxLength: 100) ?? defaultTimeZone
-        let timeZone = zones.timeZone(named: zoneName)
+        let timeZone = zones.timeZone(named: zoneName) ?? (fields.strict ? nil : TimeZone(identifier: zoneName))
         if timeZone == nil {
             let reason = zones.zones.isEmpty ? " (no tz database: install tzdata)" : ", a Zone or Link of the tz database"
             fields.problem(fields.has(root, "timezone") ? "$.timezone" : "$", "\(quoted(zoneName)) is not a known IANA time zone name\(reason)")

@@ -99,7 +99,9 @@ public final class DecisionPipeline {
     /// and a request that still fails alone is held back in `incoming/` (`heldBack`) while the rest go on.
     public func process(groupsOf files: [IncomingFile], continuing: () -> Bool = { true },
                         settled: ([Outcome]) -> Void) throws {
-        var remaining = files.filter { !heldBack.contains($0.nameBytes) }
+        // A held-back file that is gone or was replaced (new time or size) is tried again.
+        heldBack.formIntersection(files.map(HeldBack.init))
+        var remaining = files.filter { !heldBack.contains(HeldBack($0)) }
         while !remaining.isEmpty {
             var settledNames = Set<[UInt8]>()
             do {
@@ -109,7 +111,7 @@ public final class DecisionPipeline {
                 }
                 return
             } catch where !Failure.isTransient(error) {
-                remaining.removeAll { settledNames.contains($0.nameBytes) }
+                remaining.removeAll { settledNames.contains($0.nameBytes) || heldBack.contains(HeldBack($0)) }
                 guard continuing(), !remaining.isEmpty else { return }
                 // Decide the group that failed again alone, one request at a time, to find the one at fault.
                 let suspects = remaining.prefix(max(1, batchSize))
@@ -120,8 +122,7 @@ public final class DecisionPipeline {
                     do {
                         try processGroups([suspect], continuing: continuing, settled: settled)
                     } catch where !Failure.isTransient(error) {
-                        heldBack.insert(suspect.nameBytes)
-                        heldBackCauses.append((suspect.name, "\(error)"))
+                        holdBack(suspect, cause: "\(error)")
                     }
                 }
                 remaining.removeFirst(suspects.count)
@@ -129,9 +130,25 @@ public final class DecisionPipeline {
         }
     }
 
+    /// A file in `incoming/` as it was when held back: a new file under the same name is tried again.
+    struct HeldBack: Hashable {
+        let nameBytes: [UInt8]
+        let modifiedSeconds: Int
+        let modifiedNanoseconds: Int
+        let size: Int
+
+        init(_ file: IncomingFile) {
+            nameBytes = file.nameBytes
+            (modifiedSeconds, modifiedNanoseconds) = file.modified
+            size = file.size
+        }
+    }
+
     /// Requests that failed even alone for a reason retrying cannot cure, left in `incoming/` untouched and
-    /// skipped until this process restarts (where they are tried once more).
-    public private(set) var heldBack = Set<[UInt8]>()
+    /// skipped while they stay as they are (until this process restarts, where they are tried once more).
+    private(set) var heldBack = Set<HeldBack>()
+    /// How many requests are held back now.
+    public var heldBackCount: Int { heldBack.count }
     /// The name and cause of each request held back, for the caller to log once; taken by `takeHeldBack()`.
     private var heldBackCauses: [(name: String, cause: String)] = []
 
@@ -141,11 +158,30 @@ public final class DecisionPipeline {
         return heldBackCauses
     }
 
+    private func holdBack(_ file: IncomingFile, cause: String) {
+        if heldBack.insert(HeldBack(file)).inserted { heldBackCauses.append((file.name, cause)) }
+    }
+
     private func processGroups(_ files: [IncomingFile], continuing: () -> Bool, settled: ([Outcome]) -> Void) throws {
         let size = max(1, batchSize)
         let groups = stride(from: 0, to: files.count, by: size).map { Array(files[$0..<min($0 + size, files.count)]) }
         var inFlight: [Decided] = []
         var reading = groups.isEmpty ? nil : reader.start { try groups[0].map(self.read) }
+        /// Reports a group that has settled (or failed to): what the settling thread found is taken here.
+        func report(_ group: [Decided]) {
+            let found = settleReport.take()
+            var outcomes: [Outcome] = []
+            for item in group {
+                invalidNames.release(item.destination)
+                if let aside = found.setAside[item.file.nameBytes] { invalidNames.release(aside) }
+                if let cause = found.notMoved[item.file.nameBytes] {
+                    holdBack(item.file, cause: cause)
+                } else if found.moved.contains(item.file.nameBytes) {
+                    outcomes.append(item.outcome(setAside: found.setAsideCauses[item.file.nameBytes]))
+                }
+            }
+            if !outcomes.isEmpty { settled(outcomes) }
+        }
         do {
             for index in groups.indices {
                 guard let current = reading, continuing() else { break }
@@ -155,43 +191,56 @@ public final class DecisionPipeline {
                 let previous = inFlight
                 inFlight = []
                 try settling.waitForPrevious()
-                release(previous)
-                if !previous.isEmpty { settled(previous.map(\.outcome)) }
+                report(previous)
                 settling.start { try self.settle(decided) }
                 inFlight = decided
             }
         } catch {
             _ = try? reading?.wait()
-            // The group in flight when deciding failed may still settle: its requests have moved, so say so.
-            if (try? settling.waitForPrevious()) != nil, !inFlight.isEmpty { settled(inFlight.map(\.outcome)) }
-            release(inFlight)
+            // The group in flight when deciding failed may have settled in part: what moved is reported.
+            _ = try? settling.waitForPrevious()
+            report(inFlight)
             throw error
         }
         _ = try? reading?.wait()
-        defer { release(inFlight) }
-        try settling.waitForPrevious()
-        if !inFlight.isEmpty { settled(inFlight.map(\.outcome)) }
+        do {
+            try settling.waitForPrevious()
+        } catch {
+            report(inFlight)
+            throw error
+        }
+        report(inFlight)
     }
 
     private let reader = DispatchQueue(label: "meetingd.read", qos: .userInitiated)
     private let settling = SettlingThread()
+    /// What the settling thread found, read by the deciding thread after it has waited for it.
+    private let settleReport = SettleReport()
     /// `invalid/` names chosen for requests that have not moved there yet.
     private let invalidNames = InvalidNameReservations()
 
-    private func release(_ group: [Decided]) {
-        for item in group { invalidNames.release(item.destination) }
-    }
-
     /// Records the group's decisions in one ledger transaction, then makes the bytes of their outputs.
     private func record(_ files: [ReadFile]) throws -> [Decided] {
+        // A file that vanished after it was listed was taken by someone else: nothing to decide.
+        let files = files.filter { !$0.vanished }
         var decided = try ledger.transaction { () throws -> [Decided] in
             // Decisions an interrupted run recorded come first: their destinations are taken.
+            var finished = Set<[UInt8]>()
             let earlier = try files.map { file -> RecordedDecision? in
-                guard let earlier = try ledger.latestDecision(for: file.identity), !spool.exists(earlier.destination) else { return nil }
+                guard let earlier = try ledger.latestDecision(for: file.identity) else { return nil }
+                if spool.exists(earlier.destination) {
+                    // A move by link and unlink that a crash cut in half: finish it; the decision is complete.
+                    if spool.isSameFile(file.file, earlier.destination) {
+                        try spool.finishMove(file.file)
+                        finished.insert(file.file.nameBytes)
+                    }
+                    return nil
+                }
                 invalidNames.hold(earlier.destination)
                 return earlier
             }
-            return try zip(files, earlier).map { file, earlier in
+            return try zip(files, earlier).compactMap { file, earlier in
+                if finished.contains(file.file.nameBytes) { return nil }
                 if let earlier { return Decided(file: file.file, parsed: file.parsed, recorded: earlier, resumed: true) }
                 return try decide(file)
             }
@@ -211,54 +260,104 @@ public final class DecisionPipeline {
         return decided
     }
 
+    /// Whether a failure of a step after the commit concerns this one request. Permission errors on meetingd's
+    /// own folders, and failures of the steps shared by the whole group (log, barrier), are the machine's: they
+    /// are waited out like a full disk rather than setting every request aside in turn.
+    private func isRequestFault(_ error: any Error) -> Bool {
+        if Failure.isTransient(error) { return false }
+        if let spoolError = error as? SpoolError, let code = spoolError.code, code == EACCES || code == EPERM { return false }
+        return true
+    }
+
     /// Writes the group's outputs and log lines, then one barrier: the ledger's commit, the outputs and the
     /// log lines are on stable storage before any request of the group leaves incoming/. The bytes were made
     /// on the deciding thread; the writing is done here, off it. A request whose own step fails for good is
-    /// set aside, and the others go on.
+    /// set aside, and the others go on; one that can be neither moved nor set aside stays in `incoming/` and
+    /// is held back. Every decision's log line is written either way.
     private func settle(_ decided: [Decided]) throws {
         var decided = decided
+        var found = SettleReport.Found()
         for index in decided.indices where decided[index].setAside == nil {
             let item = decided[index]
             guard let output = item.output else { continue }
             do {
                 try spool.writeAtomically(output.path, output.bytes, durable: false, replacing: output.replacing || item.resumed)
                 try faultInjector?(.afterOutputs, item.file.name)
-            } catch where !Failure.isTransient(error) {
-                try faultInjector?(.settingAside, item.file.name)
-                decided[index].setAside = SetAside(cause: "its output \(output.path) could not be written: \(error)",
-                                                   destination: invalidNames.reserve(for: item.file, in: spool))
+            } catch where isRequestFault(error) {
+                do {
+                    try faultInjector?(.settingAside, item.file.name)
+                    decided[index].setAside = SetAside(cause: "its output \(output.path) could not be written: \(error)",
+                                                       destination: invalidNames.reserve(for: item.file, in: spool))
+                } catch where isRequestFault(error) {
+                    found.notMoved[item.file.nameBytes] = "\(error)"
+                }
             }
         }
-        for item in decided {
+        for index in decided.indices {
+            let item = decided[index]
             let recorded = item.recorded
             var line = DecisionLine.make(recorded.decision, decidedAt: recorded.decidedAt, timeZone: logTimeZone,
                                          input: "incoming/\(item.file.name)", output: item.setAside.map { SpoolNames.note(besideInvalid: $0.destination) } ?? item.output?.path,
                                          moved: item.destination, sequenceNumber: recorded.sequenceNumber)
             if let aside = item.setAside {
-                try writeSetAsideNote(item, aside, durable: false)
+                do {
+                    try writeSetAsideNote(item, aside, durable: false)
+                    found.setAside[item.file.nameBytes] = aside.destination
+                    found.setAsideCauses[item.file.nameBytes] = aside.cause
+                } catch where isRequestFault(error) {
+                    invalidNames.release(aside.destination)
+                    found.notMoved[item.file.nameBytes] = "\(error)"
+                }
                 if case var .object(members) = line {
                     members.append(("set_aside", .string(aside.cause)))
                     line = .object(members)
                 }
             }
-            try log.append(line, sequenceNumber: recorded.sequenceNumber)
+            do {
+                try log.append(line, sequenceNumber: recorded.sequenceNumber)
+            } catch {
+                throw MachineFault(step: "the decision log", error)
+            }
         }
-        try spool.barrier(alsoSync: ledger.localFile)
-        for item in decided {
+        do {
+            try spool.barrier(alsoSync: ledger.localFile)
+        } catch {
+            throw MachineFault(step: "the durability barrier", error)
+        }
+        defer { settleReport.put(found) }
+        for item in decided where found.notMoved[item.file.nameBytes] == nil {
             do {
                 try faultInjector?(.afterLogLine, item.file.name)
                 try spool.moveIncoming(item.file, to: item.destination)
-            } catch where !Failure.isTransient(error) {
-                // Its destination is taken or cannot be named: set aside now, durable before the next group.
-                try faultInjector?(.settingAside, item.file.name)
-                let aside = SetAside(cause: "it could not be moved to \(item.destination): \(error)",
-                                     destination: invalidNames.reserve(for: item.file, in: spool))
-                defer { invalidNames.release(aside.destination) }
-                try writeSetAsideNote(item, aside, durable: true)
-                try spool.moveIncoming(item.file, to: aside.destination)
-                try spool.barrier()
+                found.moved.insert(item.file.nameBytes)
+            } catch let error as SpoolError where error.code == ENOENT {
+                continue  // someone else took the file after its decision; nothing is left to move
+            } catch where isRequestFault(error) {
+                do {
+                    try setAsideAtMove(item, cause: "it could not be moved to \(item.destination): \(error)", into: &found)
+                } catch where isRequestFault(error) {
+                    found.notMoved[item.file.nameBytes] = "\(error)"
+                }
             }
         }
+    }
+
+    /// Its destination is taken or cannot be named: set aside now, durable before the next group. The note
+    /// is removed again if the move fails, so a request left in `incoming/` leaves no note behind.
+    private func setAsideAtMove(_ item: Decided, cause: String, into found: inout SettleReport.Found) throws {
+        try faultInjector?(.settingAside, item.file.name)
+        let aside = SetAside(cause: cause, destination: invalidNames.reserve(for: item.file, in: spool))
+        defer { invalidNames.release(aside.destination) }
+        try writeSetAsideNote(item, aside, durable: true)
+        do {
+            try spool.moveIncoming(item.file, to: aside.destination)
+            try spool.barrier()
+        } catch {
+            spool.removeOutput(SpoolNames.note(besideInvalid: aside.destination))
+            throw error
+        }
+        found.moved.insert(item.file.nameBytes)
+        found.setAsideCauses[item.file.nameBytes] = cause
     }
 
     /// The note beside a request set aside after its decision: claimed, never replacing another file's note.
@@ -282,8 +381,8 @@ public final class DecisionPipeline {
         var setAside: SetAside?
 
         var destination: String { setAside?.destination ?? recorded.destination }
-        var outcome: Outcome {
-            Outcome(file: file.name, nameBytes: file.nameBytes, recorded: recorded, resumed: resumed, setAside: setAside?.cause)
+        func outcome(setAside cause: String?) -> Outcome {
+            Outcome(file: file.name, nameBytes: file.nameBytes, recorded: recorded, resumed: resumed, setAside: cause)
         }
     }
 
@@ -299,6 +398,8 @@ public final class DecisionPipeline {
         let bytes: [UInt8]
         let identity: InputIdentity
         let parsed: Result<ParsedRequest, InvalidRequest>
+        /// Gone between listing and reading: someone else took it.
+        var vanished = false
     }
 
     private func read(_ file: IncomingFile) throws -> ReadFile {
@@ -311,6 +412,8 @@ public final class DecisionPipeline {
                 bytes = try spool.read(file, limit: RequestParser.maximumBytes)
                 unreadable = bytes.count > RequestParser.maximumBytes
                     ? "$: the file is \(file.size) bytes, over the limit of \(RequestParser.maximumBytes)" : nil
+            } catch let error as SpoolError where error.code == ENOENT {
+                return ReadFile(file: file, bytes: [], identity: InputIdentity(name: file.name, digest: ""), parsed: .failure(InvalidRequest(id: nil, problems: [])), vanished: true)
             } catch where !Failure.isTransient(error) {
                 // A file meetingd may not read would block the queue forever: it is invalid, and moved aside whole.
                 bytes = []
@@ -379,7 +482,7 @@ public final class DecisionPipeline {
         // A withdrawal republishes the stored meeting as cancelled.
         var stored: (meeting: StoredMeeting, request: MeetingRequest)?
         if case let .success(.withdrawal(withdrawal)) = parsed, let meeting = try ledger.meeting(id: withdrawal.id),
-           case let .success(.proposal(request)) = parser.parse(meeting.requestBytes) {
+           case let .success(.proposal(request)) = parser.parseStored(meeting.requestBytes) {
             stored = (meeting, request)
         }
         var published: Publication?
@@ -464,13 +567,52 @@ public final class DecisionPipeline {
             return (SpoolNames.rejectionNote(id: request.id), Array(Notes.rejection(request, decision, decidedAt: recorded.decidedAt).utf8), true)
         case .withdrawn:
             let id = decision.requestID!
-            guard let meeting = try ledger.meeting(id: id), case let .success(.proposal(request)) = parser.parse(meeting.requestBytes) else {
+            guard let meeting = try ledger.meeting(id: id), case let .success(.proposal(request)) = parser.parseStored(meeting.requestBytes) else {
                 throw SpoolError("withdrawn meeting \(id) is missing from the ledger")
             }
             let event = { self.cancelledEvent(meeting, request, decision, decidedAt: recorded.decidedAt) }
             return (SpoolNames.calendar(id: id), try Self.calendar(publication ?? Self.publication(event(), request: request)), true)
         case .invalid:
             return (SpoolNames.note(besideInvalid: recorded.destination), Array(Notes.invalid(fileName: fileName, decision).utf8), false)
+        }
+    }
+}
+
+/// A failure of a step the whole group shares (the decision log, the barrier): whatever its cause, no one
+/// request is at fault, so it is waited out and retried, never turned into requests set aside or held back.
+struct MachineFault: ClassifiedFailure, CustomStringConvertible {
+    let step: String
+    let underlying: any Error
+
+    init(step: String, _ underlying: any Error) {
+        self.step = step
+        self.underlying = underlying
+    }
+
+    var isTransient: Bool { true }
+    var description: String { "\(step): \(underlying)" }
+}
+
+/// What the settling thread found about one group: which requests moved, which were set aside there (and
+/// under which name), and which could be neither moved nor set aside. Put by the settling thread, taken by
+/// the deciding thread after it has waited for the group.
+final class SettleReport: @unchecked Sendable {
+    struct Found {
+        var moved = Set<[UInt8]>()
+        var setAside: [[UInt8]: String] = [:]
+        var setAsideCauses: [[UInt8]: String] = [:]
+        var notMoved: [[UInt8]: String] = [:]
+    }
+
+    private let lock = NSLock()
+    private var found = Found()
+
+    func put(_ found: Found) { lock.withLock { self.found = found } }
+
+    func take() -> Found {
+        lock.withLock {
+            defer { found = Found() }
+            return found
         }
     }
 }

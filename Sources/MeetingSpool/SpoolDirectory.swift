@@ -311,6 +311,27 @@ public final class SpoolDirectory: @unchecked Sendable {
         guard moved == 0 else { throw SpoolError("cannot move \(file.name) to", path(folder, name)) }
     }
 
+    /// Whether `relativePath` is the very file `file` is in `incoming/` (one inode under two names): a move
+    /// by link and unlink that a crash cut in half.
+    public func isSameFile(_ file: IncomingFile, _ relativePath: String) -> Bool {
+        guard let (folder, name) = split(relativePath) else { return false }
+        var incoming = stat(), destination = stat()
+        let found = file.nameBytes.withCString { fstatat(fd(.incoming), $0, &incoming, AT_SYMLINK_NOFOLLOW) } == 0
+        guard found, name.withCString({ fstatat(fd(folder), $0, &destination, AT_SYMLINK_NOFOLLOW) }) == 0 else { return false }
+        return incoming.st_dev == destination.st_dev && incoming.st_ino == destination.st_ino
+    }
+
+    /// Removes `file`'s name from `incoming/` once the same file is at its destination (see `isSameFile`).
+    public func finishMove(_ file: IncomingFile) throws {
+        guard file.nameBytes.withCString({ unlinkat(fd(.incoming), $0, 0) }) == 0 else { throw SpoolError("cannot remove", path(.incoming, file.name)) }
+    }
+
+    /// Removes one of meetingd's own output files (a note it claimed but could not use).
+    public func removeOutput(_ relativePath: String) {
+        guard let (folder, name) = split(relativePath), folder != .incoming else { return }
+        unlinkat(fd(folder), name, 0)
+    }
+
     /// Creates a request in `incoming/` the way writers should: a dot-file renamed in whole.
     public func drop(name: String, _ bytes: [UInt8]) throws {
         try writeAtomically("incoming/" + name, bytes, replacing: false)

@@ -214,4 +214,102 @@ final class HostileSpoolTests: XCTestCase {
         pipeline.faultInjector = nil
         XCTAssertEqual(try pipeline.drain().map(\.recorded.decision.verdict), [.approved])
     }
+
+    func test_aFileThatVanishesAfterItWasListed_isNotDecided() throws {
+        let spool = try TestSpool()
+        for name in ["a", "b", "c"] { try spool.drop("\(name).json", json: requestJSON(id: name, unit: "单位\(name)")) }
+        let pipeline = try spool.pipeline()
+        let listed = try pipeline.spool.waitingFiles()
+        try FileManager.default.moveItem(at: spool.url("incoming/b.json"), to: spool.url("taken-b.json"))
+        var decided: [String] = []
+        try pipeline.process(groupsOf: listed) { decided += $0.map(\.file) }
+        XCTAssertEqual(decided, ["a.json", "c.json"])
+        XCTAssertEqual(try spool.logLines().count, 2, "no decision for a file someone else took")
+        XCTAssertEqual(spool.files("invalid"), [])
+    }
+
+    func test_setAsideAfterTheCommit_isReportedAsSetAside_andKeepsItsLogLine() throws {
+        for step in [DecisionPipeline.Step.afterLedgerCommit, .afterOutputs, .afterLogLine] {
+            let spool = try TestSpool()
+            for name in ["a", "b"] { try spool.drop("\(name).json", json: requestJSON(id: name, unit: "单位\(name)")) }
+            let pipeline = try spool.pipeline()
+            pipeline.faultInjector = { reached, file in if reached == step, file == "b.json" { throw PoisonFault() } }
+            let outcomes = try pipeline.drain()
+            XCTAssertEqual(outcomes.map(\.file), ["a.json", "b.json"], "\(step)")
+            XCTAssertNil(outcomes[0].setAside)
+            XCTAssertTrue(outcomes[1].setAside?.contains("injected poison") ?? false, "\(step): \(String(describing: outcomes[1].setAside))")
+            XCTAssertEqual(outcomes[1].recorded.decision.verdict, .approved, "\(step): the decision stands")
+        }
+    }
+
+    func test_aRequestNeitherMovedNorSetAside_staysWaiting_keepsItsLogLine_andIsFinishedAfterARestart() throws {
+        let spool = try TestSpool()
+        for name in ["a", "b", "c"] { try spool.drop("\(name).json", json: requestJSON(id: name, unit: "单位\(name)")) }
+        let pipeline = try spool.pipeline()
+        pipeline.batchSize = 16
+        pipeline.faultInjector = { reached, file in
+            if file == "b.json", reached == .afterOutputs || reached == .settingAside { throw PoisonFault() }
+        }
+        XCTAssertEqual(try pipeline.drain().map(\.file), ["a.json", "c.json"])
+        XCTAssertEqual(spool.files("incoming"), ["b.json"])
+        XCTAssertEqual(pipeline.heldBackCount, 1)
+        XCTAssertEqual(try spool.logLines().count, 3, "b's decision is logged although b did not move")
+        XCTAssertFalse(spool.files("invalid").contains { $0.hasSuffix(".txt") }, "no orphan note")
+        let restarted = try spool.pipeline()
+        let outcomes = try restarted.drain()
+        XCTAssertEqual(outcomes.map(\.file), ["b.json"])
+        XCTAssertEqual(outcomes.first?.resumed, true, "finished, not decided again")
+        XCTAssertEqual(try spool.logLines().count, 3)
+    }
+
+    func test_aHeldBackFileReplacedUnderTheSameName_isTriedAgain() throws {
+        let spool = try TestSpool()
+        try spool.drop("b.json", json: requestJSON(id: "b"))
+        let pipeline = try spool.pipeline()
+        var poisoned = true
+        pipeline.faultInjector = { reached, _ in
+            if poisoned, reached == .deciding || reached == .settingAside { throw PoisonFault() }
+        }
+        XCTAssertEqual(try pipeline.drain().count, 0)
+        XCTAssertEqual(pipeline.heldBackCount, 1)
+        XCTAssertEqual(try pipeline.drain().count, 0, "skipped while it stays as it was")
+        poisoned = false
+        try FileManager.default.removeItem(at: spool.url("incoming/b.json"))
+        try spool.drop("b.json", json: requestJSON(id: "b", revision: 2))
+        XCTAssertEqual(try pipeline.drain().map(\.recorded.decision.verdict), [.approved])
+        XCTAssertEqual(pipeline.heldBackCount, 0)
+    }
+
+    func test_aMoveCutInHalfByACrash_isFinished_notDecidedAgain() throws {
+        let spool = try TestSpool()
+        try spool.drop("a.json", json: requestJSON(id: "a"))
+        let crashing = try spool.pipeline()
+        crashing.faultInjector = { reached, _ in if reached == .afterLogLine { throw RobustnessTests.InjectedCrash() } }
+        XCTAssertThrowsError(try crashing.drain())
+        // What link-then-unlink leaves when the crash falls between the two: one file under both names.
+        XCTAssertEqual(link(spool.url("incoming/a.json").path, spool.url("approved/a.r1.json").path), 0)
+        XCTAssertEqual(try spool.pipeline().drain().count, 0)
+        XCTAssertEqual(spool.files("incoming"), [])
+        XCTAssertEqual(try spool.logLines().count, 1, "decided once")
+    }
+
+    func test_aWithdrawal_ofAMeetingStoredBeforeTheFormatGotStricter_isCancelled() throws {
+        let spool = try TestSpool()
+        try spool.drop("a.json", json: requestJSON(id: "a", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
+        try spool.pipeline().drain()
+        // The stored bytes as an older meetingd accepted them: a duplicate key, now invalid for new requests.
+        let ledgerPath = spool.url("state/ledger.sqlite").path
+        let sql = "UPDATE meeting SET request_bytes = CAST(REPLACE(CAST(request_bytes AS TEXT), '\"format\": 1', '\"format\": 1, \"x\": 1, \"x\": 2') AS BLOB)"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", ledgerPath, sql]
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        try spool.drop("w.json", json: #"{"format": 1, "id": "a", "action": "withdraw"}"#)
+        let outcome = try XCTUnwrap(try spool.pipeline().drain().first)
+        XCTAssertEqual(outcome.recorded.decision.verdict, .withdrawn)
+        XCTAssertNil(outcome.setAside)
+        XCTAssertTrue(try spool.text("approved/a.ics").contains("STATUS:CANCELLED"))
+    }
 }
