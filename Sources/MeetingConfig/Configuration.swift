@@ -32,8 +32,6 @@ public struct Configuration: Sendable, Equatable {
 
     public init() {}
 
-    /// The ledger file for `spool`.
-    public func ledgerPath(spool: String) -> String { ledger ?? spool + "/state/ledger.sqlite" }
 }
 
 /// How feeds are published.

@@ -7,13 +7,12 @@ import MeetingModel
 /// `log/decisions.jsonl`: one JSON line per decision, appended (synced by the spool's barrier). Each line carries the ledger's
 /// decision number (`seq`), so after a crash a decision whose line was already written is not logged twice.
 public final class DecisionLog: @unchecked Sendable {
-    public static let fileName = "decisions.jsonl"
     private let descriptor: Int32
     /// The decision number of the last complete line.
     public private(set) var lastLoggedSequence: Int64 = 0
 
     public init(spool: SpoolDirectory) throws {
-        descriptor = try spool.openFile(.log, Self.fileName, flags: O_RDWR | O_CREAT | O_APPEND)
+        descriptor = try spool.openFile(.log, SpoolNames.decisionLog, flags: O_RDWR | O_CREAT | O_APPEND)
         try recoverTail()
     }
 
@@ -53,7 +52,7 @@ public final class DecisionLog: @unchecked Sendable {
             let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
             if count < 0 {
                 if errno == EINTR { continue }
-                let error = SpoolError("cannot append to", "log/\(Self.fileName)")
+                let error = SpoolError("cannot append to", "log/\(SpoolNames.decisionLog)")
                 // A full disk can leave half a line: cut it off so the next append starts a clean line.
                 _ = ftruncate(descriptor, sizeBefore)
                 throw error

@@ -71,6 +71,15 @@ public enum SpoolNames {
 
     // MARK: the daemon's own files
 
+    /// The embedded ledger under a spool root: `<spool>/state/ledger.sqlite`.
+    public static func ledger(inSpool root: String) -> String { root + "/state/ledger.sqlite" }
+    /// `log/decisions.jsonl`, in `log/`.
+    static let decisionLog = "decisions.jsonl"
+    /// The lock a deciding process holds, in `state/`.
+    static let lock = "meetingd.lock"
+    /// The last decision the feeds reflect.
+    static let feedsThrough = "feeds/.meetingd-feeds-through"
+
     /// A dot-file for writing before a rename, unique in this process and independent of the target's length.
     static func temporary() -> String { temporaryPrefix + "\(getpid()).\(temporaryCounter.next())" }
     static let temporaryPrefix = ".meetingd-tmp."

@@ -47,7 +47,7 @@ struct SpoolOptions: ParsableArguments {
 
     func ledgerPath(_ configuration: MeetingConfig.Configuration) -> String {
         // `--spool DIR` points every folder, the ledger included, at DIR.
-        ledger ?? spool.map { $0 + "/state/ledger.sqlite" } ?? configuration.ledgerPath(spool: configuration.spool)
+        ledger ?? spool.map(SpoolNames.ledger(inSpool:)) ?? configuration.ledger ?? SpoolNames.ledger(inSpool: configuration.spool)
     }
 
     /// The spool, its lock and a pipeline; throws when a daemon already decides this spool.

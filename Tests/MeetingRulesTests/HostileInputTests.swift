@@ -47,7 +47,9 @@ final class HostileInputTests: XCTestCase {
             XCTAssertNil(try request(plan).planRef, "a blank plan_ref is absent")
         }
         XCTAssertEqual(problems(replacing(#""kind": "comprehensive""#, #""kind": "  ""#)), ["$.kind: must not be empty"])
-        XCTAssertEqual(problems(replacing(#""region": "浙江省"}"#, #""region": "浙江省/\u2028"}"#)).count, 1)
+        for region in ["浙江省/\\u2028", "浙江省/", "a//b", "/浙江省", " "] {
+            XCTAssertEqual(problems(replacing(#""region": "浙江省"}"#, "\"region\": \"\(region)\"}")).count, 1, region)
+        }
     }
 
     func test_controlCharacters_areInvalidInKeysAndUnknownFieldsToo() {

@@ -30,7 +30,6 @@ public final class FeedWriter: @unchecked Sendable {
     private let dirtyLock = NSLock()
     private var dirty = Set<String>()
     private var dirtyThrough: Int64 = 0
-    static let stateFile = "feeds/.meetingd-feeds-through"
 
     public init(spool: SpoolDirectory, ledger: any Ledger, settings: FeedSettings) {
         self.spool = spool
@@ -95,7 +94,7 @@ public final class FeedWriter: @unchecked Sendable {
             // The feeds reach the disk before the note that says they are current; a crash in between only
             // makes the next start rewrite them again.
             try spool.barrier()
-            try spool.writeAtomically(Self.stateFile, Array("\(through)\n".utf8), durable: false)
+            try spool.writeAtomically(SpoolNames.feedsThrough, Array("\(through)\n".utf8), durable: false)
             return changed
         } catch {
             markDirty(keys, through: through)  // tried again at the next flush
@@ -105,7 +104,7 @@ public final class FeedWriter: @unchecked Sendable {
 
     /// After a crash between a decision and its flush: marks the feeds of every decision the feeds do not reflect.
     public func recover() throws {
-        let recorded = spool.readSpoolFile(Self.stateFile).flatMap { Int64(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let recorded = spool.readSpoolFile(SpoolNames.feedsThrough).flatMap { Int64(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
         let (keys, through) = try ledger.feedsTouched(after: recorded ?? 0)
         if recorded == nil || !keys.isEmpty { markDirty(keys, through: max(through, 1)) }
     }
