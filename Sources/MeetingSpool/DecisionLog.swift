@@ -5,7 +5,8 @@ import Foundation
 import MeetingModel
 
 /// `log/decisions.jsonl`: one JSON line per decision, appended (synced by the spool's barrier). Each line carries the ledger's
-/// decision number (`seq`), so after a crash a decision whose line was already written is not logged twice.
+/// decision number (`seq`), so after a crash a decision whose line was already written is not logged twice, and one
+/// whose line was not is logged even when newer decisions were logged first.
 public final class DecisionLog: @unchecked Sendable {
     private let descriptor: Int32
     /// The decision number of the last complete line.
@@ -18,7 +19,8 @@ public final class DecisionLog: @unchecked Sendable {
 
     deinit { close(descriptor) }
 
-    /// Drops a torn last line (a crash in the middle of a write) and reads the last decision number.
+    /// Drops a torn last line (a crash in the middle of a write) and reads the decision numbers of the lines
+    /// in the last megabyte: a decision finished after a crash may be older than the last one logged.
     private func recoverTail() throws {
         let size = lseek(descriptor, 0, SEEK_END)
         guard size > 0 else { return }
@@ -34,17 +36,34 @@ public final class DecisionLog: @unchecked Sendable {
             }
             end = lastNewline
         }
-        guard end > 0 else { return }
-        let lineStart = tail[..<(end - 1)].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
-        if let line = try? JSONReader.parse(Array(tail[lineStart..<(end - 1)])), case let .integer(seq)? = line["seq"] {
-            lastLoggedSequence = Int64(seq)
+        // The first line of the window may be cut; the rest are whole.
+        var lines = tail[..<end].split(separator: UInt8(ascii: "\n"))
+        if window < Int(size), !lines.isEmpty { lines.removeFirst() }
+        for line in lines {
+            guard let value = try? JSONReader.parse(Array(line)), case let .integer(seq)? = value["seq"] else { continue }
+            remember(Int64(seq))
+        }
+        oldestRemembered = logged.min() ?? 0
+    }
+
+    /// Decision numbers logged in the recovered window and by this process (the most recent 100,000).
+    private var logged = Set<Int64>()
+    /// Below this, a decision is taken as logged: it is older than anything a crash can have left unlogged.
+    private var oldestRemembered: Int64 = 0
+
+    private func remember(_ sequenceNumber: Int64) {
+        logged.insert(sequenceNumber)
+        lastLoggedSequence = max(lastLoggedSequence, sequenceNumber)
+        if logged.count > 100_000 {
+            oldestRemembered = lastLoggedSequence - 50_000
+            logged = logged.filter { $0 >= oldestRemembered }
         }
     }
 
     /// Appends `line` for decision `sequenceNumber` unless that decision is already in the log. The line
     /// reaches the disk with the spool's next barrier.
     public func append(_ line: JSONValue, sequenceNumber: Int64) throws {
-        guard sequenceNumber > lastLoggedSequence else { return }
+        guard !logged.contains(sequenceNumber), sequenceNumber >= oldestRemembered else { return }
         let bytes = Array((line.serialized + "\n").utf8)
         let sizeBefore = lseek(descriptor, 0, SEEK_END)
         var written = 0
@@ -59,6 +78,6 @@ public final class DecisionLog: @unchecked Sendable {
             }
             written += count
         }
-        lastLoggedSequence = sequenceNumber
+        remember(sequenceNumber)
     }
 }

@@ -172,8 +172,6 @@ public final class DecisionPipeline {
             let found = settleReport.take()
             var outcomes: [Outcome] = []
             for item in group {
-                invalidNames.release(item.destination)
-                if let aside = found.setAside[item.file.nameBytes] { invalidNames.release(aside) }
                 if let cause = found.notMoved[item.file.nameBytes] {
                     holdBack(item.file, cause: cause)
                 } else if found.moved.contains(item.file.nameBytes) {
@@ -188,10 +186,10 @@ public final class DecisionPipeline {
                 let readFiles = try current.wait()
                 reading = index + 1 < groups.count ? reader.start { try groups[index + 1].map(self.read) } : nil
                 let decided = try record(readFiles)
-                let previous = inFlight
-                inFlight = []
+                // The group settling is reported once it is done, or by the catch below if that fails.
                 try settling.waitForPrevious()
-                report(previous)
+                report(inFlight)
+                inFlight = []
                 settling.start { try self.settle(decided) }
                 inFlight = decided
             }
@@ -216,14 +214,44 @@ public final class DecisionPipeline {
     private let settling = SettlingThread()
     /// What the settling thread found, read by the deciding thread after it has waited for it.
     private let settleReport = SettleReport()
-    /// `invalid/` names chosen for requests that have not moved there yet.
-    private let invalidNames = InvalidNameReservations()
+    /// `invalid/` names claimed inside the ledger transaction in progress: given back if it rolls back.
+    private var claimsInTransaction: [String] = []
+
+    private func claimInvalidDestination(for file: IncomingFile) throws -> String {
+        let destination = try spool.claimInvalidDestination(for: file)
+        claimsInTransaction.append(destination)
+        return destination
+    }
 
     /// Records the group's decisions in one ledger transaction, then makes the bytes of their outputs.
     private func record(_ files: [ReadFile]) throws -> [Decided] {
         // A file that vanished after it was listed was taken by someone else: nothing to decide.
         let files = files.filter { !$0.vanished }
-        var decided = try ledger.transaction { () throws -> [Decided] in
+        claimsInTransaction = []
+        var decided: [Decided]
+        do {
+            decided = try decideInTransaction(files)
+        } catch {
+            for claim in claimsInTransaction { spool.abandonInvalidDestination(claim) }
+            throw error
+        }
+        for index in decided.indices {
+            let item = decided[index]
+            do {
+                try faultInjector?(.afterLedgerCommit, item.file.name)
+                decided[index].output = try output(item.recorded, parsed: item.parsed, fileName: item.file.name, publication: item.publication)
+            } catch where !Failure.isTransient(error) {
+                try faultInjector?(.settingAside, item.file.name)
+                decided[index].setAside = SetAside(cause: "its output could not be made: \(error)",
+                                                   destination: try spool.claimInvalidDestination(for: item.file))
+            }
+            feeds.markDirty(item.recorded.touchedFeeds, through: item.recorded.sequenceNumber)
+        }
+        return decided
+    }
+
+    private func decideInTransaction(_ files: [ReadFile]) throws -> [Decided] {
+        try ledger.transaction { () throws -> [Decided] in
             // Decisions an interrupted run recorded come first: their destinations are taken.
             var finished = Set<[UInt8]>()
             let earlier = try files.map { file -> RecordedDecision? in
@@ -236,7 +264,6 @@ public final class DecisionPipeline {
                     }
                     return nil
                 }
-                invalidNames.hold(earlier.destination)
                 return earlier
             }
             return try zip(files, earlier).compactMap { file, earlier in
@@ -245,19 +272,6 @@ public final class DecisionPipeline {
                 return try decide(file)
             }
         }
-        for index in decided.indices {
-            let item = decided[index]
-            do {
-                try faultInjector?(.afterLedgerCommit, item.file.name)
-                decided[index].output = try output(item.recorded, parsed: item.parsed, fileName: item.file.name, publication: item.publication)
-            } catch where !Failure.isTransient(error) {
-                try faultInjector?(.settingAside, item.file.name)
-                decided[index].setAside = SetAside(cause: "its output could not be made: \(error)",
-                                                   destination: invalidNames.reserve(for: item.file, in: spool))
-            }
-            feeds.markDirty(item.recorded.touchedFeeds, through: item.recorded.sequenceNumber)
-        }
-        return decided
     }
 
     /// Whether a failure of a step after the commit concerns this one request. Permission errors on meetingd's
@@ -275,19 +289,28 @@ public final class DecisionPipeline {
     /// set aside, and the others go on; one that can be neither moved nor set aside stays in `incoming/` and
     /// is held back. Every decision's log line is written either way.
     private func settle(_ decided: [Decided]) throws {
+        do {
+            try settleGroup(decided)
+        } catch where !Failure.isTransient(error) {
+            // Every fault of one request is handled inside; what escapes concerns the whole group.
+            throw MachineFault(step: "settling a group", error)
+        }
+    }
+
+    private func settleGroup(_ decided: [Decided]) throws {
         var decided = decided
         var found = SettleReport.Found()
         for index in decided.indices where decided[index].setAside == nil {
             let item = decided[index]
             guard let output = item.output else { continue }
             do {
-                try spool.writeAtomically(output.path, output.bytes, durable: false, replacing: output.replacing || item.resumed)
+                try spool.writeAtomically(output.path, output.bytes, durable: false)
                 try faultInjector?(.afterOutputs, item.file.name)
             } catch where isRequestFault(error) {
                 do {
                     try faultInjector?(.settingAside, item.file.name)
                     decided[index].setAside = SetAside(cause: "its output \(output.path) could not be written: \(error)",
-                                                       destination: invalidNames.reserve(for: item.file, in: spool))
+                                                       destination: try spool.claimInvalidDestination(for: item.file))
                 } catch where isRequestFault(error) {
                     found.notMoved[item.file.nameBytes] = "\(error)"
                 }
@@ -302,10 +325,9 @@ public final class DecisionPipeline {
             if let aside = item.setAside {
                 do {
                     try writeSetAsideNote(item, aside, durable: false)
-                    found.setAside[item.file.nameBytes] = aside.destination
                     found.setAsideCauses[item.file.nameBytes] = aside.cause
                 } catch where isRequestFault(error) {
-                    invalidNames.release(aside.destination)
+                    spool.abandonInvalidDestination(aside.destination)
                     found.notMoved[item.file.nameBytes] = "\(error)"
                 }
                 if case var .object(members) = line {
@@ -346,25 +368,26 @@ public final class DecisionPipeline {
     /// is removed again if the move fails, so a request left in `incoming/` leaves no note behind.
     private func setAsideAtMove(_ item: Decided, cause: String, into found: inout SettleReport.Found) throws {
         try faultInjector?(.settingAside, item.file.name)
-        let aside = SetAside(cause: cause, destination: invalidNames.reserve(for: item.file, in: spool))
-        defer { invalidNames.release(aside.destination) }
-        try writeSetAsideNote(item, aside, durable: true)
+        let aside = SetAside(cause: cause, destination: try spool.claimInvalidDestination(for: item.file))
         do {
+            try writeSetAsideNote(item, aside, durable: true)
             try spool.moveIncoming(item.file, to: aside.destination)
-            try spool.barrier()
         } catch {
             spool.removeOutput(SpoolNames.note(besideInvalid: aside.destination))
             throw error
         }
         found.moved.insert(item.file.nameBytes)
         found.setAsideCauses[item.file.nameBytes] = cause
+        // The note was synced before the move; this makes the move durable before the next group.
+        try spool.barrier()
     }
 
-    /// The note beside a request set aside after its decision: claimed, never replacing another file's note.
+    /// The note beside a request set aside after its decision, under the name claimed for it.
     private func writeSetAsideNote(_ item: Decided, _ aside: SetAside, durable: Bool) throws {
         let note = Notes.setAside(fileName: item.file.name, item.recorded.decision, sequenceNumber: item.recorded.sequenceNumber,
                                   cause: aside.cause)
-        try spool.writeAtomically(SpoolNames.note(besideInvalid: aside.destination), Array(note.utf8), durable: durable, replacing: false)
+        // The note replaces the empty claim on its name (`SpoolDirectory.claimInvalidDestination`).
+        try spool.writeAtomically(SpoolNames.note(besideInvalid: aside.destination), Array(note.utf8), durable: durable)
     }
 
     private struct Decided {
@@ -374,9 +397,8 @@ public final class DecisionPipeline {
         let resumed: Bool
         /// The event as this run rendered it for the ledger, reused for the .ics; nil when resumed.
         var publication: Publication?
-        /// The calendar object or note to write, and where (relative to the spool); `replacing` is false for
-        /// a path that belongs to this request alone (an invalid file's note), which is claimed, not replaced.
-        var output: (path: String, bytes: [UInt8], replacing: Bool)?
+        /// The calendar object or note to write, and where (relative to the spool).
+        var output: (path: String, bytes: [UInt8])?
         /// Set when a step after the ledger's commit failed for good: the request goes to `invalid/` instead.
         var setAside: SetAside?
 
@@ -460,7 +482,7 @@ public final class DecisionPipeline {
             let cause = "$: meetingd could not decide this request: \(error)"
             let decision = Decision(verdict: .invalid, requestID: (try? parsed.get())?.id, revision: nil, problems: [cause],
                                     note: Self.setAsideNote, settingsVersion: settingsVersion)
-            let destination = invalidNames.reserve(for: file, in: spool)
+            let destination = try claimInvalidDestination(for: file)
             let recorded = try ledger.decideAndRecord(input: identity, decidedAt: decisionTime()) { _ in
                 DecisionToRecord(decision: decision, destination: destination)
             }
@@ -509,7 +531,7 @@ public final class DecisionPipeline {
             // Another decider recorded the same id and revision first; deciding again now sees that.
             return (try attempt(), published)
         } catch {
-            if let reservedName { invalidNames.release(reservedName) }
+            if let reservedName { spool.abandonInvalidDestination(reservedName) }
             throw error
         }
     }
@@ -536,13 +558,13 @@ public final class DecisionPipeline {
     }
 
     /// Where the input file goes for `decision` (relative to the spool). An invalid file's name in `invalid/`
-    /// is reserved until its request has moved; `reserved` holds it so a failed attempt can give it back.
+    /// is claimed on disk; `reserved` holds it so a failed attempt can give it back.
     private func destination(_ decision: Decision, file: IncomingFile, reserved: inout String?) throws -> String {
         if decision.verdict != .invalid {
             return SpoolNames.decidedRequest(decision.verdict, id: decision.requestID!, revision: decision.revision!)
         }
         if let reserved { return reserved }
-        let name = invalidNames.reserve(for: file, in: spool)
+        let name = try claimInvalidDestination(for: file)
         reserved = name
         return name
     }
@@ -551,7 +573,7 @@ public final class DecisionPipeline {
     /// them again is harmless; they are not synced one by one: the group's barrier makes them durable before
     /// the request moves.
     private func output(_ recorded: RecordedDecision, parsed: Result<ParsedRequest, InvalidRequest>, fileName: String,
-                        publication: Publication?) throws -> (path: String, bytes: [UInt8], replacing: Bool) {
+                        publication: Publication?) throws -> (path: String, bytes: [UInt8]) {
         let decision = recorded.decision
         switch decision.verdict {
         case .approved:
@@ -559,21 +581,22 @@ public final class DecisionPipeline {
                 throw SpoolError("approved decision \(recorded.sequenceNumber) has no readable request")
             }
             let event = { self.event(request, decision, decidedAt: recorded.decidedAt) }
-            return (SpoolNames.calendar(id: request.id), try Self.calendar(publication ?? Self.publication(event(), request: request)), true)
+            return (SpoolNames.calendar(id: request.id), try Self.calendar(publication ?? Self.publication(event(), request: request)))
         case .rejected:
             guard case let .success(.proposal(request)) = parsed else {
                 throw SpoolError("rejected decision \(recorded.sequenceNumber) has no readable request")
             }
-            return (SpoolNames.rejectionNote(id: request.id), Array(Notes.rejection(request, decision, decidedAt: recorded.decidedAt).utf8), true)
+            return (SpoolNames.rejectionNote(id: request.id), Array(Notes.rejection(request, decision, decidedAt: recorded.decidedAt).utf8))
         case .withdrawn:
             let id = decision.requestID!
             guard let meeting = try ledger.meeting(id: id), case let .success(.proposal(request)) = parser.parseStored(meeting.requestBytes) else {
                 throw SpoolError("withdrawn meeting \(id) is missing from the ledger")
             }
             let event = { self.cancelledEvent(meeting, request, decision, decidedAt: recorded.decidedAt) }
-            return (SpoolNames.calendar(id: id), try Self.calendar(publication ?? Self.publication(event(), request: request)), true)
+            return (SpoolNames.calendar(id: id), try Self.calendar(publication ?? Self.publication(event(), request: request)))
         case .invalid:
-            return (SpoolNames.note(besideInvalid: recorded.destination), Array(Notes.invalid(fileName: fileName, decision).utf8), false)
+            // It replaces the empty claim on the name (see `SpoolDirectory.claimInvalidDestination`).
+            return (SpoolNames.note(besideInvalid: recorded.destination), Array(Notes.invalid(fileName: fileName, decision).utf8))
         }
     }
 }
@@ -594,12 +617,11 @@ struct MachineFault: ClassifiedFailure, CustomStringConvertible {
 }
 
 /// What the settling thread found about one group: which requests moved, which were set aside there (and
-/// under which name), and which could be neither moved nor set aside. Put by the settling thread, taken by
+/// why), and which could be neither moved nor set aside. Put by the settling thread, taken by
 /// the deciding thread after it has waited for the group.
 final class SettleReport: @unchecked Sendable {
     struct Found {
         var moved = Set<[UInt8]>()
-        var setAside: [[UInt8]: String] = [:]
         var setAsideCauses: [[UInt8]: String] = [:]
         var notMoved: [[UInt8]: String] = [:]
     }
@@ -615,29 +637,4 @@ final class SettleReport: @unchecked Sendable {
             return found
         }
     }
-}
-
-/// Names in `invalid/` chosen for requests still in `incoming/`: two requests shown under the same name
-/// (`%FFx.json` and a non-UTF-8 `\377x.json`) get two names, even within one group. Used by the deciding
-/// and the settling thread.
-final class InvalidNameReservations: @unchecked Sendable {
-    private let lock = NSLock()
-    private var names = Set<String>()
-
-    /// A free `invalid/` path for `file`, held until `release`.
-    func reserve(for file: IncomingFile, in spool: SpoolDirectory) -> String {
-        lock.withLock {
-            let name = spool.freeInvalidDestination(for: file, reserved: names)
-            names.insert(name)
-            return name
-        }
-    }
-
-    /// Holds a destination an earlier run recorded.
-    func hold(_ destination: String) {
-        guard destination.hasPrefix("invalid/") else { return }
-        lock.withLock { _ = names.insert(destination) }
-    }
-
-    func release(_ destination: String) { lock.withLock { _ = names.remove(destination) } }
 }

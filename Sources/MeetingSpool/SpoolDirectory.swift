@@ -238,17 +238,32 @@ public final class SpoolDirectory: @unchecked Sendable {
         return (bytes, file.modified)
     }
 
-    /// A path in `invalid/` for `file` that neither a file nor a note uses yet, nor any of `reserved` (names
-    /// chosen for decisions whose files have not moved yet): `invalid/x.json`, then `invalid/x.json.1`, …
-    public func freeInvalidDestination(for file: IncomingFile, reserved: Set<String> = []) -> String {
+    /// Claims a path in `invalid/` for `file`: `invalid/x.json`, else `invalid/x.json.1`, … — the first whose
+    /// file and note are both free. The claim is the note's name, created empty with O_EXCL, so no other
+    /// request can be given the same name, in this group, the next one, or after a crash; the note's text
+    /// replaces the empty file later.
+    public func claimInvalidDestination(for file: IncomingFile) throws -> String {
         let base = "invalid/" + SpoolNames.invalidBase(for: file)
-        var candidate = base
         var suffix = 0
-        while reserved.contains(candidate) || exists(candidate) || exists(SpoolNames.note(besideInvalid: candidate)) {
+        while true {
+            let candidate = suffix == 0 ? base : "\(base).\(suffix)"
             suffix += 1
-            candidate = "\(base).\(suffix)"
+            guard !exists(candidate), let (_, name) = split(SpoolNames.note(besideInvalid: candidate)) else { continue }
+            let claim = openat(fd(.invalid), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            if claim >= 0 {
+                close(claim)
+                return candidate
+            }
+            guard errno == EEXIST else { throw SpoolError("cannot claim", path(.invalid, name)) }
         }
-        return candidate
+    }
+
+    /// Gives back a claim that will not be used: its note is removed while it is still the empty claim.
+    public func abandonInvalidDestination(_ destination: String) {
+        guard let (folder, name) = split(SpoolNames.note(besideInvalid: destination)), folder == .invalid else { return }
+        var info = stat()
+        guard fstatat(fd(.invalid), name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size == 0 else { return }
+        unlinkat(fd(.invalid), name, 0)
     }
 
     /// Writes `bytes` to `relativePath` atomically: a dot-file in the same folder, renamed into place. With

@@ -312,4 +312,42 @@ final class HostileSpoolTests: XCTestCase {
         XCTAssertNil(outcome.setAside)
         XCTAssertTrue(try spool.text("approved/a.ics").contains("STATUS:CANCELLED"))
     }
+
+    func test_aGroupThatMovedInPart_reportsWhatMoved_whenTheNextStepFails() throws {
+        let spool = try TestSpool()
+        for name in ["a", "b", "c", "d"] { try spool.drop("\(name).json", json: requestJSON(id: name, unit: "单位\(name)")) }
+        let pipeline = try spool.pipeline()
+        pipeline.batchSize = 2
+        pipeline.faultInjector = { reached, file in
+            if reached == .afterLogLine, file == "b.json" { throw RobustnessTests.InjectedCrash() }
+        }
+        var settled: [String] = []
+        XCTAssertThrowsError(try pipeline.process(groupsOf: try pipeline.spool.waitingFiles()) { settled += $0.map(\.file) })
+        XCTAssertEqual(settled, ["a.json"], "a moved before b's step failed, so it is reported")
+        XCTAssertEqual(spool.files("incoming"), ["b.json", "c.json", "d.json"])
+        pipeline.faultInjector = nil
+        XCTAssertEqual(try pipeline.drain().map(\.file), ["b.json", "c.json", "d.json"])
+        XCTAssertEqual(try spool.logLines().count, 4)
+    }
+
+    func test_aResumedInvalidName_isNotGivenToAnotherFileShownTheSame() throws {
+        let spool = try TestSpool()
+        dropRaw(spool, [0xFF] + Array("x.json".utf8), Array("[1,".utf8))
+        let crashing = try spool.pipeline()
+        crashing.faultInjector = { reached, _ in if reached == .afterOutputs { throw RobustnessTests.InjectedCrash() } }
+        XCTAssertThrowsError(try crashing.drain())
+        // Decided (invalid, to invalid/%FFx.json) but not moved; now a file literally named so arrives, earlier in order.
+        try spool.drop("%FFx.json", json: "{")
+        let outcomes = try spool.pipeline().drain()
+        XCTAssertEqual(outcomes.count, 2)
+        XCTAssertEqual(spool.files("incoming"), [])
+        XCTAssertEqual(spool.files("invalid"), ["%FFx.json", "%FFx.json.1", "%FFx.json.1.txt", "%FFx.json.txt"])
+        XCTAssertEqual(try spool.logLines().count, 2, "each decided once")
+        for name in ["%FFx.json", "%FFx.json.1"] {
+            let content = try Data(contentsOf: spool.url("invalid/" + name))
+            let note = try spool.text("invalid/\(name).txt")
+            XCTAssertTrue(note.contains(content == Data("{".utf8) ? "expected a member name" : "expected a digit") || note.contains("unexpected end"),
+                          "\(name)'s note is about its own bytes: \(note)")
+        }
+    }
 }
