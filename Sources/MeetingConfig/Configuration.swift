@@ -11,6 +11,7 @@ import Yams
 /// - `timezone` (string, default `Asia/Shanghai`): the zone of requests that name none, and of log times.
 /// - `http` (string, default `127.0.0.1:8080`): where `meetingd run` serves the feeds; `off` serves nothing.
 /// - `group_commit` (integer, default 1): decisions per ledger transaction and durability barrier.
+/// - `listed_meetings` (integer, default 10): counted meetings named in a finding; the rest are "and N more".
 /// - `feeds.refresh_seconds` (integer, default 3600): REFRESH-INTERVAL and X-PUBLISHED-TTL of every feed.
 /// - `feeds.cancelled_days` (integer, default 30): how long a withdrawn meeting stays in feeds as CANCELLED.
 /// - `feeds.horizon_days` (integer, default 365): feeds show meetings that ended at most this many days ago.
@@ -105,6 +106,12 @@ extension Configuration {
                     }
                     configuration.http = address
                 }
+            case "listed_meetings":
+                let range = RuleSettingsSet.listedMeetingsRange
+                guard let number = value.scalar.flatMap({ Int($0.string) }), range.contains(number) else {
+                    throw ConfigurationError("\(at(value)): listed_meetings: must be an integer from \(range.lowerBound) to \(range.upperBound)")
+                }
+                configuration.rules.listedMeetings = number
             case "group_commit":
                 guard let number = value.scalar.flatMap({ Int($0.string) }), (1...10_000).contains(number) else {
                     throw ConfigurationError("\(at(value)): group_commit: must be an integer from 1 to 10000")
@@ -165,7 +172,7 @@ extension Configuration {
                     }
                 }
             default:
-                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, timezone, http, group_commit, feeds, rules)")
+                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, timezone, http, group_commit, listed_meetings, feeds, rules)")
             }
         }
         return configuration
@@ -195,6 +202,10 @@ extension Configuration {
             "# before its request leaves incoming/. 100: a burst costs one barrier per hundred, and no request",
             "# leaves incoming/ before its group's barrier.",
             "group_commit: 1",
+            "",
+            "# How many of the meetings a cap counted a note, log line or .ics names; the rest are \"and N more\"",
+            "# (1 to 1000). The full list stays in the ledger.",
+            "listed_meetings: 10",
             "",
             "# Subscribable calendars under <spool>/feeds/.",
             "feeds:",

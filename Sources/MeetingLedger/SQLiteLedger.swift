@@ -126,6 +126,24 @@ public final class SQLiteLedger: Ledger {
         migrator.registerMigration("v3: one index less on decisions") { db in
             try db.execute(sql: "DROP INDEX decision_by_request")
         }
+        // The attendee units of every approved, counted meeting, keyed so that "meetings of this organizer
+        // sharing an attendee unit within these dates" is one index range counted in SQL, not every such
+        // meeting read back and its JSON decoded.
+        migrator.registerMigration("v4: attendee units as rows") { db in
+            try db.execute(sql: """
+                CREATE TABLE meeting_attendee (
+                    unit TEXT NOT NULL,
+                    organizer_unit TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    local_date TEXT NOT NULL,
+                    meeting_id TEXT NOT NULL,
+                    PRIMARY KEY (unit, organizer_unit, kind, local_date, meeting_id)
+                ) WITHOUT ROWID;
+                INSERT OR IGNORE INTO meeting_attendee (unit, organizer_unit, kind, local_date, meeting_id)
+                    SELECT j.value, m.organizer_unit, m.kind, m.local_date, m.id FROM meeting m, json_each(m.attendee_units) j
+                    WHERE m.status = 'approved' AND m.exempt = 0;
+                """)
+        }
         return migrator
     }
 
@@ -319,6 +337,7 @@ public final class SQLiteLedger: Ledger {
             try db.cachedStatement(sql: """
                 UPDATE meeting SET status = 'withdrawn', sequence = ?, decided_at = ?, decision_seq = ?, vevent = ? WHERE id = ?
                 """).execute(arguments: [decision.sequence, decidedAt.timeIntervalSince1970, seq, publication.vevent, decision.requestID])
+            try db.cachedStatement(sql: "DELETE FROM meeting_attendee WHERE meeting_id = ?").execute(arguments: [decision.requestID])
         case .none:
             break
         }
@@ -339,6 +358,14 @@ public final class SQLiteLedger: Ledger {
         let units = String(decoding: try encoder.encode(record.attendeeUnits), as: UTF8.self)
         let assessment = String(decoding: try encoder.encode(decision.assessment), as: UTF8.self)
         try db.cachedStatement(sql: "DELETE FROM meeting_principal_region WHERE meeting_id = ?").execute(arguments: [record.id])
+        try db.cachedStatement(sql: "DELETE FROM meeting_attendee WHERE meeting_id = ?").execute(arguments: [record.id])
+        if !record.exempt {
+            for unit in Set(record.attendeeUnits) {
+                try db.cachedStatement(sql: """
+                    INSERT INTO meeting_attendee (unit, organizer_unit, kind, local_date, meeting_id) VALUES (?, ?, ?, ?, ?)
+                    """).execute(arguments: [unit, record.organizerUnit, record.kind.rawValue, record.localStartDate.description, record.id])
+            }
+        }
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level,
                 organizer_type, organizer_system, organizer_region, start_utc, local_date, reaches_grassroots, exempt,
@@ -367,35 +394,115 @@ public final class SQLiteLedger: Ledger {
 struct SQLiteDecisionState: DecisionState {
     let db: Database
 
-    func approvedMeetings(matching query: MeetingQuery) throws -> [MeetingRecord] {
-        var conditions = ["m.status = 'approved'", "m.exempt = 0", "m.local_date BETWEEN ? AND ?"]
-        var arguments: StatementArguments = [query.startDates.lowerBound.description, query.startDates.upperBound.description]
-        var source = "meeting m"
-        if let region = query.grassrootsPrincipalRegion {
-            // Driven by the principal table: a region's few rows, not every meeting in the date range.
-            source = "meeting_principal_region p CROSS JOIN meeting m ON m.id = p.meeting_id"
-            conditions.insert(contentsOf: ["p.region = ?", "p.local_date BETWEEN ? AND ?"], at: 0)
-            arguments = [region, query.startDates.lowerBound.description, query.startDates.upperBound.description] + arguments
+    /// How `query` is read: from the narrowest index for it, with the expressions that name a matching
+    /// meeting's id and local date there, and whether one meeting can match more than once (several units).
+    private struct Plan {
+        var from: String
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        var id: String
+        var date: String
+        var distinct = false
+
+        var whereClause: String { conditions.joined(separator: " AND ") }
+
+        mutating func add(_ condition: String, _ values: [any DatabaseValueConvertible]) {
+            conditions.append(condition)
+            _ = arguments.append(contentsOf: StatementArguments(values))
         }
-        if let kinds = query.kinds {
-            conditions.append("m.kind IN (\(kinds.map { _ in "?" }.joined(separator: ",")))")
-            for kind in kinds.map(\.rawValue).sorted() { _ = arguments.append(contentsOf: [kind]) }
-        }
-        if let unit = query.organizerUnit { conditions.append("m.organizer_unit = ?"); _ = arguments.append(contentsOf: [unit]) }
-        if let region = query.organizerRegion { conditions.append("m.organizer_region = ?"); _ = arguments.append(contentsOf: [region]) }
-        if let system = query.organizerSystem { conditions.append("m.organizer_system = ?"); _ = arguments.append(contentsOf: [system]) }
-        if let levels = query.organizerLevels {
-            conditions.append("m.organizer_level IN (\(levels.map { _ in "?" }.joined(separator: ",")))")
-            for level in levels.map(\.rawValue).sorted() { _ = arguments.append(contentsOf: [level]) }
-        }
-        if let excluded = query.excludingID { conditions.append("m.id <> ?"); _ = arguments.append(contentsOf: [excluded]) }
-        let sql = "SELECT m.* FROM \(source) WHERE " + conditions.joined(separator: " AND ") + " ORDER BY m.local_date, m.id"
-        // A query has one of a few shapes, so its compiled statement is cached.
-        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(Self.meetingRecord)
+
+        static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ",") }
     }
 
-    func approvedMeeting(id: String) throws -> MeetingRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM meeting WHERE id = ? AND status = 'approved'", arguments: [id]).map(Self.meetingRecord)
+    private func plan(_ query: MeetingQuery) -> Plan {
+        let dates: [any DatabaseValueConvertible] = [query.startDates.lowerBound.description, query.startDates.upperBound.description]
+        var plan: Plan
+        var meetingConditionsDone = false
+        if let units = query.sharingAttendeeUnits {
+            // Driven by the attendee rows: one index range per unit, already limited to approved, counted meetings.
+            plan = Plan(from: "meeting_attendee a", id: "a.meeting_id", date: "a.local_date", distinct: units.count > 1)
+            plan.add("a.unit IN (\(Plan.placeholders(units.count)))", units.sorted())
+            if let unit = query.organizerUnit { plan.add("a.organizer_unit = ?", [unit]) }
+            if let kinds = query.kinds { plan.add("a.kind IN (\(Plan.placeholders(kinds.count)))", kinds.map(\.rawValue).sorted()) }
+            plan.add("a.local_date BETWEEN ? AND ?", dates)
+            if let excluded = query.excludingID { plan.add("a.meeting_id <> ?", [excluded]) }
+            let needsMeeting = query.organizerRegion != nil || query.organizerSystem != nil || query.organizerLevels != nil
+                || query.grassrootsPrincipalRegion != nil
+            if !needsMeeting { return plan }
+            plan.from += " CROSS JOIN meeting m ON m.id = a.meeting_id"
+            meetingConditionsDone = true  // unit, kinds, dates and status are settled by the attendee rows
+        } else if let region = query.grassrootsPrincipalRegion {
+            // Driven by the principal table: a region's few rows, not every meeting in the date range.
+            plan = Plan(from: "meeting_principal_region p CROSS JOIN meeting m ON m.id = p.meeting_id", id: "m.id", date: "m.local_date")
+            plan.add("p.region = ?", [region])
+            plan.add("p.local_date BETWEEN ? AND ?", dates)
+        } else {
+            plan = Plan(from: "meeting m", id: "m.id", date: "m.local_date")
+        }
+        if !meetingConditionsDone {
+            plan.conditions += ["m.status = 'approved'", "m.exempt = 0"]
+            plan.add("m.local_date BETWEEN ? AND ?", dates)
+            if let kinds = query.kinds { plan.add("m.kind IN (\(Plan.placeholders(kinds.count)))", kinds.map(\.rawValue).sorted()) }
+            if let unit = query.organizerUnit { plan.add("m.organizer_unit = ?", [unit]) }
+            if let excluded = query.excludingID { plan.add("m.id <> ?", [excluded]) }
+        } else if let region = query.grassrootsPrincipalRegion {
+            plan.add("EXISTS (SELECT 1 FROM meeting_principal_region p WHERE p.meeting_id = m.id AND p.region = ?)", [region])
+        }
+        if let region = query.organizerRegion { plan.add("m.organizer_region = ?", [region]) }
+        if let system = query.organizerSystem { plan.add("m.organizer_system = ?", [system]) }
+        if let levels = query.organizerLevels {
+            plan.add("m.organizer_level IN (\(Plan.placeholders(levels.count)))", levels.map(\.rawValue).sorted())
+        }
+        return plan
+    }
+
+    func countApproved(matching query: MeetingQuery) throws -> Int {
+        let plan = plan(query)
+        let counted = plan.distinct ? "COUNT(DISTINCT \(plan.id))" : "COUNT(*)"
+        // A query has one of a few shapes, so its compiled statement is cached.
+        return try Int.fetchOne(db.cachedStatement(sql: "SELECT \(counted) FROM \(plan.from) WHERE \(plan.whereClause)"),
+                                arguments: plan.arguments) ?? 0
+    }
+
+    func approvedStartDates(matching query: MeetingQuery) throws -> [LocalDate] {
+        let plan = plan(query)
+        let sql = "SELECT \(plan.distinct ? "DISTINCT " : "")\(plan.id), \(plan.date) FROM \(plan.from) WHERE \(plan.whereClause) "
+            + "ORDER BY \(plan.date), \(plan.id)"
+        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: plan.arguments).map { row in
+            let text: String = row[1]
+            guard let date = LocalDate(text) else { throw LedgerError.corrupt("local_date = \(text)") }
+            return date
+        }
+    }
+
+    func approvedMeetings(matching query: MeetingQuery, limit: Int?) throws -> [MeetingRecord] {
+        var plan = plan(query)
+        var sql = "SELECT \(plan.distinct ? "DISTINCT " : "")\(plan.id), \(plan.date) FROM \(plan.from) WHERE \(plan.whereClause) "
+            + "ORDER BY \(plan.date), \(plan.id)"
+        if let limit {
+            sql += " LIMIT ?"
+            _ = plan.arguments.append(contentsOf: [limit])
+        }
+        let ids = try String.fetchAll(db.cachedStatement(sql: sql), arguments: plan.arguments)
+        return try ids.map { id in
+            guard let record = try meetingRecord(id: id, approvedOnly: false) else { throw LedgerError.corrupt("meeting \(id) vanished") }
+            return record
+        }
+    }
+
+    func approvedMeeting(id: String) throws -> MeetingRecord? { try meetingRecord(id: id, approvedOnly: true) }
+
+    /// One meeting as the rules know it, exactly as `MeetingRecord(request)` made it when it was approved.
+    private func meetingRecord(id: String, approvedOnly: Bool) throws -> MeetingRecord? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT id, revision, title, kind, organizer_unit, organizer_level, organizer_type, organizer_system, organizer_region,
+                   start_utc, local_date, reaches_grassroots, attendee_units, exempt, status FROM meeting WHERE id = ?
+            """), arguments: [id]), !approvedOnly || row["status"] == "approved" else { return nil }
+        var record = try Self.meetingRecord(row)
+        record.grassrootsPrincipalRegions = try String.fetchAll(db.cachedStatement(sql: """
+            SELECT region FROM meeting_principal_region WHERE meeting_id = ? ORDER BY rowid
+            """), arguments: [id])
+        return record
     }
 
     func standing(of id: String) throws -> MeetingStanding {

@@ -33,8 +33,11 @@ public struct Finding: Sendable, Equatable, Codable {
     public var sentence: String
     public var facts: Bilingual
     public var fix: Bilingual
-    /// The approved meetings a cap counted (empty for rules that count nothing).
+    /// The first of the approved meetings a cap counted (at most `listed_meetings`, 10 by default; empty for
+    /// rules that count nothing). The full list is derivable from the ledger.
     public var counted: [CountedMeeting]
+    /// How many meetings were counted in all, when more than `counted` lists.
+    public var countedTotal: Int?
     /// The setting that gives this finding's severity when it is not the rule's `severity`
     /// (`speech-time-controlled` reports over-long speeches at `minutes_severity`).
     public var severitySetting: String?
@@ -48,10 +51,14 @@ public struct Finding: Sendable, Equatable, Codable {
         self.counted = counted
     }
 
+    /// How many counted meetings `counted` leaves out.
+    public var countedNotListed: Int { max(0, (countedTotal ?? counted.count) - counted.count) }
+
     /// The facts in one line, as the decision log and `X-MEETINGD-WARNING` carry them.
     public var factsLine: String {
         guard !counted.isEmpty else { return facts.en }
-        return facts.en + "; counted: " + counted.map { "\($0.id) (\($0.date))" }.joined(separator: ", ")
+        let more = countedNotListed > 0 ? " and \(countedNotListed) more" : ""
+        return facts.en + "; counted: " + counted.map { "\($0.id) (\($0.date))" }.joined(separator: ", ") + more
     }
 }
 

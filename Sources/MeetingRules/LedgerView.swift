@@ -74,10 +74,12 @@ public struct MeetingQuery: Sendable, Equatable {
     public var grassrootsPrincipalRegion: String?
     /// The id being decided: its earlier approved revision is treated as withdrawn.
     public var excludingID: String?
+    /// Only meetings that list at least one of these units among their attendees.
+    public var sharingAttendeeUnits: Set<String>?
 
     public init(kinds: Set<MeetingKind>? = nil, organizerUnit: String? = nil, organizerRegion: String? = nil,
                 organizerSystem: String? = nil, organizerLevels: Set<Level>? = nil, startDates: ClosedRange<LocalDate>,
-                grassrootsPrincipalRegion: String? = nil, excludingID: String? = nil) {
+                grassrootsPrincipalRegion: String? = nil, excludingID: String? = nil, sharingAttendeeUnits: Set<String>? = nil) {
         self.kinds = kinds
         self.organizerUnit = organizerUnit
         self.organizerRegion = organizerRegion
@@ -86,6 +88,7 @@ public struct MeetingQuery: Sendable, Equatable {
         self.startDates = startDates
         self.grassrootsPrincipalRegion = grassrootsPrincipalRegion
         self.excludingID = excludingID
+        self.sharingAttendeeUnits = sharingAttendeeUnits
     }
 
     public func matches(_ record: MeetingRecord) -> Bool {
@@ -98,15 +101,28 @@ public struct MeetingQuery: Sendable, Equatable {
             && organizerLevels.map { $0.contains(record.organizerLevel) } ?? true
             && startDates.contains(record.localStartDate)
             && grassrootsPrincipalRegion.map { record.grassrootsPrincipalRegions.contains($0) } ?? true
+            && sharingAttendeeUnits.map { !$0.isDisjoint(with: record.attendeeUnits) } ?? true
     }
 }
 
-/// The read-only view of the ledger that rules see.
+/// The read-only view of the ledger that rules see. Rules ask for what they need — a count, the first few
+/// records, the dates — so that a decision's cost does not grow with how many meetings share its key.
 public protocol LedgerView {
-    /// Approved, not withdrawn meetings matching `query`, ordered by local start date, then id.
-    func approvedMeetings(matching query: MeetingQuery) throws -> [MeetingRecord]
+    /// How many approved, not withdrawn meetings match `query`.
+    func countApproved(matching query: MeetingQuery) throws -> Int
+    /// The first `limit` of them (all when nil), ordered by local start date, then id.
+    func approvedMeetings(matching query: MeetingQuery, limit: Int?) throws -> [MeetingRecord]
+    /// The local start date of each of them, in that order.
+    func approvedStartDates(matching query: MeetingQuery) throws -> [LocalDate]
     /// The approved, not withdrawn meeting `id`, if any (exempt ones included).
     func approvedMeeting(id: String) throws -> MeetingRecord?
+}
+
+extension LedgerView {
+    /// Every approved meeting matching `query` (tests and tools; rules ask for a count or the first few).
+    public func approvedMeetings(matching query: MeetingQuery) throws -> [MeetingRecord] {
+        try approvedMeetings(matching: query, limit: nil)
+    }
 }
 
 /// Where an id stands in the ledger, for revision and withdrawal handling.
@@ -135,8 +151,15 @@ public struct InMemoryLedger: DecisionState, Sendable {
 
     public init(_ meetings: [MeetingRecord] = []) { self.meetings = meetings }
 
-    public func approvedMeetings(matching query: MeetingQuery) -> [MeetingRecord] {
-        meetings.filter(query.matches).sorted { ($0.localStartDate, $0.id) < ($1.localStartDate, $1.id) }
+    public func approvedMeetings(matching query: MeetingQuery, limit: Int? = nil) -> [MeetingRecord] {
+        let all = meetings.filter(query.matches).sorted { ($0.localStartDate, $0.id) < ($1.localStartDate, $1.id) }
+        return limit.map { Array(all.prefix($0)) } ?? all
+    }
+
+    public func countApproved(matching query: MeetingQuery) -> Int { meetings.filter(query.matches).count }
+
+    public func approvedStartDates(matching query: MeetingQuery) -> [LocalDate] {
+        approvedMeetings(matching: query).map(\.localStartDate)
     }
 
     public func approvedMeeting(id: String) -> MeetingRecord? { meetings.first { $0.id == id } }

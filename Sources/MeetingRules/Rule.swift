@@ -38,10 +38,12 @@ extension Rule {
     public var waiverPolicy: WaiverPolicy { .none }
     public func approvalsUsed(_ context: RuleContext) -> [MeetingRequest.Approval] { [] }
 
-    /// A finding of this rule with its citation and fix hint filled in.
-    public func finding(zh: String, en: String, counted: [MeetingRecord] = [], severitySetting: String? = nil) -> Finding {
+    /// A finding of this rule with its citation and fix hint filled in; `counted` lists the first meetings
+    /// counted, `total` says how many there were in all.
+    public func finding(zh: String, en: String, counted: [MeetingRecord] = [], total: Int? = nil, severitySetting: String? = nil) -> Finding {
         var finding = Finding(rule: id, clause: clause, sentence: sentence, facts: Bilingual(zh: zh, en: en),
                               fix: fix, counted: counted.map(CountedMeeting.init))
+        if let total, total > counted.count { finding.countedTotal = total }
         finding.severitySetting = severitySetting
         return finding
     }
@@ -53,17 +55,36 @@ public struct RuleContext {
     public let settings: RuleSettings
     private let ledger: any LedgerView
 
-    public init(request: MeetingRequest, settings: RuleSettings, ledger: any LedgerView) {
+    /// How many counted meetings a finding lists (`listed_meetings`).
+    public let listLimit: Int
+
+    public init(request: MeetingRequest, settings: RuleSettings, ledger: any LedgerView, listLimit: Int = 10) {
         self.request = request
         self.settings = settings
         self.ledger = ledger
+        self.listLimit = listLimit
     }
 
-    /// Approved meetings matching `query`, the request's own earlier revision excluded.
-    public func approved(_ query: MeetingQuery) throws -> [MeetingRecord] {
+    private func excludingThisRequest(_ query: MeetingQuery) -> MeetingQuery {
         var query = query
         query.excludingID = request.id
-        return try ledger.approvedMeetings(matching: query)
+        return query
+    }
+
+    /// How many approved meetings match `query`, the request's own earlier revision excluded: a count, not
+    /// the records, so a crowded key costs an index range, not a row per meeting.
+    public func count(_ query: MeetingQuery) throws -> Int {
+        try ledger.countApproved(matching: excludingThisRequest(query))
+    }
+
+    /// The first `listLimit` of them, for a finding to name.
+    public func listed(_ query: MeetingQuery) throws -> [MeetingRecord] {
+        try ledger.approvedMeetings(matching: excludingThisRequest(query), limit: listLimit)
+    }
+
+    /// The local start date of every one of them, in order (a rule that slides a window over dates).
+    public func startDates(_ query: MeetingQuery) throws -> [LocalDate] {
+        try ledger.approvedStartDates(matching: excludingThisRequest(query))
     }
 
     public func approvedMeeting(id: String) throws -> MeetingRecord? {

@@ -15,7 +15,7 @@ public struct RuleEngine: Sendable {
         for rule in catalog.rules {
             let ruleSettings = settings[rule.id]
             guard ruleSettings.severity != .off else { continue }
-            let context = RuleContext(request: request, settings: ruleSettings, ledger: ledger)
+            let context = RuleContext(request: request, settings: ruleSettings, ledger: ledger, listLimit: settings.listedMeetings)
             var waiverRecorded = false
             for finding in try rule.check(context) {
                 let severity = finding.severitySetting.map { ruleSettings.severity($0) } ?? ruleSettings.severity

@@ -119,6 +119,11 @@ public struct RuleSettingsSet: Sendable, Equatable {
     /// recomputed, because every decision carries it.
     public private(set) var version: String
 
+    /// How many counted meetings a finding names (`listed_meetings`); the rest are "and N more". It shapes
+    /// notes, not decisions, so it is not part of `version`.
+    public var listedMeetings = 10
+    public static let listedMeetingsRange = 1...1000
+
     /// Every rule at its catalogue default.
     public init(catalog: RuleCatalog = .standard) {
         byRule = [:]

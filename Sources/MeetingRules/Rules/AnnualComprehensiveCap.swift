@@ -19,16 +19,17 @@ public struct AnnualComprehensiveCap: Rule {
         let request = context.request
         guard request.kind == .comprehensive else { return [] }
         let year = context.localStartDate
-        let counted = try context.approved(MeetingQuery(
+        let query = MeetingQuery(
             kinds: [.comprehensive], organizerRegion: request.organizer.region, organizerSystem: request.organizer.system,
-            startDates: year.firstOfYear...year.lastOfYear))
+            startDates: year.firstOfYear...year.lastOfYear)
+        let counted = try context.count(query)
         let limit = context.settings.integer("max_per_year")
-        guard counted.count + 1 > limit else { return [] }
+        guard counted + 1 > limit else { return [] }
         let system = request.organizer.system ?? ""
         return [finding(
-            zh: "\(request.organizer.region)「\(system)」系统 \(year.year) 年已批准 \(counted.count) 次综合性工作会议，本次为第 \(counted.count + 1) 次，上限 \(limit) 次",
-            en: "\(counted.count + 1) comprehensive meetings of system \"\(system)\" in \(request.organizer.region) in \(year.year) with this one; the limit is \(limit)",
-            counted: counted)]
+            zh: "\(request.organizer.region)「\(system)」系统 \(year.year) 年已批准 \(counted) 次综合性工作会议，本次为第 \(counted + 1) 次，上限 \(limit) 次",
+            en: "\(counted + 1) comprehensive meetings of system \"\(system)\" in \(request.organizer.region) in \(year.year) with this one; the limit is \(limit)",
+            counted: try context.listed(query), total: counted)]
     }
 
     public var examples: [RuleExample] {

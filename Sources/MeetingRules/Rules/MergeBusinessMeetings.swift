@@ -20,15 +20,15 @@ public struct MergeBusinessMeetings: Rule {
         let day = context.localStartDate
         let window = context.settings.integer("window_days")
         let units = Set(request.attendeeUnits)
-        let nearby = try context.approved(MeetingQuery(
-            kinds: [.business], organizerUnit: request.organizer.unit,
-            startDates: day.adding(days: -window)...day.adding(days: window)))
-            .filter { !units.isDisjoint(with: $0.attendeeUnits) }
-        guard !nearby.isEmpty else { return [] }
+        guard !units.isEmpty else { return [] }
+        let query = MeetingQuery(kinds: [.business], organizerUnit: request.organizer.unit,
+                                 startDates: day.adding(days: -window)...day.adding(days: window), sharingAttendeeUnits: units)
+        let nearby = try context.count(query)
+        guard nearby > 0 else { return [] }
         return [finding(
-            zh: "\(window) 天内已有 \(nearby.count) 个同一单位召开、参会单位重叠的业务工作会议，可以合并",
-            en: "\(nearby.count) business meeting(s) of \(request.organizer.unit) within \(window) days share attendee units and could be merged",
-            counted: nearby)]
+            zh: "\(window) 天内已有 \(nearby) 个同一单位召开、参会单位重叠的业务工作会议，可以合并",
+            en: "\(nearby) business meeting(s) of \(request.organizer.unit) within \(window) days share attendee units and could be merged",
+            counted: try context.listed(query), total: nearby)]
     }
 
     public var examples: [RuleExample] {

@@ -19,14 +19,15 @@ public struct OnsitePromotionFrequency: Rule {
         let request = context.request
         guard request.kind == .onSite || request.kind == .promotion else { return [] }
         let day = context.localStartDate
-        let counted = try context.approved(MeetingQuery(kinds: [.onSite, .promotion], organizerUnit: request.organizer.unit,
-                                                        startDates: day.firstOfYear...day.lastOfYear))
+        let query = MeetingQuery(kinds: [.onSite, .promotion], organizerUnit: request.organizer.unit,
+                                 startDates: day.firstOfYear...day.lastOfYear)
+        let counted = try context.count(query)
         let limit = context.settings.integer("max_per_year")
-        guard counted.count + 1 > limit else { return [] }
+        guard counted + 1 > limit else { return [] }
         return [finding(
-            zh: "\(request.organizer.unit) \(day.year) 年现场观摩会、推进会连同本次共 \(counted.count + 1) 次，上限 \(limit) 次",
-            en: "\(counted.count + 1) on-site and promotion meetings of \(request.organizer.unit) in \(day.year) with this one; the limit is \(limit)",
-            counted: counted)]
+            zh: "\(request.organizer.unit) \(day.year) 年现场观摩会、推进会连同本次共 \(counted + 1) 次，上限 \(limit) 次",
+            en: "\(counted + 1) on-site and promotion meetings of \(request.organizer.unit) in \(day.year) with this one; the limit is \(limit)",
+            counted: try context.listed(query), total: counted)]
     }
 
     public var examples: [RuleExample] {

@@ -18,14 +18,14 @@ public struct RoutineFrequency: Rule {
         let request = context.request
         guard request.kind == .routine else { return [] }
         let day = context.localStartDate
-        let counted = try context.approved(MeetingQuery(kinds: [.routine], organizerUnit: request.organizer.unit,
-                                                        startDates: day.firstOfMonth...day.lastOfMonth))
+        let query = MeetingQuery(kinds: [.routine], organizerUnit: request.organizer.unit, startDates: day.firstOfMonth...day.lastOfMonth)
+        let counted = try context.count(query)
         let limit = context.settings.integer("max_per_month")
-        guard counted.count + 1 > limit else { return [] }
+        guard counted + 1 > limit else { return [] }
         return [finding(
-            zh: "\(request.organizer.unit) \(day.monthKey) 月日常性会议连同本次共 \(counted.count + 1) 次，上限 \(limit) 次",
-            en: "\(counted.count + 1) routine meetings of \(request.organizer.unit) in \(day.monthKey) with this one; the limit is \(limit)",
-            counted: counted)]
+            zh: "\(request.organizer.unit) \(day.monthKey) 月日常性会议连同本次共 \(counted + 1) 次，上限 \(limit) 次",
+            en: "\(counted + 1) routine meetings of \(request.organizer.unit) in \(day.monthKey) with this one; the limit is \(limit)",
+            counted: try context.listed(query), total: counted)]
     }
 
     public var examples: [RuleExample] {

@@ -19,13 +19,13 @@ public struct TownshipLeaderLoad: Rule {
         let day = context.localStartDate
         let limit = context.settings.integer("max_per_month")
         return try context.request.grassrootsPrincipalRegions.compactMap { region in
-            let counted = try context.approved(MeetingQuery(startDates: day.firstOfMonth...day.lastOfMonth,
-                                                            grassrootsPrincipalRegion: region))
-            guard counted.count + 1 > limit else { return nil }
+            let query = MeetingQuery(startDates: day.firstOfMonth...day.lastOfMonth, grassrootsPrincipalRegion: region)
+            let counted = try context.count(query)
+            guard counted + 1 > limit else { return nil }
             return finding(
-                zh: "\(region) 的主要负责同志 \(day.monthKey) 月被要求参加的会议连同本次共 \(counted.count + 1) 个，上限 \(limit) 个",
-                en: "\(counted.count + 1) meetings in \(day.monthKey) require the principal of \(region) with this one; the limit is \(limit)",
-                counted: counted)
+                zh: "\(region) 的主要负责同志 \(day.monthKey) 月被要求参加的会议连同本次共 \(counted + 1) 个，上限 \(limit) 个",
+                en: "\(counted + 1) meetings in \(day.monthKey) require the principal of \(region) with this one; the limit is \(limit)",
+                counted: try context.listed(query), total: counted)
         }
     }
 

@@ -39,27 +39,30 @@ public struct YearEndClustering: Rule {
               let window = Self.window(containing: day, start: context.settings.monthDay("window_start"),
                                        end: context.settings.monthDay("window_end"))
         else { return [] }
-        let others = try context.approved(MeetingQuery(
-            kinds: [.comprehensive], organizerRegion: request.organizer.region, organizerLevels: [.city, .county], startDates: window))
+        let inWindow = MeetingQuery(kinds: [.comprehensive], organizerRegion: request.organizer.region,
+                                    organizerLevels: [.city, .county], startDates: window)
+        let dates = try context.startDates(inWindow)
         var findings: [Finding] = []
         let perWeek = context.settings.integer("max_per_7_days")
         // Every run of 7 consecutive days that contains this meeting's day; report the most crowded.
-        let crowded = (0..<7).map { offset -> [MeetingRecord] in
+        let (run, crowded) = (0..<7).map { offset -> (ClosedRange<LocalDate>, Int) in
             let run = day.adding(days: offset - 6)...day.adding(days: offset)
-            return others.filter { run.contains($0.localStartDate) }
-        }.max { $0.count < $1.count } ?? []
-        if crowded.count + 1 > perWeek {
+            return (run, dates.filter { run.contains($0) }.count)
+        }.max { $0.1 < $1.1 }!
+        if crowded + 1 > perWeek {
+            var inRun = inWindow
+            inRun.startDates = run
             findings.append(finding(
-                zh: "\(request.organizer.region) 市县两级综合性会议在包含 \(day) 的连续 7 天内连同本次共 \(crowded.count + 1) 个，上限 \(perWeek) 个",
-                en: "\(crowded.count + 1) comprehensive meetings of city/county organizers in \(request.organizer.region) within 7 consecutive days around \(day) with this one; the limit is \(perWeek)",
-                counted: crowded))
+                zh: "\(request.organizer.region) 市县两级综合性会议在包含 \(day) 的连续 7 天内连同本次共 \(crowded + 1) 个，上限 \(perWeek) 个",
+                en: "\(crowded + 1) comprehensive meetings of city/county organizers in \(request.organizer.region) within 7 consecutive days around \(day) with this one; the limit is \(perWeek)",
+                counted: try context.listed(inRun), total: crowded))
         }
         let perWindow = context.settings.integer("max_in_window")
-        if others.count + 1 > perWindow {
+        if dates.count + 1 > perWindow {
             findings.append(finding(
-                zh: "\(request.organizer.region) 市县两级综合性会议在 \(window.lowerBound)至\(window.upperBound) 连同本次共 \(others.count + 1) 个，上限 \(perWindow) 个",
-                en: "\(others.count + 1) comprehensive meetings of city/county organizers in \(request.organizer.region) between \(window.lowerBound) and \(window.upperBound) with this one; the limit is \(perWindow)",
-                counted: others))
+                zh: "\(request.organizer.region) 市县两级综合性会议在 \(window.lowerBound)至\(window.upperBound) 连同本次共 \(dates.count + 1) 个，上限 \(perWindow) 个",
+                en: "\(dates.count + 1) comprehensive meetings of city/county organizers in \(request.organizer.region) between \(window.lowerBound) and \(window.upperBound) with this one; the limit is \(perWindow)",
+                counted: try context.listed(inWindow), total: dates.count))
         }
         return findings
     }
