@@ -13,6 +13,28 @@ public struct CountedMeeting: Sendable, Equatable, Codable {
     }
 
     public init(_ record: MeetingRecord) { self.init(id: record.id, date: record.localStartDate, title: record.title) }
+
+    /// Stored as `["id", "2025-03-01"]`: ten of these are in many a ledger row, and the title is the meeting
+    /// row's (the ledger fills it in when it reads the decision back). An object with the three keys, or an
+    /// array with the title (what earlier versions wrote), is read as well.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.unkeyedContainer()
+        try container.encode(id)
+        try container.encode(date)
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, date, title }
+
+    public init(from decoder: any Decoder) throws {
+        if var array = try? decoder.unkeyedContainer() {
+            self.init(id: try array.decode(String.self), date: try array.decode(LocalDate.self),
+                      title: array.isAtEnd ? "" : try array.decode(String.self))
+        } else {
+            let object = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(id: try object.decode(String.self, forKey: .id), date: try object.decode(LocalDate.self, forKey: .date),
+                      title: try object.decode(String.self, forKey: .title))
+        }
+    }
 }
 
 /// Text in the two languages of a note: Chinese first, English second.
@@ -49,6 +71,45 @@ public struct Finding: Sendable, Equatable, Codable {
         self.facts = facts
         self.fix = fix
         self.counted = counted
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case rule, clause, sentence, facts, fix, counted, countedTotal, severitySetting
+    }
+
+    /// Stored without the clause, sentence and fix when they are the catalogue's for its rule (they are
+    /// read back from the catalogue): a ledger row keeps the facts, not the regulation's text again.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(rule, forKey: .rule)
+        let catalogued = RuleCatalog.standard.rule(rule)
+        if catalogued?.clause != clause { try container.encode(clause, forKey: .clause) }
+        if catalogued?.sentence != sentence { try container.encode(sentence, forKey: .sentence) }
+        if catalogued?.fix != fix { try container.encode(fix, forKey: .fix) }
+        try container.encode(facts, forKey: .facts)
+        if !counted.isEmpty { try container.encode(counted, forKey: .counted) }
+        try container.encodeIfPresent(countedTotal, forKey: .countedTotal)
+        try container.encodeIfPresent(severitySetting, forKey: .severitySetting)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        rule = try container.decode(RuleID.self, forKey: .rule)
+        let catalogued = RuleCatalog.standard.rule(rule)
+        func text<T: Decodable>(_ key: CodingKeys, _ fallback: T?) throws -> T {
+            if let value = try container.decodeIfPresent(T.self, forKey: key) { return value }
+            guard let fallback else {
+                throw DecodingError.keyNotFound(key, .init(codingPath: container.codingPath, debugDescription: "not in the catalogue either"))
+            }
+            return fallback
+        }
+        clause = try text(.clause, catalogued?.clause)
+        sentence = try text(.sentence, catalogued?.sentence)
+        fix = try text(.fix, catalogued?.fix)
+        facts = try container.decode(Bilingual.self, forKey: .facts)
+        counted = try container.decodeIfPresent([CountedMeeting].self, forKey: .counted) ?? []
+        countedTotal = try container.decodeIfPresent(Int.self, forKey: .countedTotal)
+        severitySetting = try container.decodeIfPresent(String.self, forKey: .severitySetting)
     }
 
     /// How many counted meetings `counted` leaves out.
@@ -90,4 +151,40 @@ public struct Assessment: Sendable, Equatable, Codable {
     }
 
     public var isApproved: Bool { violations.isEmpty }
+
+    /// Every counted meeting's id, for filling in titles a stored assessment leaves out.
+    public var countedIDs: Set<String> { Set((violations + warnings).flatMap { $0.counted.map(\.id) }) }
+
+    /// The assessment with each counted meeting's title taken from `titles` where it has none.
+    public func withCountedTitles(_ titles: [String: String]) -> Assessment {
+        func fill(_ findings: [Finding]) -> [Finding] {
+            findings.map { finding in
+                var finding = finding
+                finding.counted = finding.counted.map { meeting in
+                    var meeting = meeting
+                    if meeting.title.isEmpty { meeting.title = titles[meeting.id] ?? "" }
+                    return meeting
+                }
+                return finding
+            }
+        }
+        return Assessment(violations: fill(violations), warnings: fill(warnings), waived: waived)
+    }
+
+    private enum CodingKeys: String, CodingKey { case violations, warnings, waived }
+
+    /// Empty lists are left out of the stored form.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        if !violations.isEmpty { try container.encode(violations, forKey: .violations) }
+        if !warnings.isEmpty { try container.encode(warnings, forKey: .warnings) }
+        if !waived.isEmpty { try container.encode(waived, forKey: .waived) }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        violations = try container.decodeIfPresent([Finding].self, forKey: .violations) ?? []
+        warnings = try container.decodeIfPresent([Finding].self, forKey: .warnings) ?? []
+        waived = try container.decodeIfPresent([Waiver].self, forKey: .waived) ?? []
+    }
 }

@@ -31,7 +31,8 @@ public enum EventBuilder {
             ("X-MEETINGD-SETTINGS", settingsVersion),
             ("X-MEETINGD-REVISION", String(request.revision)),
         ]
-        extra += assessment.warnings.map { ("X-MEETINGD-WARNING", "\($0.rule.rawValue): \($0.factsLine)") }
+        // The facts without the list of meetings counted: a calendar entry says how many, the log and notes say which.
+        extra += assessment.warnings.map { ("X-MEETINGD-WARNING", "\($0.rule.rawValue): \($0.facts.en)") }
         extra += assessment.waived.map { ("X-MEETINGD-WAIVER", "\($0.rule.rawValue); \($0.ref ?? "-"); \($0.approver ?? "-")") }
         if let note { extra.append(("X-MEETINGD-NOTE", note)) }
         if cancelled { extra.append(("X-MEETINGD-NOTE", "withdrawn")) }

@@ -45,9 +45,20 @@ final class LedgerTests: XCTestCase {
             MeetingQuery(startDates: LocalDate("2025-03-01")!...LocalDate("2025-03-31")!, grassrootsPrincipalRegion: town.region),
             MeetingQuery(startDates: LocalDate("2025-01-01")!...LocalDate("2026-12-31")!, excludingID: "a"),
         ]
-        for query in queries {
-            let stored = try ledger.read { try $0.approvedMeetings(matching: query) }.map(\.id)
-            XCTAssertEqual(stored, reference.approvedMeetings(matching: query).map(\.id), "\(query)")
+        let moreQueries = queries + [
+            MeetingQuery(kinds: [.business], organizerUnit: "杭州市卫生健康委员会", startDates: LocalDate("2025-01-01")!...LocalDate("2025-12-31")!,
+                         sharingAttendeeUnits: ["西湖区卫生健康局", "转塘街道党工委"]),
+            MeetingQuery(startDates: LocalDate("2025-01-01")!...LocalDate("2026-12-31")!, sharingAttendeeUnits: ["转塘街道党工委"]),
+            MeetingQuery(organizerRegion: "浙江省/杭州市", startDates: LocalDate("2025-01-01")!...LocalDate("2026-12-31")!,
+                         sharingAttendeeUnits: ["西湖区卫生健康局"]),
+        ]
+        for query in moreQueries {
+            // Whole records, as the rules see them: a field read back wrong fails here, not just an id.
+            let stored = try ledger.read { try $0.approvedMeetings(matching: query) }
+            XCTAssertEqual(stored, reference.approvedMeetings(matching: query), "\(query)")
+            XCTAssertEqual(try ledger.read { try $0.countApproved(matching: query) }, reference.countApproved(matching: query), "\(query)")
+            XCTAssertEqual(try ledger.read { try $0.approvedStartDates(matching: query) }, reference.approvedStartDates(matching: query), "\(query)")
+            XCTAssertEqual(try ledger.read { try $0.approvedMeetings(matching: query, limit: 1) }, reference.approvedMeetings(matching: query, limit: 1))
         }
         XCTAssertEqual(try ledger.read { try $0.approvedMeeting(id: "e") }?.exempt, true)
     }
@@ -100,5 +111,63 @@ final class LedgerTests: XCTestCase {
         try approve(Sample.meeting("s").with { $0.revision = 3 }, in: ledger, sequence: 1)
         let standing = try ledger.read { try $0.standing(of: "s") }
         XCTAssertEqual(standing, MeetingStanding(approvedRevision: 3, lastSequence: 1, highestDecidedRevision: 3))
+    }
+
+    func test_everyQueryShapeTheRulesAsk_usesAnIndex_neverAScanOfAllMeetings() throws {
+        let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
+        let year = LocalDate("2025-01-01")!...LocalDate("2025-12-31")!
+        let shapes: [(MeetingQuery, String)] = [
+            (MeetingQuery(kinds: [.comprehensive], organizerRegion: "r", organizerSystem: "s", startDates: year, excludingID: "x"), "meeting_by_system"),
+            (MeetingQuery(kinds: [.comprehensive], organizerRegion: "r", organizerLevels: [.city, .county], startDates: year, excludingID: "x"),
+             "meeting_by_region"),
+            (MeetingQuery(kinds: [.routine], organizerUnit: "u", startDates: year, excludingID: "x"), "meeting_by_unit"),
+            (MeetingQuery(kinds: [.onSite, .promotion], organizerUnit: "u", startDates: year, excludingID: "x"), "meeting_by_unit"),
+            (MeetingQuery(startDates: year, grassrootsPrincipalRegion: "t", excludingID: "x"), "principal_by_region"),
+            (MeetingQuery(kinds: [.business], organizerUnit: "u", startDates: year, excludingID: "x", sharingAttendeeUnits: ["a", "b"]),
+             "PRIMARY KEY"),
+        ]
+        for (query, index) in shapes {
+            let plan = try ledger.queryPlan(for: query)
+            XCTAssertTrue(plan.contains { $0.hasPrefix("SEARCH") && $0.contains(index) }, "\(query): \(plan)")
+            XCTAssertFalse(plan.contains { $0.hasPrefix("SCAN") }, "\(query): \(plan)")
+        }
+    }
+
+    /// A crowded stream decided twice: against the SQLite ledger's count and listing queries, and against the
+    /// in-memory reference that filters every record. Every decision must come out the same.
+    func test_crowdedStream_decidesTheSameOnSQLiteAsOnTheReference() throws {
+        let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
+        var reference = InMemoryLedger()
+        var settings = RuleSettingsSet()
+        settings.listedMeetings = 3
+        let decider = Decider(engine: RuleEngine(settings: settings))
+        let town = Sample.townshipPrincipal("转塘街道")
+        for index in 0..<400 {
+            let day = 1 + (index * 7) % 28, month = 1 + index / 40
+            let date = "2025-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)"
+            let request: MeetingRequest
+            switch index % 5 {
+            case 0: request = Sample.meeting("c\(index)", kind: .comprehensive, from: "\(date) 09:00", to: "\(date) 11:00", type: .government,
+                                             system: index % 10 == 0 ? "卫生健康" : "教育")
+            case 1: request = Sample.meeting("t\(index)", from: "\(date) 14:00", to: "\(date) 16:00", unit: "单位\(index % 7)", attendees: [town])
+            case 2: request = Sample.meeting("r\(index)", kind: .routine, from: "\(date) 09:00", to: "\(date) 10:00")
+            default: request = Sample.meeting("b\(index)", from: "\(date) 09:00", to: "\(date) 11:00")
+            }
+            let bytes = Array("{}".utf8)
+            let onSQLite = try ledger.decideAndRecord(input: InputIdentity(name: "\(index).json", digest: "d"), decidedAt: Date()) { state in
+                let decision = try decider.decide(.success(.proposal(request)), state: state)
+                var record = DecisionToRecord(decision: decision, destination: "x/\(index)")
+                if decision.verdict == .approved {
+                    record.approved = (request, bytes)
+                    record.publication = Publication(vevent: "", timeZone: "Asia/Shanghai", start: request.start, end: request.end, feedKeys: ["all"])
+                }
+                return record
+            }.decision
+            let onReference = try decider.decide(.success(.proposal(request)), state: reference)
+            XCTAssertEqual(onSQLite, onReference, request.id)
+            if onReference.verdict == .approved { reference.meetings.append(MeetingRecord(request)) }
+        }
+        let warned = try ledger.read { try $0.countApproved(matching: MeetingQuery(startDates: LocalDate("2025-01-01")!...LocalDate("2025-12-31")!)) }
+        XCTAssertGreaterThan(warned, 100, "the stream approves enough to crowd its keys")
     }
 }

@@ -93,7 +93,8 @@ final class FullDiskTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: mountPoint) }
         let mount = Process()
         mount.executableURL = URL(fileURLWithPath: "/bin/mount")
-        mount.arguments = ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mountPoint.path]
+        // Room for the 20 decisions and their WAL frames (8 KiB pages) once the filler is gone.
+        mount.arguments = ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mountPoint.path]
         mount.standardError = FileHandle.nullDevice
         try mount.run()
         mount.waitUntilExit()
