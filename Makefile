@@ -9,7 +9,7 @@ SWIFT ?= swift
 APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip systemd vdirsyncer khal
 export MEETINGD_REQUIRE_PARSERS = 1
 
-.PHONY: run test build release deps python-deps install example clean bench bench-smoke property fuzz
+.PHONY: run test build release deps python-deps install example clean bench bench-smoke bench-crowded property fuzz
 
 # Debian packages: installed with apt-get only when one is missing.
 deps:
@@ -66,9 +66,15 @@ fuzz: deps
 bench: deps python-deps
 	bash Benchmarks/run.sh
 
+# Crowded keys: CPU per decision at 2,000 and 6,000 requests on one unit's key and one township's, and ledger
+# bytes per decision (Benchmarks/crowded.py; targets: ratio <= 1.3, <= 3 KB).
+bench-crowded: release
+	python3 Benchmarks/crowded.py .build/release/meetingd 2000
+
 # The same harness at a tiny size on the debug build: keeps the benchmark scripts working, measures nothing.
 bench-smoke:
 	BENCH_REQUESTS=200 BENCH_ROUNDS=1 BENCH_BUILD=debug bash Benchmarks/run.sh
+	python3 Benchmarks/crowded.py .build/debug/meetingd 100
 
 # Drops the shared examples into ./spool/incoming and decides them: a first look at the outputs.
 example: build

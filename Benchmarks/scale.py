@@ -36,7 +36,7 @@ def fill(ledger, size):
                                 "settingsVersion": "fill", "assessment": {"violations": [], "warnings": [], "waived": []}})
     with db:
         for start in range(0, size, 50_000):
-            decisions, meetings, feeds = [], [], set()
+            decisions, meetings, attendees, feeds = [], [], [], set()
             for index in range(start, min(size, start + 50_000)):
                 seq = index + 1
                 city = ["杭州市", "宁波市", "温州市", "嘉兴市", "湖州市", "绍兴市", "金华市", "衢州市"][index % 8]
@@ -52,15 +52,18 @@ def fill(ledger, size):
                                   f"approved/fill-{index}.r1.json", decision_json))
                 meetings.append((f"fill-{index}", 1, "approved", 0, kind, f"既有会议 {index}", unit, "city", "department",
                                  f"系统{index % 40}", region, start_utc, local, 0, 0, json.dumps([f"区局{index % 300}"]),
-                                 b'{"format":1}', '{"violations":[],"warnings":[],"waived":[]}', "fill", 1_767_225_600.0, seq,
+                                 b'{"format":1}', "fill", 1_767_225_600.0, seq,
                                  vevent(index), "Asia/Shanghai", start_utc + 7200, "\n".join(sorted(keys))))
+                attendees.append((f"区局{index % 300}", unit, kind, local, f"fill-{index}"))
                 feeds.update(keys)
             db.executemany("INSERT INTO decision (seq, input_name, input_digest, request_id, revision, action, verdict, decided_at,"
                            " destination, decision_json) VALUES (?,?,?,?,?,?,?,?,?,?)", decisions)
             db.executemany("INSERT INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level,"
                            " organizer_type, organizer_system, organizer_region, start_utc, local_date, reaches_grassroots, exempt,"
-                           " attendee_units, request_bytes, assessment_json, settings_version, decided_at, decision_seq, vevent, tzid,"
-                           " end_utc, feed_keys) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", meetings)
+                           " attendee_units, request_bytes, settings_version, decided_at, decision_seq, vevent, tzid,"
+                           " end_utc, feed_keys) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", meetings)
+            db.executemany("INSERT INTO meeting_attendee (unit, organizer_unit, kind, local_date, meeting_id) VALUES (?,?,?,?,?)",
+                           attendees)
             db.executemany("INSERT OR IGNORE INTO feed (key) VALUES (?)", [(key,) for key in feeds])
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()

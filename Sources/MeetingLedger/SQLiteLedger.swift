@@ -421,10 +421,11 @@ public final class SQLiteLedger: Ledger {
             try upsertMeeting(request, bytes: bytes, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq,
                               publication: publication, in: db)
         case let .withdraw(publication):
+            // Before the status changes: the rows are found through the approved meeting.
+            try deleteAttendeeRows(ofMeeting: decision.requestID ?? "", in: db)
             try db.cachedStatement(sql: """
                 UPDATE meeting SET status = 'withdrawn', sequence = ?, decided_at = ?, decision_seq = ?, vevent = ? WHERE id = ?
                 """).execute(arguments: [decision.sequence, decidedAt.timeIntervalSince1970, seq, publication.vevent, decision.requestID])
-            try db.cachedStatement(sql: "DELETE FROM meeting_attendee WHERE meeting_id = ?").execute(arguments: [decision.requestID])
         case .none:
             break
         }
@@ -437,6 +438,21 @@ public final class SQLiteLedger: Ledger {
         return keys.split(separator: "\n").map(String.init)
     }
 
+    /// Removes a meeting's attendee rows by their full keys, read from its meeting row: the table is keyed for
+    /// the rules' counts, and a delete by meeting id alone would scan all of it (measured: it doubled the CPU
+    /// of a 20,000-request drain). A meeting approved for the first time has none.
+    private static func deleteAttendeeRows(ofMeeting id: String, in db: Database) throws {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT attendee_units, organizer_unit, kind, local_date FROM meeting WHERE id = ? AND status = 'approved' AND exempt = 0
+            """), arguments: [id]) else { return }
+        let units: String = row[0]
+        for unit in Set(try JSONDecoder().decode([String].self, from: Data(units.utf8))) {
+            try db.cachedStatement(sql: """
+                DELETE FROM meeting_attendee WHERE unit = ? AND organizer_unit = ? AND kind = ? AND local_date = ? AND meeting_id = ?
+                """).execute(arguments: [unit, row[1], row[2], row[3], id])
+        }
+    }
+
     private static func upsertMeeting(_ request: MeetingRequest, bytes: [UInt8], decision: Decision, sequence: Int,
                                       decidedAt: Date, seq: Int64, publication: Publication, in db: Database) throws {
         let record = MeetingRecord(request)
@@ -444,7 +460,7 @@ public final class SQLiteLedger: Ledger {
         encoder.outputFormatting = .sortedKeys
         let units = String(decoding: try encoder.encode(record.attendeeUnits), as: UTF8.self)
         try db.cachedStatement(sql: "DELETE FROM meeting_principal_region WHERE meeting_id = ?").execute(arguments: [record.id])
-        try db.cachedStatement(sql: "DELETE FROM meeting_attendee WHERE meeting_id = ?").execute(arguments: [record.id])
+        try deleteAttendeeRows(ofMeeting: record.id, in: db)
         if !record.exempt {
             for unit in Set(record.attendeeUnits) {
                 try db.cachedStatement(sql: """

@@ -170,4 +170,21 @@ final class LedgerTests: XCTestCase {
         let warned = try ledger.read { try $0.countApproved(matching: MeetingQuery(startDates: LocalDate("2025-01-01")!...LocalDate("2025-12-31")!)) }
         XCTAssertGreaterThan(warned, 100, "the stream approves enough to crowd its keys")
     }
+
+    func test_aWithdrawnOrRevisedMeeting_isNoLongerCountedAsSharingItsAttendees() throws {
+        let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
+        let sharing = MeetingQuery(startDates: LocalDate("2025-01-01")!...LocalDate("2025-12-31")!, sharingAttendeeUnits: ["西湖区卫生健康局"])
+        try approve(Sample.meeting("w"), in: ledger)
+        try approve(Sample.meeting("v"), in: ledger)
+        XCTAssertEqual(try ledger.read { try $0.countApproved(matching: sharing) }, 2)
+        // A revision with other attendees replaces the rows of the first.
+        try approve(Sample.meeting("v", attendees: []).with { $0.revision = 2 }, in: ledger, sequence: 1)
+        XCTAssertEqual(try ledger.read { try $0.countApproved(matching: sharing) }, 1)
+        let withdrawal = Decision(verdict: .withdrawn, requestID: "w", revision: 1, sequence: 1, settingsVersion: "v")
+        _ = try ledger.decideAndRecord(input: InputIdentity(name: "w.withdraw.json", digest: "d"), decidedAt: Date()) { _ in
+            DecisionToRecord(decision: withdrawal, destination: "withdrawn/w.r1.withdraw.json",
+                             publication: Publication(vevent: "", timeZone: "Asia/Shanghai", start: Date(), end: Date(), feedKeys: ["all"]))
+        }
+        XCTAssertEqual(try ledger.read { try $0.countApproved(matching: sharing) }, 0)
+    }
 }
