@@ -74,7 +74,7 @@ bench-crowded: release
 # The same harness at a tiny size on the debug build: keeps the benchmark scripts working, measures nothing.
 bench-smoke:
 	BENCH_REQUESTS=200 BENCH_ROUNDS=1 BENCH_BUILD=debug bash Benchmarks/run.sh
-	python3 Benchmarks/crowded.py .build/debug/meetingd 100
+	BENCH_ROUNDS=1 python3 Benchmarks/crowded.py .build/debug/meetingd 100
 
 # Drops the shared examples into ./spool/incoming and decides them: a first look at the outputs.
 example: build

@@ -166,7 +166,7 @@ public struct RequestParser: Sendable {
                                    missingNote: "required for a comprehensive meeting")
         let region = fields.region(object, "region", required: true)
         guard let unit, let level, let type, let region else { return nil }
-        return .init(unit: unit, level: level, type: type, system: system, region: region)
+        return .init(unit: unit.canonicalName, level: level, type: type, system: system?.canonicalName, region: region.canonicalName)
     }
 
     private func readConvener(_ root: FieldPath, _ fields: inout FieldReader) -> MeetingRequest.Convener? {
@@ -189,7 +189,7 @@ public struct RequestParser: Sendable {
         let email = fields.string(item, "email", maxLength: 254)
         if let email, !Self.isEmail(email) { fields.problem("\(item.path).email", "\(quoted(email)) is not an e-mail address") }
         guard let unit, let level, let region, let role else { return nil }
-        return .init(unit: unit, level: level, region: region, type: type, role: role, required: required,
+        return .init(unit: unit.canonicalName, level: level, region: region.canonicalName, type: type, role: role, required: required,
                      reason: reason, accompanying: accompanying, email: email)
     }
 
@@ -201,7 +201,7 @@ public struct RequestParser: Sendable {
         let region = fields.region(item, "speaker_region")
         let minutes = fields.integer(item, "minutes", range: 0...20_160)
         guard let type else { return nil }
-        return .init(type: type, speaker: speaker, speakerRole: role, speakerRegion: region, minutes: minutes)
+        return .init(type: type, speaker: speaker, speakerRole: role, speakerRegion: region?.canonicalName, minutes: minutes)
     }
 
     private func readApproval(_ item: FieldPath, _ fields: inout FieldReader) -> MeetingRequest.Approval? {
@@ -232,6 +232,13 @@ public struct RequestParser: Sendable {
         return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
             && !text.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "\"" || $0 == ":" })
     }
+}
+
+extension String {
+    /// The name in Unicode NFC: units, systems and regions are compared and stored as keys byte for byte (in
+    /// SQL, in feed names), so two spellings a reader cannot tell apart (a composed and a decomposed é, a CJK
+    /// compatibility ideograph and its unified one) must become one.
+    var canonicalName: String { precomposedStringWithCanonicalMapping }
 }
 
 func quoted(_ text: String) -> String {

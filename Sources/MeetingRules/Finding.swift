@@ -56,7 +56,7 @@ public struct Finding: Sendable, Equatable, Codable {
     public var facts: Bilingual
     public var fix: Bilingual
     /// The first of the approved meetings a cap counted (at most `listed_meetings`, 10 by default; empty for
-    /// rules that count nothing). The full list is derivable from the ledger.
+    /// rules that count nothing); `countedTotal` says how many there were.
     public var counted: [CountedMeeting]
     /// How many meetings were counted in all, when more than `counted` lists.
     public var countedTotal: Int?

@@ -60,7 +60,7 @@ public enum Notes {
             lines.append("   已计入的会议 / Meetings counted:")
             for meeting in finding.counted { lines.append("     - \(meeting.id)  \(meeting.date)  \(meeting.title)") }
             if finding.countedNotListed > 0 {
-                lines.append("     … 另有 \(finding.countedNotListed) 个（完整名单见台账）/ and \(finding.countedNotListed) more (the ledger holds the full list)")
+                lines.append("     … 另有 \(finding.countedNotListed) 个 / and \(finding.countedNotListed) more")
             }
         }
         lines.append("   整改：\(finding.fix.zh)")

@@ -145,4 +145,29 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(SHA256.hex(Array(repeating: UInt8(ascii: "a"), count: 1_000)),
                        "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
+
+    func test_namesAreCompared_asAReaderSeesThem() throws {
+        // U+F900 is a compatibility ideograph of U+8C48; "e" + U+0301 is "é".
+        let compatibility = try request(replacing(#""unit": "浙江省教育厅""#, "\"unit\": \"\u{F900}教育厅\""))
+        XCTAssertEqual(Array(compatibility.organizer.unit.unicodeScalars.map(\.value).prefix(1)), [0x8C48])
+        let decomposed = try request(replacing(#""unit": "杭州市教育局""#, "\"unit\": \"Caf\u{65}\u{301}\""))
+        XCTAssertEqual(Array(decomposed.attendees[0].unit.utf8), Array("Caf\u{E9}".utf8))
+    }
+
+    func test_yearEndClustering_listsOnlyMeetingsInsideTheWindow() throws {
+        // Window Dec 1–31 (the default crosses into January; set it to December alone).
+        var settings = RuleSettingsSet()
+        settings[.yearEndClustering].values["window_start"] = .text("12-01")
+        settings[.yearEndClustering].values["window_end"] = .text("12-31")
+        func comprehensive(_ id: String, _ day: String, system: String) -> MeetingRequest {
+            Sample.meeting(id, kind: .comprehensive, from: "\(day) 09:00", to: "\(day) 11:30", type: .government, system: system)
+        }
+        let ledger = InMemoryLedger(["11-28", "11-29", "12-01", "12-02"].enumerated().map { index, day in
+            MeetingRecord(comprehensive("y\(index)", "2025-\(day)", system: "系统\(index)"))
+        })
+        let request = comprehensive("y-new", "2025-12-03", system: "系统新")
+        let assessment = try RuleEngine(settings: settings).assess(request, ledger: ledger)
+        let finding = try XCTUnwrap((assessment.violations + assessment.warnings).first { $0.rule == .yearEndClustering })
+        XCTAssertEqual(finding.counted.map(\.id), ["y2", "y3"], "only the meetings of the window that the count saw")
+    }
 }

@@ -50,8 +50,9 @@ public struct YearEndClustering: Rule {
             return (run, dates.filter { run.contains($0) }.count)
         }.max { $0.1 < $1.1 }!
         if crowded + 1 > perWeek {
+            // The run's days inside the window: the meetings the count above saw.
             var inRun = inWindow
-            inRun.startDates = run
+            inRun.startDates = max(run.lowerBound, window.lowerBound)...min(run.upperBound, window.upperBound)
             findings.append(finding(
                 zh: "\(request.organizer.region) 市县两级综合性会议在包含 \(day) 的连续 7 天内连同本次共 \(crowded + 1) 个，上限 \(perWeek) 个",
                 en: "\(crowded + 1) comprehensive meetings of city/county organizers in \(request.organizer.region) within 7 consecutive days around \(day) with this one; the limit is \(perWeek)",
