@@ -37,12 +37,7 @@ final class HTTPAbuseTests: XCTestCase {
 
     func test_hostileRequests_neverStopTheDaemon_andServeNothingOutsideFeeds() throws {
         let spool = try TestSpool()
-        try spool.drop("a.json", json: requestJSON(id: "a", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
-        let port = HTTPTests.freePort()
-        let notify = try NotifyListener()
-        let daemon = try DaemonProcess(spool: spool.root, notify: notify, arguments: ["--http", "127.0.0.1:\(port)"])
-        XCTAssertNotNil(notify.waitFor("READY=1"), daemon.stderr)
-        XCTAssertTrue(eventually { ((try? spool.text("feeds/all.ics")) ?? "").contains("UID:a@meetingd") })
+        let (daemon, port) = try HTTPTests.daemonServingOneMeeting(spool)
         let pid = daemon.process.processIdentifier
 
         // Dates that overflowed the old parser (SIGILL), and other garbage: the header is ignored.

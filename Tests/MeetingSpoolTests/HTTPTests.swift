@@ -67,15 +67,21 @@ final class HTTPTests: XCTestCase {
             + headers.map { $0 + "\r\n" }.joined() + "\r\n")
     }
 
-    func test_feedServer_answersConditionalRequests_andRefusesEverythingElse() throws {
-        let spool = try TestSpool()
+    /// A running daemon serving feeds on a free port, with one future meeting `a` decided and in `all.ics`.
+    static func daemonServingOneMeeting(_ spool: TestSpool) throws -> (daemon: DaemonProcess, port: Int) {
         try spool.drop("a.json", json: requestJSON(id: "a", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
-        let port = Self.freePort()
+        let port = freePort()
         let notify = try NotifyListener()
         let daemon = try DaemonProcess(spool: spool.root, notify: notify, arguments: ["--http", "127.0.0.1:\(port)"])
         XCTAssertNotNil(notify.waitFor("READY=1"), daemon.stderr)
         XCTAssertTrue(eventually { spool.files("approved").contains("a.ics") })
         XCTAssertTrue(eventually { ((try? spool.text("feeds/all.ics")) ?? "").contains("UID:a@meetingd") })
+        return (daemon, port)
+    }
+
+    func test_feedServer_answersConditionalRequests_andRefusesEverythingElse() throws {
+        let spool = try TestSpool()
+        let (daemon, port) = try Self.daemonServingOneMeeting(spool)
 
         let ok = try Self.get(port, "/all.ics")
         XCTAssertEqual(ok.status, 200)

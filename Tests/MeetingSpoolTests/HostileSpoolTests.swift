@@ -20,6 +20,18 @@ final class HostileSpoolTests: XCTestCase {
         close(fd)
     }
 
+    /// Requests a, b and c in one group, with a fault of b's own at each of `steps`.
+    func threeRequests(poisoningB steps: Set<DecisionPipeline.Step>) throws -> (TestSpool, DecisionPipeline) {
+        let spool = try TestSpool()
+        for name in ["a", "b", "c"] { try spool.drop("\(name).json", json: requestJSON(id: name, unit: "单位\(name)")) }
+        let pipeline = try spool.pipeline()
+        pipeline.batchSize = 16
+        pipeline.faultInjector = { reached, file in
+            if file == "b.json", steps.contains(reached) { throw PoisonFault() }
+        }
+        return (spool, pipeline)
+    }
+
     func namesUnder(_ url: URL) -> [String] {
         (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String]) ?? []
     }
@@ -186,13 +198,7 @@ final class HostileSpoolTests: XCTestCase {
     }
 
     func test_aRequestThatFailsEvenWhenSetAside_isHeldBackInIncoming_andTheOthersAreDecided() throws {
-        let spool = try TestSpool()
-        for name in ["a", "b", "c"] { try spool.drop("\(name).json", json: requestJSON(id: name, unit: "单位\(name)")) }
-        let pipeline = try spool.pipeline()
-        pipeline.batchSize = 16
-        pipeline.faultInjector = { reached, file in
-            if file == "b.json", reached == .deciding || reached == .settingAside { throw PoisonFault() }
-        }
+        let (spool, pipeline) = try threeRequests(poisoningB: [.deciding, .settingAside])
         let outcomes = try pipeline.drain()
         XCTAssertEqual(outcomes.map(\.file), ["a.json", "c.json"])
         XCTAssertEqual(spool.files("incoming"), ["b.json"], "kept whole where it was")
@@ -243,13 +249,7 @@ final class HostileSpoolTests: XCTestCase {
     }
 
     func test_aRequestNeitherMovedNorSetAside_staysWaiting_keepsItsLogLine_andIsFinishedAfterARestart() throws {
-        let spool = try TestSpool()
-        for name in ["a", "b", "c"] { try spool.drop("\(name).json", json: requestJSON(id: name, unit: "单位\(name)")) }
-        let pipeline = try spool.pipeline()
-        pipeline.batchSize = 16
-        pipeline.faultInjector = { reached, file in
-            if file == "b.json", reached == .afterOutputs || reached == .settingAside { throw PoisonFault() }
-        }
+        let (spool, pipeline) = try threeRequests(poisoningB: [.afterOutputs, .settingAside])
         XCTAssertEqual(try pipeline.drain().map(\.file), ["a.json", "c.json"])
         XCTAssertEqual(spool.files("incoming"), ["b.json"])
         XCTAssertEqual(pipeline.heldBackCount, 1)
