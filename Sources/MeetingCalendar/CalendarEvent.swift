@@ -29,12 +29,16 @@ public struct CalendarEvent: Sendable, Equatable {
     public var attendees: [Participant]
     public var categories: [String]
     public var cancelled: Bool
+    /// RRULE of a recurring series (its UNTIL in UTC), and the EXDATE starts of the occurrences taken out.
+    public var recurrenceRule: String?
+    public var exceptionStarts: [Date] = []
     /// `X-` properties in order, e.g. `("X-MEETINGD-WARNING", "plan-required: no plan_ref")`.
     public var extra: [(name: String, value: String)]
 
     public init(uid: String, sequence: Int, stamp: Date, start: Date, end: Date, timeZone: String, summary: String,
                 location: String? = nil, organizer: Participant, attendees: [Participant] = [], categories: [String] = [],
-                cancelled: Bool = false, extra: [(name: String, value: String)] = []) {
+                cancelled: Bool = false, extra: [(name: String, value: String)] = [], recurrenceRule: String? = nil,
+                exceptionStarts: [Date] = []) {
         self.uid = uid
         self.sequence = sequence
         self.stamp = stamp
@@ -48,13 +52,16 @@ public struct CalendarEvent: Sendable, Equatable {
         self.categories = categories
         self.cancelled = cancelled
         self.extra = extra
+        self.recurrenceRule = recurrenceRule
+        self.exceptionStarts = exceptionStarts
     }
 
     public static func == (lhs: CalendarEvent, rhs: CalendarEvent) -> Bool {
         lhs.uid == rhs.uid && lhs.sequence == rhs.sequence && lhs.stamp == rhs.stamp && lhs.start == rhs.start
             && lhs.end == rhs.end && lhs.timeZone == rhs.timeZone && lhs.summary == rhs.summary && lhs.location == rhs.location
             && lhs.organizer == rhs.organizer && lhs.attendees == rhs.attendees && lhs.categories == rhs.categories
-            && lhs.cancelled == rhs.cancelled && lhs.extra.elementsEqual(rhs.extra) { $0.name == $1.name && $0.value == $1.value }
+            && lhs.cancelled == rhs.cancelled && lhs.recurrenceRule == rhs.recurrenceRule && lhs.exceptionStarts == rhs.exceptionStarts
+            && lhs.extra.elementsEqual(rhs.extra) { $0.name == $1.name && $0.value == $1.value }
     }
 }
 

@@ -176,6 +176,14 @@ public enum ICalendarWriter {
         add(vevent, icalproperty_new_sequence(Int32(event.sequence)))
         add(vevent, zoned(event.start, zone: zone, name: event.timeZone, make: icalproperty_new_dtstart))
         add(vevent, zoned(event.end, zone: zone, name: event.timeZone, make: icalproperty_new_dtend))
+        if let rule = event.recurrenceRule {
+            let recurrence = icalrecurrencetype_from_string(rule)
+            guard recurrence.freq != ICAL_NO_RECURRENCE else { throw CalendarError.libical("RRULE \(rule) does not parse") }
+            add(vevent, icalproperty_new_rrule(recurrence))
+            for start in event.exceptionStarts {
+                add(vevent, zoned(start, zone: zone, name: event.timeZone, make: icalproperty_new_exdate))
+            }
+        }
         add(vevent, icalproperty_new_summary(event.summary))
         if let location = event.location { add(vevent, icalproperty_new_location(location)) }
         add(vevent, icalproperty_new_status(event.cancelled ? ICAL_STATUS_CANCELLED : ICAL_STATUS_CONFIRMED))

@@ -12,6 +12,8 @@ import Yams
 /// - `http` (string, default `127.0.0.1:8080`): where `meetingd run` serves the feeds; `off` serves nothing.
 /// - `group_commit` (integer, default 1): decisions per ledger transaction and durability barrier.
 /// - `listed_meetings` (integer, default 10): counted meetings named in a finding; the rest are "and N more".
+/// - `recurrence.max_occurrences` (integer, default 400) and `recurrence.max_span_days` (integer, default 366):
+///   the bounds of a recurring series; a request beyond them is invalid.
 /// - `feeds.refresh_seconds` (integer, default 3600): REFRESH-INTERVAL and X-PUBLISHED-TTL of every feed.
 /// - `feeds.cancelled_days` (integer, default 30): how long a withdrawn meeting stays in feeds as CANCELLED.
 /// - `feeds.horizon_days` (integer, default 365): feeds show meetings that ended at most this many days ago.
@@ -133,6 +135,26 @@ extension Configuration {
                     default: configuration.feeds.horizonDays = number
                     }
                 }
+            case "recurrence":
+                guard let recurrence = value.mapping else { throw ConfigurationError("\(at(value)): recurrence: expected a mapping") }
+                for (settingNode, valueNode) in recurrence {
+                    let setting = settingNode.string ?? ""
+                    let range: ClosedRange<Int>
+                    switch setting {
+                    case "max_occurrences": range = RecurrenceLimits.occurrencesRange
+                    case "max_span_days": range = RecurrenceLimits.spanDaysRange
+                    default:
+                        throw ConfigurationError("\(at(settingNode)): recurrence.\(setting): unknown key (known: max_occurrences, max_span_days)")
+                    }
+                    guard let number = valueNode.scalar.flatMap({ Int($0.string) }), range.contains(number) else {
+                        throw ConfigurationError("\(at(valueNode)): recurrence.\(setting): must be an integer from \(range.lowerBound) to \(range.upperBound)")
+                    }
+                    if setting == "max_occurrences" {
+                        configuration.rules.recurrence.maxOccurrences = number
+                    } else {
+                        configuration.rules.recurrence.maxSpanDays = number
+                    }
+                }
             case "rules":
                 guard let rules = value.mapping else { throw ConfigurationError("\(at(value)): rules: expected a mapping of rule ids") }
                 for (ruleNode, settingsNode) in rules {
@@ -172,7 +194,7 @@ extension Configuration {
                     }
                 }
             default:
-                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, timezone, http, group_commit, listed_meetings, feeds, rules)")
+                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, timezone, http, group_commit, listed_meetings, recurrence, feeds, rules)")
             }
         }
         return configuration
@@ -206,6 +228,13 @@ extension Configuration {
             "# How many of the meetings a cap counted a note, log line or .ics names; the rest are \"and N more\"",
             "# (1 to 1000). The full list stays in the ledger.",
             "listed_meetings: 10",
+            "",
+            "# Recurring meetings (a request's `recurrence`): every occurrence is checked and counted on its own.",
+            "recurrence:",
+            "  # A series with more occurrences than this (after its exdates) is invalid (1 to 5000).",
+            "  max_occurrences: 400",
+            "  # A series whose last occurrence is more than this many days after its first is invalid (1 to 3660).",
+            "  max_span_days: 366",
             "",
             "# Subscribable calendars under <spool>/feeds/.",
             "feeds:",

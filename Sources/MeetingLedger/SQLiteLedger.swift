@@ -166,6 +166,63 @@ public final class SQLiteLedger: Ledger {
                     WHERE kind = 'comprehensive';
                 """)
         }
+        // A recurring series counts once per occurrence: the counted columns move into one row per occurrence
+        // of every approved, counted meeting (a single meeting has one), and the attendee and principal rows
+        // carry the occurrence number. The meeting row keeps what is published once per series.
+        migrator.registerMigration("v7: one counted row per occurrence") { db in
+            try db.execute(sql: """
+                CREATE TABLE occurrence (
+                    meeting_id TEXT NOT NULL,
+                    n INTEGER NOT NULL CHECK (n >= 0),
+                    local_date TEXT NOT NULL,
+                    start_utc REAL NOT NULL,
+                    kind TEXT NOT NULL,
+                    organizer_unit TEXT NOT NULL,
+                    organizer_level TEXT NOT NULL,
+                    organizer_region TEXT NOT NULL,
+                    organizer_system TEXT,
+                    PRIMARY KEY (meeting_id, n)
+                ) WITHOUT ROWID;
+                INSERT INTO occurrence (meeting_id, n, local_date, start_utc, kind, organizer_unit, organizer_level, organizer_region,
+                                        organizer_system)
+                    SELECT id, 0, local_date, start_utc, kind, organizer_unit, organizer_level, organizer_region, organizer_system
+                    FROM meeting WHERE status = 'approved' AND exempt = 0;
+                CREATE INDEX occurrence_by_unit ON occurrence (organizer_unit, kind, local_date);
+                CREATE INDEX occurrence_by_region ON occurrence (organizer_region, local_date) WHERE kind = 'comprehensive';
+                CREATE INDEX occurrence_by_system ON occurrence (organizer_region, organizer_system, local_date)
+                    WHERE kind = 'comprehensive';
+                DROP INDEX meeting_by_region;
+                DROP INDEX meeting_by_system;
+                DROP INDEX meeting_by_unit;
+
+                CREATE TABLE meeting_attendee_v7 (
+                    unit TEXT NOT NULL,
+                    organizer_unit TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    local_date TEXT NOT NULL,
+                    meeting_id TEXT NOT NULL,
+                    n INTEGER NOT NULL,
+                    PRIMARY KEY (unit, organizer_unit, kind, local_date, meeting_id, n)
+                ) WITHOUT ROWID;
+                INSERT INTO meeting_attendee_v7 SELECT unit, organizer_unit, kind, local_date, meeting_id, 0 FROM meeting_attendee;
+                DROP TABLE meeting_attendee;
+                ALTER TABLE meeting_attendee_v7 RENAME TO meeting_attendee;
+
+                CREATE TABLE meeting_principal_region_v7 (
+                    meeting_id TEXT NOT NULL,
+                    n INTEGER NOT NULL,
+                    region TEXT NOT NULL,
+                    local_date TEXT NOT NULL,
+                    PRIMARY KEY (meeting_id, n, region)
+                );
+                INSERT INTO meeting_principal_region_v7 (meeting_id, n, region, local_date)
+                    SELECT p.meeting_id, 0, p.region, p.local_date FROM meeting_principal_region p
+                    JOIN meeting m ON m.id = p.meeting_id AND m.status = 'approved' ORDER BY p.rowid;
+                DROP TABLE meeting_principal_region;
+                ALTER TABLE meeting_principal_region_v7 RENAME TO meeting_principal_region;
+                CREATE INDEX principal_by_region ON meeting_principal_region (region, local_date);
+                """)
+        }
         return migrator
     }
 
@@ -278,6 +335,7 @@ public final class SQLiteLedger: Ledger {
         var sequence: Int?
         var note: String?
         var settingsVersion: String
+        var occurrences: Int?
 
         init(_ decision: Decision) {
             assessment = decision.assessment
@@ -285,11 +343,12 @@ public final class SQLiteLedger: Ledger {
             sequence = decision.sequence
             note = decision.note
             settingsVersion = decision.settingsVersion
+            occurrences = decision.occurrences
         }
 
         func decision(verdict: Verdict, requestID: String?, revision: Int?) -> Decision {
             Decision(verdict: verdict, requestID: requestID, revision: revision, assessment: assessment, problems: problems ?? [],
-                     sequence: sequence, note: note, settingsVersion: settingsVersion)
+                     sequence: sequence, note: note, settingsVersion: settingsVersion, occurrences: occurrences)
         }
     }
 
@@ -422,7 +481,7 @@ public final class SQLiteLedger: Ledger {
                               publication: publication, in: db)
         case let .withdraw(publication):
             // Before the status changes: the rows are found through the approved meeting.
-            try deleteAttendeeRows(ofMeeting: decision.requestID ?? "", in: db)
+            try deleteCountedRows(ofMeeting: decision.requestID ?? "", in: db)
             try db.cachedStatement(sql: """
                 UPDATE meeting SET status = 'withdrawn', sequence = ?, decided_at = ?, decision_seq = ?, vevent = ? WHERE id = ?
                 """).execute(arguments: [decision.sequence, decidedAt.timeIntervalSince1970, seq, publication.vevent, decision.requestID])
@@ -438,19 +497,27 @@ public final class SQLiteLedger: Ledger {
         return keys.split(separator: "\n").map(String.init)
     }
 
-    /// Removes a meeting's attendee rows by their full keys, read from its meeting row: the table is keyed for
-    /// the rules' counts, and a delete by meeting id alone would scan all of it (measured: it doubled the CPU
-    /// of a 20,000-request drain). A meeting approved for the first time has none.
-    private static func deleteAttendeeRows(ofMeeting id: String, in db: Database) throws {
+    /// Removes the rows a meeting is counted by — its occurrences, and their attendee and principal rows —
+    /// before a revision replaces it or a withdrawal frees its places. Attendee rows are removed by their full
+    /// keys, read from the meeting and occurrence rows: that table is keyed for the rules' counts, and a delete
+    /// by meeting id alone would scan all of it (measured: it doubled the CPU of a 20,000-request drain).
+    private static func deleteCountedRows(ofMeeting id: String, in db: Database) throws {
+        try db.cachedStatement(sql: "DELETE FROM meeting_principal_region WHERE meeting_id = ?").execute(arguments: [id])
         guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT attendee_units, organizer_unit, kind, local_date FROM meeting WHERE id = ? AND status = 'approved' AND exempt = 0
+            SELECT attendee_units, organizer_unit, kind FROM meeting WHERE id = ? AND status = 'approved' AND exempt = 0
             """), arguments: [id]) else { return }
         let units: String = row[0]
+        let occurrences = try Row.fetchAll(db.cachedStatement(sql: "SELECT n, local_date FROM occurrence WHERE meeting_id = ?"),
+                                           arguments: [id])
         for unit in Set(try JSONDecoder().decode([String].self, from: Data(units.utf8))) {
-            try db.cachedStatement(sql: """
-                DELETE FROM meeting_attendee WHERE unit = ? AND organizer_unit = ? AND kind = ? AND local_date = ? AND meeting_id = ?
-                """).execute(arguments: [unit, row[1], row[2], row[3], id])
+            for occurrence in occurrences {
+                try db.cachedStatement(sql: """
+                    DELETE FROM meeting_attendee WHERE unit = ? AND organizer_unit = ? AND kind = ? AND local_date = ? AND meeting_id = ?
+                        AND n = ?
+                    """).execute(arguments: [unit, row[1], row[2], occurrence[1], id, occurrence[0]])
+            }
         }
+        try db.cachedStatement(sql: "DELETE FROM occurrence WHERE meeting_id = ?").execute(arguments: [id])
     }
 
     private static func upsertMeeting(_ request: MeetingRequest, bytes: [UInt8], decision: Decision, sequence: Int,
@@ -459,13 +526,25 @@ public final class SQLiteLedger: Ledger {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let units = String(decoding: try encoder.encode(record.attendeeUnits), as: UTF8.self)
-        try db.cachedStatement(sql: "DELETE FROM meeting_principal_region WHERE meeting_id = ?").execute(arguments: [record.id])
-        try deleteAttendeeRows(ofMeeting: record.id, in: db)
-        if !record.exempt {
+        try deleteCountedRows(ofMeeting: record.id, in: db)
+        // Every occurrence is counted on its own (a single meeting is one occurrence).
+        for (n, occurrence) in MeetingRecord.occurrences(of: request).enumerated() {
+            let date = occurrence.localStartDate.description
+            for region in occurrence.grassrootsPrincipalRegions {
+                try db.cachedStatement(sql: "INSERT INTO meeting_principal_region (meeting_id, n, region, local_date) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [record.id, n, region, date])
+            }
+            guard !record.exempt else { continue }
+            try db.cachedStatement(sql: """
+                INSERT INTO occurrence (meeting_id, n, local_date, start_utc, kind, organizer_unit, organizer_level, organizer_region,
+                                        organizer_system)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [record.id, n, date, occurrence.start.timeIntervalSince1970, record.kind.rawValue,
+                                         record.organizerUnit, record.organizerLevel.rawValue, record.organizerRegion, record.organizerSystem])
             for unit in Set(record.attendeeUnits) {
                 try db.cachedStatement(sql: """
-                    INSERT INTO meeting_attendee (unit, organizer_unit, kind, local_date, meeting_id) VALUES (?, ?, ?, ?, ?)
-                    """).execute(arguments: [unit, record.organizerUnit, record.kind.rawValue, record.localStartDate.description, record.id])
+                    INSERT INTO meeting_attendee (unit, organizer_unit, kind, local_date, meeting_id, n) VALUES (?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [unit, record.organizerUnit, record.kind.rawValue, date, record.id, n])
             }
         }
         try db.cachedStatement(sql: """
@@ -485,10 +564,6 @@ public final class SQLiteLedger: Ledger {
         for key in Set(publication.feedKeys) {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO feed (key) VALUES (?)").execute(arguments: [key])
         }
-        for region in record.grassrootsPrincipalRegions {
-            try db.cachedStatement(sql: "INSERT INTO meeting_principal_region (meeting_id, region, local_date) VALUES (?, ?, ?)").execute(
-                           arguments: [record.id, region, record.localStartDate.description])
-        }
     }
 }
 
@@ -497,12 +572,15 @@ struct SQLiteDecisionState: DecisionState {
     let db: Database
 
     /// How `query` is read: from the narrowest index for it, with the expressions that name a matching
-    /// meeting's id and local date there, and whether one meeting can match more than once (several units).
+    /// occurrence (meeting id and number) and its local date there, and whether one occurrence can match more
+    /// than once (several units). Only approved, counted meetings have occurrence, attendee and principal rows
+    /// that join an occurrence, so no status or exemption is tested.
     private struct Plan {
         var from: String
         var conditions: [String] = []
         var arguments: StatementArguments = []
         var id: String
+        var n: String
         var date: String
         var distinct = false
 
@@ -514,77 +592,82 @@ struct SQLiteDecisionState: DecisionState {
         }
 
         static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ",") }
+
+        /// The matching occurrences, each once, in the rules' order: local date, meeting id, occurrence number.
+        var listSQL: String {
+            "SELECT \(distinct ? "DISTINCT " : "")\(id), \(n), \(date) FROM \(from) WHERE \(whereClause) ORDER BY \(date), \(id), \(n)"
+        }
+
+        var countSQL: String {
+            distinct ? "SELECT COUNT(*) FROM (SELECT DISTINCT \(id), \(n) FROM \(from) WHERE \(whereClause))"
+                : "SELECT COUNT(*) FROM \(from) WHERE \(whereClause)"
+        }
     }
 
     private func plan(_ query: MeetingQuery) -> Plan {
         let dates: [any DatabaseValueConvertible] = [query.startDates.lowerBound.description, query.startDates.upperBound.description]
         var plan: Plan
-        var meetingConditionsDone = false
+        var occurrenceConditionsDone = false
         if let units = query.sharingAttendeeUnits {
-            // Driven by the attendee rows: one index range per unit, already limited to approved, counted meetings.
-            plan = Plan(from: "meeting_attendee a", id: "a.meeting_id", date: "a.local_date", distinct: units.count > 1)
+            // Driven by the attendee rows: one index range per unit.
+            plan = Plan(from: "meeting_attendee a", id: "a.meeting_id", n: "a.n", date: "a.local_date", distinct: units.count > 1)
             plan.add("a.unit IN (\(Plan.placeholders(units.count)))", units.sorted())
             if let unit = query.organizerUnit { plan.add("a.organizer_unit = ?", [unit]) }
             if let kinds = query.kinds { plan.add("a.kind IN (\(Plan.placeholders(kinds.count)))", kinds.map(\.rawValue).sorted()) }
             plan.add("a.local_date BETWEEN ? AND ?", dates)
             if let excluded = query.excludingID { plan.add("a.meeting_id <> ?", [excluded]) }
-            let needsMeeting = query.organizerRegion != nil || query.organizerSystem != nil || query.organizerLevels != nil
+            let needsOccurrence = query.organizerRegion != nil || query.organizerSystem != nil || query.organizerLevels != nil
                 || query.grassrootsPrincipalRegion != nil
-            if !needsMeeting { return plan }
-            plan.from += " CROSS JOIN meeting m ON m.id = a.meeting_id"
-            meetingConditionsDone = true  // unit, kinds, dates and status are settled by the attendee rows
+            if !needsOccurrence { return plan }
+            plan.from += " CROSS JOIN occurrence o ON o.meeting_id = a.meeting_id AND o.n = a.n"
+            occurrenceConditionsDone = true  // unit, kinds and dates are settled by the attendee rows
         } else if let region = query.grassrootsPrincipalRegion {
-            // Driven by the principal table: a region's few rows, not every meeting in the date range.
-            plan = Plan(from: "meeting_principal_region p CROSS JOIN meeting m ON m.id = p.meeting_id", id: "m.id", date: "m.local_date")
+            // Driven by the principal rows: a region's few rows, not every occurrence in the date range.
+            plan = Plan(from: "meeting_principal_region p CROSS JOIN occurrence o ON o.meeting_id = p.meeting_id AND o.n = p.n",
+                        id: "o.meeting_id", n: "o.n", date: "o.local_date")
             plan.add("p.region = ?", [region])
             plan.add("p.local_date BETWEEN ? AND ?", dates)
         } else {
-            plan = Plan(from: "meeting m", id: "m.id", date: "m.local_date")
+            plan = Plan(from: "occurrence o", id: "o.meeting_id", n: "o.n", date: "o.local_date")
         }
-        if !meetingConditionsDone {
-            plan.conditions += ["m.status = 'approved'", "m.exempt = 0"]
-            plan.add("m.local_date BETWEEN ? AND ?", dates)
+        if !occurrenceConditionsDone {
+            plan.add("o.local_date BETWEEN ? AND ?", dates)
             // Kinds are written into the SQL (they are the catalogue's words, not input), so that SQLite can
             // use the partial indexes on comprehensive meetings.
             // (`kind = 'x'`, not `kind IN ('x')`: SQLite matches a partial index's condition only in that form.)
             if let kinds = query.kinds {
                 let words = kinds.map { "'\($0.rawValue)'" }.sorted()
-                plan.conditions.append(words.count == 1 ? "m.kind = \(words[0])" : "m.kind IN (\(words.joined(separator: ",")))")
+                plan.conditions.append(words.count == 1 ? "o.kind = \(words[0])" : "o.kind IN (\(words.joined(separator: ",")))")
             }
-            if let unit = query.organizerUnit { plan.add("m.organizer_unit = ?", [unit]) }
-            if let excluded = query.excludingID { plan.add("m.id <> ?", [excluded]) }
+            if let unit = query.organizerUnit { plan.add("o.organizer_unit = ?", [unit]) }
+            if let excluded = query.excludingID { plan.add("o.meeting_id <> ?", [excluded]) }
         } else if let region = query.grassrootsPrincipalRegion {
-            plan.add("EXISTS (SELECT 1 FROM meeting_principal_region p WHERE p.meeting_id = m.id AND p.region = ?)", [region])
+            plan.add("EXISTS (SELECT 1 FROM meeting_principal_region p WHERE p.meeting_id = o.meeting_id AND p.n = o.n AND p.region = ?)",
+                     [region])
         }
-        if let region = query.organizerRegion { plan.add("m.organizer_region = ?", [region]) }
-        if let system = query.organizerSystem { plan.add("m.organizer_system = ?", [system]) }
+        if let region = query.organizerRegion { plan.add("o.organizer_region = ?", [region]) }
+        if let system = query.organizerSystem { plan.add("o.organizer_system = ?", [system]) }
         if let levels = query.organizerLevels {
-            plan.add("m.organizer_level IN (\(Plan.placeholders(levels.count)))", levels.map(\.rawValue).sorted())
+            plan.add("o.organizer_level IN (\(Plan.placeholders(levels.count)))", levels.map(\.rawValue).sorted())
         }
         return plan
-    }
-
-    private func countSQL(_ plan: Plan) -> String {
-        "SELECT \(plan.distinct ? "COUNT(DISTINCT \(plan.id))" : "COUNT(*)") FROM \(plan.from) WHERE \(plan.whereClause)"
     }
 
     func countApproved(matching query: MeetingQuery) throws -> Int {
         let plan = plan(query)
         // A query has one of a few shapes, so its compiled statement is cached.
-        return try Int.fetchOne(db.cachedStatement(sql: countSQL(plan)), arguments: plan.arguments) ?? 0
+        return try Int.fetchOne(db.cachedStatement(sql: plan.countSQL), arguments: plan.arguments) ?? 0
     }
 
     func plan(countOf query: MeetingQuery) throws -> [String] {
         let plan = plan(query)
-        return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + countSQL(plan), arguments: plan.arguments).map { $0["detail"] }
+        return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + plan.countSQL, arguments: plan.arguments).map { $0["detail"] }
     }
 
     func approvedStartDates(matching query: MeetingQuery) throws -> [LocalDate] {
         let plan = plan(query)
-        let sql = "SELECT \(plan.distinct ? "DISTINCT " : "")\(plan.id), \(plan.date) FROM \(plan.from) WHERE \(plan.whereClause) "
-            + "ORDER BY \(plan.date), \(plan.id)"
-        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: plan.arguments).map { row in
-            let text: String = row[1]
+        return try Row.fetchAll(db.cachedStatement(sql: plan.listSQL), arguments: plan.arguments).map { row in
+            let text: String = row[2]
             guard let date = LocalDate(text) else { throw LedgerError.corrupt("local_date = \(text)") }
             return date
         }
@@ -592,15 +675,26 @@ struct SQLiteDecisionState: DecisionState {
 
     func approvedMeetings(matching query: MeetingQuery, limit: Int?) throws -> [MeetingRecord] {
         var plan = plan(query)
-        var sql = "SELECT \(plan.distinct ? "DISTINCT " : "")\(plan.id), \(plan.date) FROM \(plan.from) WHERE \(plan.whereClause) "
-            + "ORDER BY \(plan.date), \(plan.id)"
+        var sql = plan.listSQL
         if let limit {
             sql += " LIMIT ?"
             _ = plan.arguments.append(contentsOf: [limit])
         }
-        let ids = try String.fetchAll(db.cachedStatement(sql: sql), arguments: plan.arguments)
-        return try ids.map { id in
-            guard let record = try meetingRecord(id: id, approvedOnly: false) else { throw LedgerError.corrupt("meeting \(id) vanished") }
+        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: plan.arguments).map { row in
+            let id: String = row[0]
+            let n: Int = row[1]
+            guard var record = try meetingRecord(id: id, approvedOnly: false) else { throw LedgerError.corrupt("meeting \(id) vanished") }
+            // A later occurrence of a series as the rules counted it: its own start and date (the meeting row
+            // holds the first's).
+            if n != 0 {
+                guard let occurrence = try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT start_utc, local_date FROM occurrence WHERE meeting_id = ? AND n = ?
+                    """), arguments: [id, n]), let date = LocalDate(occurrence[1] as String) else {
+                    throw LedgerError.corrupt("occurrence \(n) of \(id) vanished")
+                }
+                record.start = Date(timeIntervalSince1970: occurrence[0])
+                record.localStartDate = date
+            }
             return record
         }
     }
@@ -615,7 +709,7 @@ struct SQLiteDecisionState: DecisionState {
             """), arguments: [id]), !approvedOnly || row["status"] == "approved" else { return nil }
         var record = try Self.meetingRecord(row)
         record.grassrootsPrincipalRegions = try String.fetchAll(db.cachedStatement(sql: """
-            SELECT region FROM meeting_principal_region WHERE meeting_id = ? ORDER BY rowid
+            SELECT region FROM meeting_principal_region WHERE meeting_id = ? AND n = 0 ORDER BY rowid
             """), arguments: [id])
         return record
     }

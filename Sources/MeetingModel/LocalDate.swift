@@ -89,6 +89,11 @@ public struct LocalDateTime: Sendable, Equatable {
     public let date: LocalDate
     public let secondsOfDay: Double
 
+    public init(date: LocalDate, secondsOfDay: Double) {
+        self.date = date
+        self.secondsOfDay = secondsOfDay
+    }
+
     public var hour: Int { Int(secondsOfDay) / 3600 }
     public var minute: Int { Int(secondsOfDay) % 3600 / 60 }
     public var second: Int { Int(secondsOfDay) % 60 }

@@ -123,6 +123,8 @@ public struct MeetingRequest: Sendable {
     public var attendees: [Attendee]
     public var agenda: [AgendaItem]
     public var approvals: [Approval]
+    /// A recurring series (`recurrence`), expanded; nil for one meeting. `start`/`end` are its first occurrence.
+    public var recurrence: Recurrence?
 
     public var clock: ZonedClock { ZonedClock(timeZone: timeZone) }
     public var localStart: LocalDateTime { clock.local(start) }
@@ -152,7 +154,7 @@ public struct MeetingRequest: Sendable {
         location: String? = nil, contact: String? = nil, planRef: String? = nil, coveredByDocument: String? = nil,
         mode: MeetingMode = .inPerson, groupDiscussion: Bool = false, reachesGrassroots: Bool = false,
         relays: String? = nil, directiveIssued: Date? = nil,
-        attendees: [Attendee] = [], agenda: [AgendaItem] = [], approvals: [Approval] = []
+        attendees: [Attendee] = [], agenda: [AgendaItem] = [], approvals: [Approval] = [], recurrence: Recurrence? = nil
     ) {
         self.id = id
         self.revision = revision
@@ -177,6 +179,7 @@ public struct MeetingRequest: Sendable {
         self.attendees = attendees
         self.agenda = agenda
         self.approvals = approvals
+        self.recurrence = recurrence
     }
 }
 

@@ -21,11 +21,20 @@ public struct RequestParser: Sendable {
 
     public let defaultTimeZone: String
     public let zones: TimeZoneDatabase
+    /// Expands `recurrence` (libical's iterator, from MeetingCalendar); without one, a series is invalid.
+    public let expander: (any RecurrenceExpanding)?
+    public let recurrenceLimits: RecurrenceLimits
 
-    public init(defaultTimeZone: String = "Asia/Shanghai", zones: TimeZoneDatabase = .system) {
+    public init(defaultTimeZone: String = "Asia/Shanghai", zones: TimeZoneDatabase = .system,
+                expander: (any RecurrenceExpanding)? = nil, recurrenceLimits: RecurrenceLimits = RecurrenceLimits()) {
         self.defaultTimeZone = defaultTimeZone
         self.zones = zones
+        self.expander = expander
+        self.recurrenceLimits = recurrenceLimits
     }
+
+    /// `rrule` values longer than this are invalid (the format's other free texts stop at 500 or 1,000).
+    public static let maximumRuleLength = 500
 
     public func parse(_ input: [UInt8]) -> Result<ParsedRequest, InvalidRequest> { parse(input, strict: true) }
 
@@ -146,6 +155,7 @@ public struct RequestParser: Sendable {
         let attendees = fields.array(root, "attendees").enumerated().compactMap { readAttendee($1, &fields) }
         let agenda = fields.array(root, "agenda").compactMap { readAgendaItem($0, &fields) }
         let approvals = fields.array(root, "approvals").compactMap { readApproval($0, &fields) }
+        let recurrence = readRecurrence(root, start: start, end: end, timeZone: timeZone, &fields)
 
         guard let id, let title, let kind, let organizer, let convener, let start, let end, let timeZone else { return nil }
         return .proposal(MeetingRequest(
@@ -154,7 +164,113 @@ public struct RequestParser: Sendable {
             location: location, contact: contact, planRef: planRef, coveredByDocument: covered,
             mode: mode, groupDiscussion: groupDiscussion, reachesGrassroots: reachesGrassroots,
             relays: relays, directiveIssued: directiveIssued,
-            attendees: attendees, agenda: agenda, approvals: approvals))
+            attendees: attendees, agenda: agenda, approvals: approvals, recurrence: recurrence))
+    }
+
+    /// `recurrence` expanded into its occurrences (`shared/spec/recurrence.md`). Every problem is reported at
+    /// `$.recurrence…`; nil when the field is absent or could not be expanded.
+    private func readRecurrence(_ root: FieldPath, start: Date?, end: Date?, timeZone: TimeZone?,
+                                _ fields: inout FieldReader) -> Recurrence? {
+        guard let object = fields.object(root, "recurrence", required: false) else { return nil }
+        let rule = fields.string(object, "rrule", required: true, maxLength: Self.maximumRuleLength)
+        var exdates: [LocalDate] = []
+        for item in fields.array(object, "exdates") {
+            guard case let .string(text) = item.value else {
+                fields.problem(item.path, "expected a date (YYYY-MM-DD), found \(item.value.typeName)")
+                continue
+            }
+            guard let date = LocalDate(text), text.utf8.count == 10 else {
+                fields.problem(item.path, "\(quoted(text)) is not a date (YYYY-MM-DD)")
+                continue
+            }
+            if exdates.contains(date) { fields.problem(item.path, "\(date) is listed twice") } else { exdates.append(date) }
+        }
+        guard let rule, let start, let end, let timeZone, end > start else { return nil }
+        let rulePath = "\(object.path).rrule"
+        let parts: RecurrenceRuleParts
+        switch RecurrenceRuleParts.parse(rule) {
+        case let .failure(problem):
+            fields.problem(rulePath, problem.description)
+            return nil
+        case let .success(read): parts = read
+        }
+        guard let expander else {
+            fields.problem(object.path, "this meetingd cannot expand recurring meetings (no recurrence library)")
+            return nil
+        }
+        let clock = ZonedClock(timeZone: timeZone)
+        let reading = clock.local(start)
+        // Rules run on whole seconds; a start with a fraction keeps it in every occurrence.
+        let fraction = reading.secondsOfDay - reading.secondsOfDay.rounded(.down)
+        let first = LocalDateTime(date: reading.date, secondsOfDay: reading.secondsOfDay.rounded(.down))
+        // A stored series is read back under the widest bounds: a config narrowed since it was approved must
+        // not make it unreadable (its withdrawal still has to be published).
+        let limits = fields.strict ? recurrenceLimits
+            : RecurrenceLimits(maxOccurrences: RecurrenceLimits.occurrencesRange.upperBound, maxSpanDays: RecurrenceLimits.spanDaysRange.upperBound)
+        // The rule's own end, as an instant and a wall-clock bound: an UNTIL date includes that whole local day.
+        var untilInstant: Date?
+        switch parts.end {
+        case .count: break
+        case let .untilDate(date): untilInstant = clock.instant(date.adding(days: 1)).addingTimeInterval(-1)
+        case let .untilInstant(instant): untilInstant = instant
+        }
+        // Nothing past the longest span allowed (plus a day, to see that it is passed) is expanded: the library
+        // is never asked for more than the bounds can accept, whatever COUNT or UNTIL say.
+        let lastAllowedDate = first.date.adding(days: limits.maxSpanDays)
+        var through = LocalDateTime(date: lastAllowedDate.adding(days: 1), secondsOfDay: 86_399)
+        if let untilInstant {
+            let until = clock.local(untilInstant)
+            if (until.date, until.secondsOfDay) < (through.date, through.secondsOfDay) { through = until }
+        }
+        let starts: [LocalDateTime]
+        switch expander.expand(rule: parts.text(untilInstant: nil), first: first, through: through,
+                               limit: limits.maxOccurrences + exdates.count + 1) {
+        case let .failure(problem):
+            fields.problem(rulePath, problem.description)
+            return nil
+        case let .success(expanded): starts = expanded
+        }
+        guard let firstStart = starts.first else {
+            fields.problem(rulePath, "\(quoted(rule)) has no occurrence from start \(first.description)")
+            return nil
+        }
+        guard firstStart == first else {
+            fields.problem(rulePath, "start \(first.description) is not an occurrence of \(quoted(rule)) (the first is \(firstStart.description)); start the series on its first occurrence")
+            return nil
+        }
+        if let last = starts.last, last.date > lastAllowedDate {
+            fields.problem(rulePath, "the series runs past \(lastAllowedDate), more than recurrence.max_span_days (\(limits.maxSpanDays)) days after its first occurrence")
+            return nil
+        }
+        let duration = end.timeIntervalSince(start)
+        var occurrences: [Occurrence] = []
+        var excludedStarts: [Date] = []
+        var matchedExdates = Set<LocalDate>()
+        for local in starts {
+            let instant = clock.instant(local.date, secondsOfDay: local.secondsOfDay).addingTimeInterval(fraction)
+            if exdates.contains(local.date) {
+                matchedExdates.insert(local.date)
+                excludedStarts.append(instant)
+            } else {
+                occurrences.append(Occurrence(start: instant, end: instant.addingTimeInterval(duration)))
+            }
+        }
+        var problems = false
+        for (index, date) in exdates.enumerated() where !matchedExdates.contains(date) {
+            fields.problem("\(object.path).exdates[\(index)]", "\(date) is not the date of an occurrence of the series")
+            problems = true
+        }
+        if occurrences.count > limits.maxOccurrences {
+            fields.problem(rulePath, "the series has more than recurrence.max_occurrences (\(limits.maxOccurrences)) occurrences")
+            return nil
+        }
+        if occurrences.isEmpty {
+            fields.problem("\(object.path).exdates", "no occurrence is left once the exdates are taken out")
+            return nil
+        }
+        if problems { return nil }
+        let written = parts.text(untilInstant: untilInstant)
+        return Recurrence(rule: written, exdates: exdates, occurrences: occurrences, excludedStarts: excludedStarts)
     }
 
     private func readOrganizer(_ root: FieldPath, kind: MeetingKind?, _ fields: inout FieldReader) -> MeetingRequest.Organizer? {

@@ -20,9 +20,11 @@ public struct Decision: Sendable, Equatable, Codable {
     /// `exempt: statutory` for statutory meetings.
     public var note: String?
     public var settingsVersion: String
+    /// For a recurring series: how many occurrences were decided (after exdates). nil for one meeting.
+    public var occurrences: Int?
 
     public init(verdict: Verdict, requestID: String?, revision: Int?, assessment: Assessment = Assessment(),
-                problems: [String] = [], sequence: Int? = nil, note: String? = nil, settingsVersion: String) {
+                problems: [String] = [], sequence: Int? = nil, note: String? = nil, settingsVersion: String, occurrences: Int? = nil) {
         self.verdict = verdict
         self.requestID = requestID
         self.revision = revision
@@ -31,6 +33,7 @@ public struct Decision: Sendable, Equatable, Codable {
         self.sequence = sequence
         self.note = note
         self.settingsVersion = settingsVersion
+        self.occurrences = occurrences
     }
 }
 
@@ -67,14 +70,15 @@ public struct Decider: Sendable {
                                 settingsVersion: version)
             }
             let nextSequence = (standing.lastSequence ?? -1) + 1
+            let occurrences = request.recurrence?.occurrences.count
             if request.kind == .statutory {
                 return Decision(verdict: .approved, requestID: request.id, revision: request.revision,
-                                sequence: nextSequence, note: "exempt: statutory", settingsVersion: version)
+                                sequence: nextSequence, note: "exempt: statutory", settingsVersion: version, occurrences: occurrences)
             }
-            let assessment = try engine.assess(request, ledger: state)
+            let assessment = try engine.assessAll(request, ledger: state)
             return Decision(verdict: assessment.isApproved ? .approved : .rejected, requestID: request.id,
                             revision: request.revision, assessment: assessment,
-                            sequence: assessment.isApproved ? nextSequence : nil, settingsVersion: version)
+                            sequence: assessment.isApproved ? nextSequence : nil, settingsVersion: version, occurrences: occurrences)
         }
     }
 }

@@ -63,6 +63,9 @@ public struct Finding: Sendable, Equatable, Codable {
     /// The setting that gives this finding's severity when it is not the rule's `severity`
     /// (`speech-time-controlled` reports over-long speeches at `minutes_severity`).
     public var severitySetting: String?
+    /// For a recurring series: the local dates of the occurrences this finding applies to (the facts are the
+    /// first one's). nil for one meeting.
+    public var dates: [LocalDate]?
 
     public init(rule: RuleID, clause: String, sentence: String, facts: Bilingual, fix: Bilingual, counted: [CountedMeeting] = []) {
         self.rule = rule
@@ -74,7 +77,7 @@ public struct Finding: Sendable, Equatable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case rule, clause, sentence, facts, fix, counted, countedTotal, severitySetting
+        case rule, clause, sentence, facts, fix, counted, countedTotal, severitySetting, dates
     }
 
     /// Stored without the clause, sentence and fix when they are the catalogue's for its rule (they are
@@ -90,6 +93,7 @@ public struct Finding: Sendable, Equatable, Codable {
         if !counted.isEmpty { try container.encode(counted, forKey: .counted) }
         try container.encodeIfPresent(countedTotal, forKey: .countedTotal)
         try container.encodeIfPresent(severitySetting, forKey: .severitySetting)
+        try container.encodeIfPresent(dates, forKey: .dates)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -110,7 +114,17 @@ public struct Finding: Sendable, Equatable, Codable {
         counted = try container.decodeIfPresent([CountedMeeting].self, forKey: .counted) ?? []
         countedTotal = try container.decodeIfPresent(Int.self, forKey: .countedTotal)
         severitySetting = try container.decodeIfPresent(String.self, forKey: .severitySetting)
+        dates = try container.decodeIfPresent([LocalDate].self, forKey: .dates)
     }
+
+    /// The dates as a note shows them: `2025-03-03, 2025-03-10 … (7 dates)` — the first few and how many.
+    public var datesLine: String? {
+        guard let dates else { return nil }
+        let shown = dates.prefix(Self.datesShown).map(\.description).joined(separator: ", ")
+        return dates.count > Self.datesShown ? "\(shown) … (\(dates.count) dates)" : shown
+    }
+
+    static let datesShown = 10
 
     /// How many counted meetings `counted` leaves out.
     public var countedNotListed: Int { max(0, (countedTotal ?? counted.count) - counted.count) }

@@ -60,6 +60,12 @@ public struct MeetingRecord: Sendable, Equatable {
         grassrootsPrincipalRegions = request.grassrootsPrincipalRegions
         exempt = request.kind == .statutory
     }
+
+    /// One record per occurrence of `request` (one for a single meeting): what the ledger counts.
+    public static func occurrences(of request: MeetingRequest) -> [MeetingRecord] {
+        guard request.recurrence != nil else { return [MeetingRecord(request)] }
+        return request.occurrences.map { MeetingRecord(request.at($0)) }
+    }
 }
 
 /// Which approved, not withdrawn, non-exempt meetings a rule wants to count. Every criterion left nil matches all.
@@ -145,14 +151,15 @@ public protocol DecisionState: LedgerView {
     func standing(of id: String) throws -> MeetingStanding
 }
 
-/// A ledger held in memory: the reference behaviour for rule examples and for tests of other ledgers.
+/// A ledger held in memory: the reference behaviour for rule examples and for tests of other ledgers. A
+/// series is held as one record per occurrence (`MeetingRecord.occurrences(of:)`), all with its id.
 public struct InMemoryLedger: DecisionState, Sendable {
     public var meetings: [MeetingRecord]
 
     public init(_ meetings: [MeetingRecord] = []) { self.meetings = meetings }
 
     public func approvedMeetings(matching query: MeetingQuery, limit: Int? = nil) -> [MeetingRecord] {
-        let all = meetings.filter(query.matches).sorted { ($0.localStartDate, $0.id) < ($1.localStartDate, $1.id) }
+        let all = meetings.filter(query.matches).sorted { ($0.localStartDate, $0.id, $0.start) < ($1.localStartDate, $1.id, $1.start) }
         return limit.map { Array(all.prefix($0)) } ?? all
     }
 

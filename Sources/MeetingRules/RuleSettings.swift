@@ -124,6 +124,10 @@ public struct RuleSettingsSet: Sendable, Equatable {
     public var listedMeetings = 10
     public static let listedMeetingsRange = 1...1000
 
+    /// The bounds of a recurring series (`recurrence.max_occurrences`, `recurrence.max_span_days`). They decide
+    /// whether a request is valid, not how rules judge it, so they are not part of `version` either.
+    public var recurrence = RecurrenceLimits()
+
     /// Every rule at its catalogue default.
     public init(catalog: RuleCatalog = .standard) {
         byRule = [:]

@@ -8,8 +8,15 @@ public enum DecisionLine {
     public static func make(_ decision: Decision, decidedAt: Date, timeZone: TimeZone, input: String,
                             output: String?, moved: String?, sequenceNumber: Int64?) -> JSONValue {
         func findings(_ list: [Finding]) -> JSONValue {
-            .array(list.map { .object([("rule", .string($0.rule.rawValue)), ("clause", .string($0.clause)),
-                                       ("sentence", .string($0.sentence)), ("facts", .string($0.factsLine))]) })
+            .array(list.map { finding in
+                var members: [(key: String, value: JSONValue)] = [
+                    ("rule", .string(finding.rule.rawValue)), ("clause", .string(finding.clause)),
+                    ("sentence", .string(finding.sentence)), ("facts", .string(finding.factsLine)),
+                ]
+                // A series' finding names every occurrence it applies to.
+                if let dates = finding.dates { members.append(("dates", .array(dates.map { .string($0.description) }))) }
+                return .object(members)
+            })
         }
         var members: [(key: String, value: JSONValue)] = [
             ("time", .string(timestamp(decidedAt, timeZone))),
@@ -25,6 +32,7 @@ public enum DecisionLine {
             ("input", .string(input)),
             ("output", .optional(output)),
         ]
+        if let occurrences = decision.occurrences { members.append(("occurrences", .integer(occurrences))) }
         if decision.verdict == .invalid { members.append(("problems", .array(decision.problems.map(JSONValue.string)))) }
         if let note = decision.note { members.append(("note", .string(note))) }
         if let sequence = decision.sequence { members.append(("sequence", .integer(sequence))) }

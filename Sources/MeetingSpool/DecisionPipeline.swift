@@ -64,7 +64,7 @@ public final class DecisionPipeline {
         self.ledger = ledger
         log = try DecisionLog(spool: spool)
         decider = Decider(engine: RuleEngine(settings: settings))
-        parser = RequestParser(defaultTimeZone: timeZone)
+        parser = Self.parser(timeZone: timeZone, settings: settings)
         logTimeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!
         feeds = FeedWriter(spool: spool, ledger: feedLedger ?? ledger, settings: feedSettings)
         try feeds.recover()
@@ -82,6 +82,12 @@ public final class DecisionPipeline {
     /// New rule settings (after a reload) for the decisions that follow.
     public func apply(settings: RuleSettingsSet) {
         decider = Decider(engine: RuleEngine(settings: settings))
+        parser = Self.parser(timeZone: parser.defaultTimeZone, settings: settings)
+    }
+
+    /// The request reader meetingd decides with: series expanded by libical within the configured bounds.
+    public static func parser(timeZone: String, settings: RuleSettingsSet) -> RequestParser {
+        RequestParser(defaultTimeZone: timeZone, expander: LibicalRecurrence(), recurrenceLimits: settings.recurrence)
     }
 
     public var settingsVersion: String { decider.engine.settings.version }
@@ -553,8 +559,9 @@ public final class DecisionPipeline {
     }
 
     private static func publication(_ event: CalendarEvent, request: MeetingRequest) throws -> Publication {
-        Publication(vevent: try ICalendarWriter.renderEvent(event), timeZone: event.timeZone, start: event.start, end: event.end,
-                    feedKeys: FeedKey.keys(for: request).map(\.key))
+        // A series is shown until its last occurrence has ended.
+        Publication(vevent: try ICalendarWriter.renderEvent(event), timeZone: event.timeZone, start: event.start,
+                    end: request.occurrences.last?.end ?? event.end, feedKeys: FeedKey.keys(for: request).map(\.key))
     }
 
     /// Where the input file goes for `decision` (relative to the spool). An invalid file's name in `invalid/`

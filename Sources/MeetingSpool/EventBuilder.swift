@@ -40,6 +40,7 @@ public enum EventBuilder {
             uid: uid(request.id), sequence: sequence, stamp: stamp, start: request.start, end: request.end,
             timeZone: request.timeZoneName, summary: request.title, location: request.location,
             organizer: .init(name: request.organizer.unit, address: request.contact ?? unitAddress(request.organizer.unit)),
-            attendees: attendees, categories: [request.kind.rawValue], cancelled: cancelled, extra: extra)
+            attendees: attendees, categories: [request.kind.rawValue], cancelled: cancelled, extra: extra,
+            recurrenceRule: request.recurrence?.rule, exceptionStarts: request.recurrence?.excludedStarts ?? [])
     }
 }

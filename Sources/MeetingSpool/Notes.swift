@@ -22,6 +22,7 @@ public enum Notes {
             for finding in decision.assessment.warnings {
                 lines.append("- \(finding.rule.rawValue)（第\(finding.clause)条）：\(finding.facts.zh)")
                 lines.append("  \(finding.rule.rawValue) (clause \(finding.clause)): \(finding.facts.en)")
+                if let dates = finding.dates { lines.append("  日期 Dates: " + datesText(dates)) }
             }
         }
         if !decision.assessment.waived.isEmpty {
@@ -30,6 +31,13 @@ public enum Notes {
             for waiver in decision.assessment.waived {
                 lines.append("- \(waiver.rule.rawValue): \(waiver.approver ?? "-")，\(waiver.ref ?? "-")")
             }
+        }
+        if request.recurrence != nil {
+            let failing = Set(decision.assessment.violations.flatMap { $0.dates ?? [] }).sorted()
+            lines.append("")
+            lines.append("整个系列因以上日期未获批准。可将这些日期列入 recurrence.exdates 后重新提交：")
+            lines.append("The whole series is rejected because of the dates above. To hold the others, list those dates in recurrence.exdates:")
+            lines.append("  \"exdates\": [" + failing.map { "\"\($0)\"" }.joined(separator: ", ") + "]")
         }
         lines.append("")
         lines.append("修改后请以同一 id、更高的 revision 重新提交。")
@@ -46,16 +54,40 @@ public enum Notes {
             "会议类型 Kind: \(request.kind.chinese) (\(request.kind.rawValue))",
             "主办单位 Organizer: \(organizer.unit)（\(organizer.level.chinese)级 \(organizer.type.rawValue)\(system)，\(organizer.region)）",
             "会议时间 Time: \(request.localStart.description) – \(request.localEnd.description) (\(request.timeZoneName))",
+        ] + series(request) + [
             "决定时间 Decided: \(DecisionLine.timestamp(decidedAt, request.timeZone))；规则设置 settings \(decision.settingsVersion)",
         ]
+    }
+
+    /// The series line of a recurring request: its rule and how many occurrences it holds.
+    private static func series(_ request: MeetingRequest) -> [String] {
+        guard let recurrence = request.recurrence else { return [] }
+        var lines = ["重复 Recurrence: \(recurrence.rule)（共 \(recurrence.occurrences.count) 次 / \(recurrence.occurrences.count) occurrences）"]
+        if !recurrence.exdates.isEmpty { lines.append("不举行 Excluded: " + datesText(recurrence.exdates)) }
+        return lines
+    }
+
+    /// Every date, seven a line, and how many: the note is where the office finds the dates to exclude.
+    private static func datesText(_ dates: [LocalDate]) -> String {
+        var rows: [String] = []
+        var index = 0
+        while index < dates.count {
+            rows.append(dates[index..<min(index + 7, dates.count)].map(\.description).joined(separator: ", "))
+            index += 7
+        }
+        return rows.joined(separator: ",\n     ") + "（\(dates.count) 个日期 / \(dates.count) dates）"
     }
 
     private static func block(_ number: Int, _ finding: Finding) -> [String] {
         var lines = [
             "\(number). \(finding.rule.rawValue)（第\(finding.clause)条 / clause \(finding.clause)）",
             "   原文 Regulation: “\(finding.sentence)”",
-            "   事实：\(finding.facts.zh)",
         ]
+        if let dates = finding.dates {
+            lines.append("   未通过的日期 Failing dates: " + datesText(dates))
+            lines.append("   （以下事实为第一个日期 \(dates.first.map(\.description) ?? "") 的情况 / the facts of the first date）")
+        }
+        lines.append("   事实：\(finding.facts.zh)")
         if !finding.counted.isEmpty {
             lines.append("   已计入的会议 / Meetings counted:")
             for meeting in finding.counted { lines.append("     - \(meeting.id)  \(meeting.date)  \(meeting.title)") }

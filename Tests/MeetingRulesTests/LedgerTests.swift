@@ -117,11 +117,11 @@ final class LedgerTests: XCTestCase {
         let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
         let year = LocalDate("2025-01-01")!...LocalDate("2025-12-31")!
         let shapes: [(MeetingQuery, String)] = [
-            (MeetingQuery(kinds: [.comprehensive], organizerRegion: "r", organizerSystem: "s", startDates: year, excludingID: "x"), "meeting_by_system"),
+            (MeetingQuery(kinds: [.comprehensive], organizerRegion: "r", organizerSystem: "s", startDates: year, excludingID: "x"), "occurrence_by_system"),
             (MeetingQuery(kinds: [.comprehensive], organizerRegion: "r", organizerLevels: [.city, .county], startDates: year, excludingID: "x"),
-             "meeting_by_region"),
-            (MeetingQuery(kinds: [.routine], organizerUnit: "u", startDates: year, excludingID: "x"), "meeting_by_unit"),
-            (MeetingQuery(kinds: [.onSite, .promotion], organizerUnit: "u", startDates: year, excludingID: "x"), "meeting_by_unit"),
+             "occurrence_by_region"),
+            (MeetingQuery(kinds: [.routine], organizerUnit: "u", startDates: year, excludingID: "x"), "occurrence_by_unit"),
+            (MeetingQuery(kinds: [.onSite, .promotion], organizerUnit: "u", startDates: year, excludingID: "x"), "occurrence_by_unit"),
             (MeetingQuery(startDates: year, grassrootsPrincipalRegion: "t", excludingID: "x"), "principal_by_region"),
             (MeetingQuery(kinds: [.business], organizerUnit: "u", startDates: year, excludingID: "x", sharingAttendeeUnits: ["a", "b"]),
              "PRIMARY KEY"),
@@ -129,7 +129,9 @@ final class LedgerTests: XCTestCase {
         for (query, index) in shapes {
             let plan = try ledger.queryPlan(for: query)
             XCTAssertTrue(plan.contains { $0.hasPrefix("SEARCH") && $0.contains(index) }, "\(query): \(plan)")
-            XCTAssertFalse(plan.contains { $0.hasPrefix("SCAN") }, "\(query): \(plan)")
+            // A scan of a table would read every meeting; a scan of the subquery that makes the matches distinct
+            // reads only them.
+            XCTAssertFalse(plan.contains { $0.hasPrefix("SCAN") && !$0.hasPrefix("SCAN (subquery") }, "\(query): \(plan)")
         }
     }
 

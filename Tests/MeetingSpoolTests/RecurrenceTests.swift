@@ -1,0 +1,230 @@
+import Foundation
+import MeetingCalendar
+import MeetingLedger
+import MeetingModel
+import MeetingRules
+import MeetingSpool
+import XCTest
+
+/// Recurring meetings (`shared/spec/recurrence.md`): every occurrence checked and counted on its own.
+final class RecurrenceTests: XCTestCase {
+    /// A county government's weekly meeting that requires the party secretary of 转塘街道.
+    static func weekly(id: String = "xh-weekly", revision: Int = 1, start: String = "2025-09-02T09:00:00+08:00",
+                       end: String = "2025-09-02T10:00:00+08:00", recurrence: String? = #"{"rrule": "FREQ=WEEKLY;BYDAY=TU;UNTIL=20250930"}"#,
+                       timezone: String = "Asia/Shanghai") -> String {
+        """
+        {"format": 1, "id": "\(id)", "revision": \(revision), "title": "西湖区每周工作例会 \(id)", "kind": "routine",
+         "organizer": {"unit": "西湖区人民政府办公室", "level": "county", "type": "government", "region": "浙江省/杭州市/西湖区"},
+         "convener": {"rank": "principal"}, "start": "\(start)", "end": "\(end)", "timezone": "\(timezone)",
+         "plan_ref": "西政办〔2025〕3号",
+         "attendees": [{"unit": "转塘街道", "level": "township", "region": "浙江省/杭州市/西湖区/转塘街道", "role": "party-secretary",
+                        "type": "party-committee", "reason": "例会部署"}]\(recurrence.map { #", "recurrence": "# + $0 } ?? "")}
+        """
+    }
+
+    func test_weeklySeries_overATownshipPrincipalsLoad_failsOnItsFifthTuesday_andCountsEveryOccurrence() throws {
+        let spool = try TestSpool()
+        let pipeline = try spool.pipeline()
+
+        // September 2025 has five Tuesdays; the principal may be called to four meetings a month.
+        try spool.drop("series.json", json: Self.weekly())
+        try pipeline.drain()
+        XCTAssertEqual(spool.files("rejected"), ["xh-weekly.r1.json", "xh-weekly.txt"])
+        var line = try XCTUnwrap(spool.logLines().last)
+        XCTAssertEqual(line["occurrences"], .integer(5))
+        let violations = try XCTUnwrap(line["violations"].flatMap { if case let .array(items) = $0 { items } else { nil } })
+        XCTAssertEqual(violations.map { $0["rule"] }, [.string("township-leader-load")])
+        XCTAssertEqual(violations[0]["dates"], .array([.string("2025-09-30")]), "the fifth date, and only it, fails")
+        let note = try spool.text("rejected/xh-weekly.txt")
+        XCTAssertTrue(note.contains("未通过的日期 Failing dates: 2025-09-30"), note)
+        XCTAssertTrue(note.contains(#""exdates": ["2025-09-30"]"#), "the fix names the dates to exclude:\n\(note)")
+        XCTAssertTrue(note.contains("共 5 次 / 5 occurrences"), note)
+
+        // The fix the note gives: the same series without its fifth date.
+        try spool.drop("series-2.json", json: Self.weekly(revision: 2,
+            recurrence: #"{"rrule": "FREQ=WEEKLY;BYDAY=TU;UNTIL=20250930", "exdates": ["2025-09-30"]}"#))
+        try pipeline.drain()
+        XCTAssertTrue(spool.files("approved").contains("xh-weekly.ics"))
+        line = try XCTUnwrap(spool.logLines().last)
+        XCTAssertEqual(line["verdict"], .string("approved"))
+        XCTAssertEqual(line["occurrences"], .integer(4))
+        let calendar = try spool.text("approved/xh-weekly.ics")
+        XCTAssertEqual(calendar.components(separatedBy: "BEGIN:VEVENT").count, 2, "one VEVENT for the series")
+        XCTAssertTrue(calendar.contains("RRULE:FREQ=WEEKLY;UNTIL=20250930T155959Z;BYDAY=TU\r\n"), calendar)
+        XCTAssertTrue(calendar.contains("EXDATE;TZID=Asia/Shanghai:20250930T090000\r\n"), calendar)
+        assertCalendarsPass([spool.url("approved/xh-weekly.ics")])
+
+        // Every occurrence counts: one more meeting that month requiring the same principal is over the load.
+        let single = Self.weekly(id: "xh-single", start: "2025-09-25T14:00:00+08:00", end: "2025-09-25T15:00:00+08:00", recurrence: nil)
+        try spool.drop("single.json", json: single)
+        try pipeline.drain()
+        line = try XCTUnwrap(spool.logLines().last)
+        XCTAssertEqual(line["verdict"], .string("rejected"))
+        XCTAssertNil(line["occurrences"], "one meeting is not a series")
+        let facts = try XCTUnwrap(spool.text("rejected/xh-single.txt"))
+        for date in ["2025-09-02", "2025-09-09", "2025-09-16", "2025-09-23"] {
+            XCTAssertTrue(facts.contains("xh-weekly  \(date)"), "the series' occurrence on \(date) is counted:\n\(facts)")
+        }
+
+        // Withdrawn, the series frees every place: the single meeting passes as its next revision.
+        try spool.drop("withdraw.json", json: #"{"format": 1, "id": "xh-weekly", "action": "withdraw"}"#)
+        try spool.drop("single-2.json", json: single.replacingOccurrences(of: #""revision": 1"#, with: #""revision": 2"#))
+        try pipeline.drain()
+        XCTAssertEqual(try spool.logLines().suffix(2).map { $0["verdict"] }, [.string("withdrawn"), .string("approved")])
+        let cancelled = try spool.text("approved/xh-weekly.ics")
+        XCTAssertTrue(cancelled.contains("STATUS:CANCELLED") && cancelled.contains("RRULE:"), "the whole series is cancelled")
+    }
+
+    func test_aRevision_replacesTheWholeSeries_inTheLedgersCounts() throws {
+        let spool = try TestSpool()
+        let pipeline = try spool.pipeline()
+        try spool.drop("a.json", json: Self.weekly(recurrence: #"{"rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=3"}"#))
+        try pipeline.drain()
+        let september = LocalDate("2025-09-01")!...LocalDate("2025-09-30")!
+        let query = MeetingQuery(startDates: september, grassrootsPrincipalRegion: "浙江省/杭州市/西湖区/转塘街道")
+        XCTAssertEqual(try pipeline.ledger.read { try $0.countApproved(matching: query) }, 3)
+        XCTAssertEqual(try pipeline.ledger.read { try $0.approvedStartDates(matching: query) }.map(\.description),
+                       ["2025-09-02", "2025-09-09", "2025-09-16"])
+        // The same id as a daily series of two: the three weekly places are freed, two daily ones taken.
+        try spool.drop("b.json", json: Self.weekly(revision: 2, recurrence: #"{"rrule": "FREQ=DAILY;COUNT=2"}"#))
+        try pipeline.drain()
+        XCTAssertEqual(try pipeline.ledger.read { try $0.approvedStartDates(matching: query) }.map(\.description),
+                       ["2025-09-02", "2025-09-03"])
+        let listed = try pipeline.ledger.read { try $0.approvedMeetings(matching: query) }
+        XCTAssertEqual(listed.map(\.localStartDate.description), ["2025-09-02", "2025-09-03"])
+        XCTAssertEqual(listed.map(\.start), [RFC3339.parse("2025-09-02T09:00:00+08:00")!.instant, RFC3339.parse("2025-09-03T09:00:00+08:00")!.instant])
+        XCTAssertEqual(listed.map(\.grassrootsPrincipalRegions), [["浙江省/杭州市/西湖区/转塘街道"], ["浙江省/杭州市/西湖区/转塘街道"]])
+    }
+
+    /// Each class of broken series is invalid at its own path.
+    func test_brokenSeries_areInvalid_namingTheField() throws {
+        var settings = RuleSettingsSet()
+        settings.recurrence = RecurrenceLimits(maxOccurrences: 10, maxSpanDays: 60)
+        let parser = DecisionPipeline.parser(timeZone: "Asia/Shanghai", settings: settings)
+        let cases: [(String, String, String)] = [
+            (#"{"rrule": "FREQ=WEEKLY;BYDAY=TU"}"#, "$.recurrence.rrule", "never ends"),
+            (#"{"rrule": "FREQ=WEEKLY;BYDAY=XX;COUNT=3"}"#, "$.recurrence.rrule", "libical"),
+            (#"{"rrule": "FREQ=FORTNIGHTLY;COUNT=3"}"#, "$.recurrence.rrule", "libical"),
+            (#"{"rrule": "FREQ=WEEKLY;COUNT=3;UNTIL=20250930"}"#, "$.recurrence.rrule", "both"),
+            (#"{"rrule": "FREQ=WEEKLY;COUNT=0"}"#, "$.recurrence.rrule", "COUNT=0"),
+            (#"{"rrule": "FREQ=WEEKLY;UNTIL=2025-09-30"}"#, "$.recurrence.rrule", "UNTIL"),
+            (#"{"rrule": "FREQ=WEEKLY;UNTIL=20250930T120000"}"#, "$.recurrence.rrule", "UNTIL"),
+            (#"{"rrule": "FREQ=WEEKLY;COUNT=3;RSCALE=CHINESE"}"#, "$.recurrence.rrule", "RSCALE"),
+            (#"{"rrule": "FREQ=WEEKLY;COUNT=3;COUNT=4"}"#, "$.recurrence.rrule", "twice"),
+            (#"{"rrule": "FREQ=WEEKLY;BYDAY=WE;COUNT=3"}"#, "$.recurrence.rrule", "not an occurrence"),
+            (#"{"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;COUNT=2"}"#, "$.recurrence.rrule", "no occurrence"),
+            (#"{"rrule": "FREQ=DAILY;COUNT=11"}"#, "$.recurrence.rrule", "max_occurrences (10)"),
+            (#"{"rrule": "FREQ=DAILY;COUNT=12", "exdates": ["2025-09-03", "2025-09-04"]}"#, "", ""),
+            (#"{"rrule": "FREQ=MONTHLY;COUNT=3"}"#, "$.recurrence.rrule", "max_span_days (60)"),
+            (#"{"rrule": "FREQ=WEEKLY;COUNT=2", "exdates": ["2025-09-03"]}"#, "$.recurrence.exdates[0]", "not the date of an occurrence"),
+            (#"{"rrule": "FREQ=WEEKLY;COUNT=2", "exdates": ["2025-09-02", "2025-09-09"]}"#, "$.recurrence.exdates", "no occurrence is left"),
+            (#"{"rrule": "FREQ=WEEKLY;COUNT=2", "exdates": ["2025-09-09", "2025-09-09"]}"#, "$.recurrence.exdates[1]", "twice"),
+            (#"{"rrule": "FREQ=WEEKLY;COUNT=2", "exdates": ["9/9/2025"]}"#, "$.recurrence.exdates[0]", "not a date"),
+            (#"{"rrule": "FREQ=WEEKLY;COUNT=2", "exdates": "2025-09-09"}"#, "$.recurrence.exdates", "expected an array"),
+            (#"{"exdates": []}"#, "$.recurrence.rrule", "missing"),
+            (#"{"rrule": "  "}"#, "$.recurrence.rrule", "must not be empty"),
+            (#""weekly""#, "$.recurrence", "expected an object"),
+        ]
+        for (recurrence, path, words) in cases {
+            let result = parser.parse(Array(Self.weekly(recurrence: recurrence).utf8))
+            if path.isEmpty {
+                guard case let .success(.proposal(request)) = result else { XCTFail("\(recurrence): \(result)"); continue }
+                XCTAssertEqual(request.recurrence?.occurrences.count, 10, "12 less 2 exdates is within 10")
+                continue
+            }
+            guard case let .failure(invalid) = result else { XCTFail("\(recurrence) was accepted"); continue }
+            XCTAssertTrue(invalid.problems.contains { $0.hasPrefix(path + ":") && $0.contains(words) }, "\(recurrence): \(invalid.problems)")
+        }
+        // null means absent: one meeting.
+        guard case let .success(.proposal(single)) = parser.parse(Array(Self.weekly(recurrence: "null").utf8)) else { return XCTFail() }
+        XCTAssertNil(single.recurrence)
+    }
+
+    /// A weekly 09:00 in New York across the March change stays 09:00 local: its instants move by an hour,
+    /// the .ics passes the independent parsers, and Python's own expansion of its RRULE gives the same
+    /// occurrences as the ledger counted.
+    func test_dst_weeklyInNewYork_keepsItsWallClock_andPythonExpandsTheSameOccurrences() throws {
+        let spool = try TestSpool()
+        let pipeline = try spool.pipeline()
+        try spool.drop("ny.json", json: Self.weekly(id: "ny-weekly", start: "2025-02-25T09:00:00-05:00", end: "2025-02-25T10:30:00-05:00",
+                                                   recurrence: #"{"rrule": "FREQ=WEEKLY;BYDAY=TU;UNTIL=20250401", "exdates": ["2025-03-18"]}"#,
+                                                   timezone: "America/New_York")
+                                        .replacingOccurrences(of: #""role": "party-secretary""#, with: #""role": "staff""#))
+        try pipeline.drain()
+        XCTAssertEqual(spool.files("approved"), ["ny-weekly.ics", "ny-weekly.r1.json"], (try? spool.text("log/decisions.jsonl")) ?? "")
+        assertCalendarsPass([spool.url("approved/ny-weekly.ics")])
+        let ledgerPath = spool.url("state/ledger.sqlite").path
+        let script = """
+            import sqlite3, sys, datetime, icalendar, vobject
+            from dateutil import tz
+            counted = [row[0] for row in sqlite3.connect(sys.argv[1]).execute(
+                "SELECT start_utc FROM occurrence WHERE meeting_id = 'ny-weekly' ORDER BY n")]
+            counted = [datetime.datetime.fromtimestamp(t, datetime.timezone.utc) for t in counted]
+            data = open(sys.argv[2], 'rb').read()
+            event = vobject.readOne(data.decode()).vevent
+            expanded = [d.astimezone(datetime.timezone.utc) for d in event.getrruleset(addRDate=True)]
+            cal = icalendar.Calendar.from_ical(data)
+            ev = [c for c in cal.walk('VEVENT')][0]
+            from dateutil.rrule import rrulestr
+            start = ev.decoded('DTSTART')
+            rule = rrulestr(ev['RRULE'].to_ical().decode(), dtstart=start)
+            excluded = {e.dt for x in ([ev['EXDATE']] if not isinstance(ev['EXDATE'], list) else ev['EXDATE']) for e in x.dts}
+            by_icalendar = [d.astimezone(datetime.timezone.utc) for d in rule if d not in excluded]
+            local = [d.astimezone(tz.gettz('America/New_York')).strftime('%m-%d %H:%M') for d in counted]
+            print(' '.join(local))
+            assert counted == expanded, (counted, expanded)
+            assert counted == by_icalendar, (counted, by_icalendar)
+            """
+        let output = try runPython(script, arguments: [ledgerPath, spool.url("approved/ny-weekly.ics").path])
+        XCTAssertEqual(output.trimmingCharacters(in: .whitespacesAndNewlines),
+                       "02-25 09:00 03-04 09:00 03-11 09:00 03-25 09:00 04-01 09:00", "09:00 local on both sides of 9 March")
+        // The VTIMEZONE covers the whole span: both the EST and the EDT observance are in the file.
+        let calendar = try spool.text("approved/ny-weekly.ics")
+        XCTAssertTrue(calendar.contains("TZOFFSETTO:-0400") && calendar.contains("TZOFFSETTO:-0500"), calendar)
+    }
+
+    func test_seriesInTheFeeds_khalShowsEachOccurrenceOnItsDay() throws {
+        try KhalSubscriber.requireTools()
+        let spool = try TestSpool()
+        try spool.drop("s.json", json: Self.weekly(id: "kh-weekly", start: "2030-04-02T09:00:00+08:00", end: "2030-04-02T10:00:00+08:00",
+                                                  recurrence: #"{"rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=4", "exdates": ["2030-04-16"]}"#))
+        let port = HTTPTests.freePort()
+        let notify = try NotifyListener()
+        let daemon = try DaemonProcess(spool: spool.root, notify: notify, arguments: ["--http", "127.0.0.1:\(port)"])
+        defer {
+            daemon.signal(SIGTERM)
+            _ = daemon.waitForExit()
+        }
+        XCTAssertNotNil(notify.waitFor("READY=1"), daemon.stderr)
+        let feed = FeedKey(kind: .attendee, name: "转塘街道")
+        XCTAssertTrue(eventually { ((try? spool.text("feeds/" + feed.path)) ?? "").contains("RRULE:FREQ=WEEKLY") }, daemon.stderr)
+        let path = feed.path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)!
+        let listed = try KhalSubscriber(feedURL: "http://127.0.0.1:\(port)/" + path).list(from: "2030-03-25", days: 60)
+        XCTAssertEqual(listed.filter { $0.contains("kh-weekly") },
+                       ["2030-04-02 09:00 西湖区每周工作例会 kh-weekly", "2030-04-09 09:00 西湖区每周工作例会 kh-weekly",
+                        "2030-04-23 09:00 西湖区每周工作例会 kh-weekly"], "each occurrence on its day, the excluded one not")
+    }
+
+    private func assertCalendarsPass(_ files: [URL], file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            let result = try runChecker(files.map(\.path))
+            XCTAssertEqual(result.status, 0, result.output, file: file, line: line)
+        } catch {
+            XCTFail("\(error)", file: file, line: line)
+        }
+    }
+
+    private func runPython(_ script: String, arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, text)
+        return text
+    }
+}
