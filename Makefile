@@ -20,11 +20,11 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-# The independent iCalendar parsers the tests use (PyPI).
+# The independent iCalendar parsers and the JSON Schema validator the tests use (PyPI).
 python-deps:
-	@python3 -c "import icalendar, vobject" 2>/dev/null || \
-	  python3 -m pip install --quiet icalendar vobject || \
-	  python3 -m pip install --quiet --break-system-packages icalendar vobject
+	@python3 -c "import icalendar, vobject, jsonschema" 2>/dev/null || \
+	  python3 -m pip install --quiet icalendar vobject jsonschema || \
+	  python3 -m pip install --quiet --break-system-packages icalendar vobject jsonschema
 
 build: deps
 	$(SWIFT) build

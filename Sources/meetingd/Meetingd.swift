@@ -11,7 +11,7 @@ struct Meetingd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meetingd",
         abstract: "Decides meeting requests against the 2024 rules on reducing burdens on the grassroots.",
-        subcommands: [Drain.self, Check.self, Withdraw.self, Rules.self, Run.self, Feeds.self, DefaultConfig.self])
+        subcommands: [Drain.self, Check.self, Withdraw.self, Rules.self, Run.self, Feeds.self, DefaultConfig.self, Schema.self])
 }
 
 /// `--config` and `--spool`, shared by every command that touches a spool.
@@ -135,7 +135,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let configuration = try options.loadConfiguration()
-        let parser = RequestParser(defaultTimeZone: configuration.timezone)
+        let parser = DecisionPipeline.parser(timeZone: configuration.timezone, settings: configuration.rules)
         let decider = Decider(engine: RuleEngine(settings: configuration.rules))
         let ledgerPath = options.ledgerPath(configuration)
         // Without a ledger yet, decide against an empty one rather than create a file.
@@ -193,6 +193,13 @@ struct Rules: ParsableCommand {
             for spec in rule.settings { print("  \(spec.name) = \(settings.values[spec.name]!)  (\(spec.help))") }
         }
     }
+}
+
+struct Schema: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the request format as a JSON Schema (draft 2020-12), for systems that check a request before dropping it.")
+
+    func run() { print(RequestSchema.document().pretty) }
 }
 
 struct DefaultConfig: ParsableCommand {

@@ -103,6 +103,27 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(try spool.text("feeds/all.ics").contains("STATUS:CANCELLED"), "the withdrawal reached the feeds")
     }
 
+    /// `meetingd schema` against Python jsonschema and meetingd's own parser (Tests/tools/check_schema.py): every
+    /// example validates, every invalid class JSON Schema can express fails it and meetingd names the same field.
+    func test_schema_validatesEveryExample_andFailsWhatTheParserCallsInvalid() throws {
+        guard let binary = Self.binary else { throw XCTSkip("meetingd binary not built") }
+        let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tools")
+        let examples = Bundle.module.url(forResource: "Fixtures/examples", withExtension: nil)!
+        let process = Process()
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", tools.appendingPathComponent("check_schema.py").path, binary.path, examples.path]
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("11 examples") && output.contains("0 disagreements"), output)
+        let schema = try meetingd(["schema"], expect: 0)
+        XCTAssertTrue(schema.contains(#""$schema": "https://json-schema.org/draft/2020-12/schema""#))
+    }
+
     func run(_ executable: String, _ arguments: [String]) throws -> String {
         let process = Process()
         let pipe = Pipe()
