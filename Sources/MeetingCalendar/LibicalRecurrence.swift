@@ -8,6 +8,10 @@ import MeetingModel
 public struct LibicalRecurrence: RecurrenceExpanding {
     public init() {}
 
+    /// libical 3.0's iterator stops after the year 2582, without saying so (measured: a weekly COUNT=4 from
+    /// 2582-12-20 gives two dates).
+    public let lastDate = LocalDate(year: 2582, month: 12, day: 31)
+
     public func expand(rule: String, first: LocalDateTime, through: LocalDateTime, limit: Int) -> Result<[LocalDateTime], RecurrenceRuleError> {
         libicalLock.withLock { expandLocked(rule: rule, first: first, through: through, limit: limit) }
     }

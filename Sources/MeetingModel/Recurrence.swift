@@ -53,6 +53,8 @@ public protocol RecurrenceExpanding: Sendable {
     /// local time), in order: at most `limit`, none after `through`. A rule the library cannot read gives
     /// `.failure` with the reason.
     func expand(rule: String, first: LocalDateTime, through: LocalDateTime, limit: Int) -> Result<[LocalDateTime], RecurrenceRuleError>
+    /// The last date the library expands a series to; nothing after it is ever returned.
+    var lastDate: LocalDate { get }
 }
 
 public struct RecurrenceRuleError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -99,7 +101,8 @@ public struct RecurrenceRuleParts: Sendable, Equatable {
             guard !parts.contains(where: { $0.name == name }) else { return .failure(.init("\(name) appears twice")) }
             parts.append((name, String(pair[1]).uppercased()))
         }
-        guard parts.contains(where: { $0.name == "FREQ" }) else { return .failure(.init("FREQ is missing")) }
+        guard let frequency = parts.first(where: { $0.name == "FREQ" })?.value else { return .failure(.init("FREQ is missing")) }
+        if let problem = unsupported(frequency: frequency, parts: parts) { return .failure(.init(problem)) }
         let count = parts.first { $0.name == "COUNT" }?.value
         let until = parts.first { $0.name == "UNTIL" }?.value
         switch (count, until) {
@@ -118,6 +121,46 @@ public struct RecurrenceRuleParts: Sendable, Equatable {
             }
             return .success(RecurrenceRuleParts(parts: parts, end: end))
         }
+    }
+
+    /// What meetingd does not expand, and the part combinations RFC 5545 forbids. A meeting series repeats its
+    /// first occurrence's time of day: sub-daily frequencies and BYHOUR/BYMINUTE/BYSECOND are refused, and
+    /// with them the rules that would make libical's iterator search second by second (measured: an
+    /// HOURLY rule that never matches took 17 s, a SECONDLY one did not finish). A BYMONTH and BYMONTHDAY
+    /// that never meet are refused here too, where libical would search every day to the year 2582 for them.
+    private static func unsupported(frequency: String, parts: [(name: String, value: String)]) -> String? {
+        if ["SECONDLY", "MINUTELY", "HOURLY"].contains(frequency) {
+            return "FREQ=\(frequency): a meeting series repeats daily, weekly, monthly or yearly, at the first occurrence's time of day"
+        }
+        for name in ["BYHOUR", "BYMINUTE", "BYSECOND"] where parts.contains(where: { $0.name == name }) {
+            return "\(name): every occurrence of a meeting series keeps the first one's time of day; list other times as another request"
+        }
+        func has(_ name: String) -> Bool { parts.contains { $0.name == name } }
+        if has("BYWEEKNO"), frequency != "YEARLY" { return "BYWEEKNO is allowed with FREQ=YEARLY only (RFC 5545 section 3.3.10)" }
+        if has("BYYEARDAY"), ["DAILY", "WEEKLY", "MONTHLY"].contains(frequency) {
+            return "BYYEARDAY is not allowed with FREQ=\(frequency) (RFC 5545 section 3.3.10)"
+        }
+        if has("BYMONTHDAY"), frequency == "WEEKLY" { return "BYMONTHDAY is not allowed with FREQ=WEEKLY (RFC 5545 section 3.3.10)" }
+        // An ordinal weekday beyond what a month (5) or a year (53) holds never matches.
+        let ordinalLimit = frequency == "MONTHLY" || has("BYMONTH") ? 5 : 53
+        for day in parts.first(where: { $0.name == "BYDAY" })?.value.split(separator: ",") ?? [] {
+            if let ordinal = Int(day.dropLast(2)), abs(ordinal) > ordinalLimit {
+                return "BYDAY=\(day) never matches: a \(ordinalLimit == 5 ? "month" : "year") has at most \(ordinalLimit) of each weekday"
+            }
+        }
+        func numbers(_ name: String) -> [Int]? {
+            parts.first { $0.name == name }.map { $0.value.split(separator: ",").compactMap { Int($0) } }
+        }
+        if let days = numbers("BYMONTHDAY"), !days.isEmpty {
+            let months = numbers("BYMONTH").flatMap { $0.isEmpty ? nil : $0 } ?? Array(1...12)
+            // February counts 29 days: some year in reach has a 29 February.
+            let meet = months.contains { month in
+                let length = month == 2 ? 29 : LocalDate.daysIn(month: min(max(month, 1), 12), year: 2001)
+                return days.contains { $0 != 0 && abs($0) <= length }
+            }
+            if !meet { return "BYMONTHDAY and BYMONTH never fall on the same date" }
+        }
+        return nil
     }
 
     private static func untilValue(_ text: String) -> End? {

@@ -214,21 +214,33 @@ public struct RequestParser: Sendable {
         case let .untilDate(date): untilInstant = clock.instant(date.adding(days: 1)).addingTimeInterval(-1)
         case let .untilInstant(instant): untilInstant = instant
         }
-        // Nothing past the longest span allowed (plus a day, to see that it is passed) is expanded: the library
-        // is never asked for more than the bounds can accept, whatever COUNT or UNTIL say.
+        // The rule is expanded to its own end — at most one occurrence more than the bounds accept, so neither
+        // COUNT nor UNTIL can make it long — and the span is checked on what comes back. (Cutting the expansion
+        // at the longest span instead would miss a series that continues past it after a gap.)
         let lastAllowedDate = first.date.adding(days: limits.maxSpanDays)
-        var through = LocalDateTime(date: lastAllowedDate.adding(days: 1), secondsOfDay: 86_399)
+        let limit = limits.maxOccurrences + exdates.count + 1
+        var through = LocalDateTime(date: expander.lastDate, secondsOfDay: 86_399)
         if let untilInstant {
             let until = clock.local(untilInstant)
             if (until.date, until.secondsOfDay) < (through.date, through.secondsOfDay) { through = until }
         }
         let starts: [LocalDateTime]
-        switch expander.expand(rule: parts.text(untilInstant: nil), first: first, through: through,
-                               limit: limits.maxOccurrences + exdates.count + 1) {
+        switch expander.expand(rule: parts.text(untilInstant: nil), first: first, through: through, limit: limit) {
         case let .failure(problem):
             fields.problem(rulePath, problem.description)
             return nil
         case let .success(expanded): starts = expanded
+        }
+        // libical's iterator stops after its last date without a word: a series that would go on past it
+        // (COUNT not reached, or UNTIL beyond it) is refused rather than counted short.
+        let cutShort: Bool
+        switch parts.end {
+        case let .count(count): cutShort = !starts.isEmpty && starts.count < min(count, limit)
+        case .untilDate, .untilInstant: cutShort = untilInstant.map { clock.local($0).date > expander.lastDate } ?? false
+        }
+        if cutShort, starts.last.map({ $0.date <= lastAllowedDate }) ?? true {
+            fields.problem(rulePath, "the series runs past \(expander.lastDate), the last date the recurrence library (libical) expands")
+            return nil
         }
         guard let firstStart = starts.first else {
             fields.problem(rulePath, "\(quoted(rule)) has no occurrence from start \(first.description)")

@@ -27,7 +27,12 @@ final class LedgerTests: XCTestCase {
     func test_sqliteQueries_matchTheInMemoryReference() throws {
         let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
         let town = Sample.townshipPrincipal("转塘街道")
+        var series = Sample.meeting("f", kind: .business, from: "2025-03-04 14:00", to: "2025-03-04 15:00", attendees: [town])
+        series.recurrence = Recurrence(rule: "FREQ=WEEKLY;COUNT=3", exdates: [], occurrences: (0..<3).map {
+            Occurrence(start: series.start.addingTimeInterval(Double($0) * 7 * 86_400), end: series.end.addingTimeInterval(Double($0) * 7 * 86_400))
+        }, excludedStarts: [])
         let requests: [MeetingRequest] = [
+            series,
             Sample.meeting("a", kind: .comprehensive, from: "2025-12-28 09:00", to: "2025-12-28 11:00"),
             Sample.meeting("b", kind: .business, from: "2025-03-01 09:00", to: "2025-03-01 11:00", attendees: [town]),
             Sample.meeting("c", kind: .routine, from: "2025-03-05 09:00", to: "2025-03-05 10:00", unit: "杭州市教育局"),
@@ -35,7 +40,8 @@ final class LedgerTests: XCTestCase {
             Sample.meeting("e", kind: .statutory, from: "2025-03-06 09:00", to: "2025-03-06 11:00", attendees: [town]),
         ]
         for request in requests { try approve(request, in: ledger) }
-        let reference = InMemoryLedger(requests.map(MeetingRecord.init))
+        // A series is one record per occurrence.
+        let reference = InMemoryLedger(requests.flatMap(MeetingRecord.occurrences(of:)))
         let queries: [MeetingQuery] = [
             MeetingQuery(startDates: LocalDate("2025-01-01")!...LocalDate("2026-12-31")!),
             MeetingQuery(kinds: [.comprehensive], organizerRegion: "浙江省/杭州市", organizerSystem: "卫生健康",
@@ -147,13 +153,20 @@ final class LedgerTests: XCTestCase {
         for index in 0..<400 {
             let day = 1 + (index * 7) % 28, month = 1 + index / 40
             let date = "2025-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)"
-            let request: MeetingRequest
+            var request: MeetingRequest
             switch index % 5 {
             case 0: request = Sample.meeting("c\(index)", kind: .comprehensive, from: "\(date) 09:00", to: "\(date) 11:00", type: .government,
                                              system: index % 10 == 0 ? "卫生健康" : "教育")
             case 1: request = Sample.meeting("t\(index)", from: "\(date) 14:00", to: "\(date) 16:00", unit: "单位\(index % 7)", attendees: [town])
             case 2: request = Sample.meeting("r\(index)", kind: .routine, from: "\(date) 09:00", to: "\(date) 10:00")
             default: request = Sample.meeting("b\(index)", from: "\(date) 09:00", to: "\(date) 11:00")
+            }
+            if index % 9 == 4 {
+                // A weekly series of four: every occurrence is counted on its own, on both sides.
+                let week: TimeInterval = 7 * 86_400
+                request.recurrence = Recurrence(rule: "FREQ=WEEKLY;COUNT=4", exdates: [], occurrences: (0..<4).map {
+                    Occurrence(start: request.start.addingTimeInterval(week * Double($0)), end: request.end.addingTimeInterval(week * Double($0)))
+                }, excludedStarts: [])
             }
             let bytes = Array("{}".utf8)
             let onSQLite = try ledger.decideAndRecord(input: InputIdentity(name: "\(index).json", digest: "d"), decidedAt: Date()) { state in
@@ -167,7 +180,7 @@ final class LedgerTests: XCTestCase {
             }.decision
             let onReference = try decider.decide(.success(.proposal(request)), state: reference)
             XCTAssertEqual(onSQLite, onReference, request.id)
-            if onReference.verdict == .approved { reference.meetings.append(MeetingRecord(request)) }
+            if onReference.verdict == .approved { reference.meetings += MeetingRecord.occurrences(of: request) }
         }
         let warned = try ledger.read { try $0.countApproved(matching: MeetingQuery(startDates: LocalDate("2025-01-01")!...LocalDate("2025-12-31")!)) }
         XCTAssertGreaterThan(warned, 100, "the stream approves enough to crowd its keys")

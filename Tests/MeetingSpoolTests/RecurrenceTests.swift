@@ -112,10 +112,20 @@ final class RecurrenceTests: XCTestCase {
             (#"{"rrule": "FREQ=WEEKLY;COUNT=3;RSCALE=CHINESE"}"#, "$.recurrence.rrule", "RSCALE"),
             (#"{"rrule": "FREQ=WEEKLY;COUNT=3;COUNT=4"}"#, "$.recurrence.rrule", "twice"),
             (#"{"rrule": "FREQ=WEEKLY;BYDAY=WE;COUNT=3"}"#, "$.recurrence.rrule", "not an occurrence"),
-            (#"{"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;COUNT=2"}"#, "$.recurrence.rrule", "no occurrence"),
+            (#"{"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;COUNT=2"}"#, "$.recurrence.rrule", "never fall on the same date"),
+            (#"{"rrule": "FREQ=DAILY;BYMONTH=4,6;BYMONTHDAY=31;COUNT=2"}"#, "$.recurrence.rrule", "never fall on the same date"),
+            (#"{"rrule": "FREQ=YEARLY;BYYEARDAY=366;BYMONTH=1;COUNT=2"}"#, "$.recurrence.rrule", "no occurrence"),
+            (#"{"rrule": "FREQ=HOURLY;COUNT=3"}"#, "$.recurrence.rrule", "daily, weekly, monthly or yearly"),
+            (#"{"rrule": "FREQ=SECONDLY;BYMONTHDAY=31;BYMONTH=4;COUNT=2"}"#, "$.recurrence.rrule", "daily, weekly, monthly or yearly"),
+            (#"{"rrule": "FREQ=DAILY;BYHOUR=9,14;COUNT=4"}"#, "$.recurrence.rrule", "time of day"),
+            (#"{"rrule": "FREQ=MONTHLY;BYWEEKNO=20;COUNT=2"}"#, "$.recurrence.rrule", "BYWEEKNO"),
+            (#"{"rrule": "FREQ=WEEKLY;BYMONTHDAY=2;COUNT=2"}"#, "$.recurrence.rrule", "BYMONTHDAY"),
             (#"{"rrule": "FREQ=DAILY;COUNT=11"}"#, "$.recurrence.rrule", "max_occurrences (10)"),
             (#"{"rrule": "FREQ=DAILY;COUNT=12", "exdates": ["2025-09-03", "2025-09-04"]}"#, "", ""),
             (#"{"rrule": "FREQ=MONTHLY;COUNT=3"}"#, "$.recurrence.rrule", "max_span_days (60)"),
+            // The second occurrence a year after the first: far past the span, not just a day past it.
+            (#"{"rrule": "FREQ=YEARLY;COUNT=2"}"#, "$.recurrence.rrule", "max_span_days (60)"),
+            (#"{"rrule": "FREQ=WEEKLY;UNTIL=20261231"}"#, "$.recurrence.rrule", "max_span_days (60)"),
             (#"{"rrule": "FREQ=WEEKLY;COUNT=2", "exdates": ["2025-09-03"]}"#, "$.recurrence.exdates[0]", "not the date of an occurrence"),
             (#"{"rrule": "FREQ=WEEKLY;COUNT=2", "exdates": ["2025-09-02", "2025-09-09"]}"#, "$.recurrence.exdates", "no occurrence is left"),
             (#"{"rrule": "FREQ=WEEKLY;COUNT=2", "exdates": ["2025-09-09", "2025-09-09"]}"#, "$.recurrence.exdates[1]", "twice"),
@@ -135,6 +145,13 @@ final class RecurrenceTests: XCTestCase {
             guard case let .failure(invalid) = result else { XCTFail("\(recurrence) was accepted"); continue }
             XCTAssertTrue(invalid.problems.contains { $0.hasPrefix(path + ":") && $0.contains(words) }, "\(recurrence): \(invalid.problems)")
         }
+        // libical's iterator stops after 2582 without a word: a series reaching past it is refused, not cut short.
+        let late = Self.weekly(start: "2582-12-20T09:00:00+08:00", end: "2582-12-20T10:00:00+08:00", recurrence: #"{"rrule": "FREQ=WEEKLY;COUNT=4"}"#)
+        guard case let .failure(cut) = parser.parse(Array(late.utf8)) else { return XCTFail("a series past 2582 was accepted") }
+        XCTAssertTrue(cut.problems.contains { $0.hasPrefix("$.recurrence.rrule:") && $0.contains("2582-12-31") }, "\(cut.problems)")
+        let early = late.replacingOccurrences(of: "2582-12-20", with: "2582-12-03")
+        guard case let .success(.proposal(fits)) = parser.parse(Array(early.utf8)) else { return XCTFail("a series ending in 2582 is fine") }
+        XCTAssertEqual(fits.recurrence?.occurrences.count, 4)
         // null means absent: one meeting.
         guard case let .success(.proposal(single)) = parser.parse(Array(Self.weekly(recurrence: "null").utf8)) else { return XCTFail() }
         XCTAssertNil(single.recurrence)
@@ -146,40 +163,47 @@ final class RecurrenceTests: XCTestCase {
     func test_dst_weeklyInNewYork_keepsItsWallClock_andPythonExpandsTheSameOccurrences() throws {
         let spool = try TestSpool()
         let pipeline = try spool.pipeline()
-        try spool.drop("ny.json", json: Self.weekly(id: "ny-weekly", start: "2025-02-25T09:00:00-05:00", end: "2025-02-25T10:30:00-05:00",
-                                                   recurrence: #"{"rrule": "FREQ=WEEKLY;BYDAY=TU;UNTIL=20250401", "exdates": ["2025-03-18"]}"#,
-                                                   timezone: "America/New_York")
-                                        .replacingOccurrences(of: #""role": "party-secretary""#, with: #""role": "staff""#))
+        func newYork(_ id: String, start: String, end: String, _ recurrence: String) -> String {
+            Self.weekly(id: id, start: start, end: end, recurrence: recurrence, timezone: "America/New_York")
+                .replacingOccurrences(of: #""role": "party-secretary""#, with: #""role": "staff""#)
+        }
+        try spool.drop("ny.json", json: newYork("ny-weekly", start: "2025-02-25T09:00:00-05:00", end: "2025-02-25T10:30:00-05:00",
+                                               #"{"rrule": "FREQ=WEEKLY;BYDAY=TU;UNTIL=20250401", "exdates": ["2025-03-18"]}"#))
+        // Twelve months: both changes of 2025 in one VTIMEZONE.
+        try spool.drop("ny-monthly.json", json: newYork("ny-monthly", start: "2025-03-03T14:00:00-05:00", end: "2025-03-03T15:00:00-05:00",
+                                                       #"{"rrule": "FREQ=MONTHLY;BYDAY=1MO;COUNT=12"}"#))
         try pipeline.drain()
-        XCTAssertEqual(spool.files("approved"), ["ny-weekly.ics", "ny-weekly.r1.json"], (try? spool.text("log/decisions.jsonl")) ?? "")
-        assertCalendarsPass([spool.url("approved/ny-weekly.ics")])
-        let ledgerPath = spool.url("state/ledger.sqlite").path
+        XCTAssertEqual(spool.files("approved"), ["ny-monthly.ics", "ny-monthly.r1.json", "ny-weekly.ics", "ny-weekly.r1.json"],
+                       (try? spool.text("log/decisions.jsonl")) ?? "")
+        assertCalendarsPass([spool.url("approved/ny-weekly.ics"), spool.url("approved/ny-monthly.ics")])
+        // vobject expands the series through the file's own VTIMEZONE, dateutil from the RRULE text with the
+        // system's zone; both must give the instants the ledger counted.
         let script = """
             import sqlite3, sys, datetime, icalendar, vobject
             from dateutil import tz
-            counted = [row[0] for row in sqlite3.connect(sys.argv[1]).execute(
-                "SELECT start_utc FROM occurrence WHERE meeting_id = 'ny-weekly' ORDER BY n")]
-            counted = [datetime.datetime.fromtimestamp(t, datetime.timezone.utc) for t in counted]
-            data = open(sys.argv[2], 'rb').read()
-            event = vobject.readOne(data.decode()).vevent
-            expanded = [d.astimezone(datetime.timezone.utc) for d in event.getrruleset(addRDate=True)]
-            cal = icalendar.Calendar.from_ical(data)
-            ev = [c for c in cal.walk('VEVENT')][0]
             from dateutil.rrule import rrulestr
-            start = ev.decoded('DTSTART')
-            rule = rrulestr(ev['RRULE'].to_ical().decode(), dtstart=start)
-            excluded = {e.dt for x in ([ev['EXDATE']] if not isinstance(ev['EXDATE'], list) else ev['EXDATE']) for e in x.dts}
-            by_icalendar = [d.astimezone(datetime.timezone.utc) for d in rule if d not in excluded]
-            local = [d.astimezone(tz.gettz('America/New_York')).strftime('%m-%d %H:%M') for d in counted]
-            print(' '.join(local))
-            assert counted == expanded, (counted, expanded)
-            assert counted == by_icalendar, (counted, by_icalendar)
+            meeting, ledger, path = sys.argv[1], sys.argv[2], sys.argv[3]
+            counted = [datetime.datetime.fromtimestamp(row[0], datetime.timezone.utc) for row in sqlite3.connect(ledger).execute(
+                "SELECT start_utc FROM occurrence WHERE meeting_id = ? ORDER BY n", (meeting,))]
+            data = open(path, 'rb').read()
+            by_vobject = [d.astimezone(datetime.timezone.utc) for d in vobject.readOne(data.decode()).vevent.getrruleset(addRDate=True)]
+            event = icalendar.Calendar.from_ical(data).walk('VEVENT')[0]
+            rule = rrulestr(event['RRULE'].to_ical().decode(), dtstart=event.decoded('DTSTART'))
+            exdates = event.get('EXDATE', [])
+            excluded = {e.dt for x in (exdates if isinstance(exdates, list) else [exdates]) for e in x.dts}
+            by_dateutil = [d.astimezone(datetime.timezone.utc) for d in rule if d not in excluded]
+            assert counted == by_vobject, (counted, by_vobject)
+            assert counted == by_dateutil, (counted, by_dateutil)
+            print(' '.join(d.astimezone(tz.gettz('America/New_York')).strftime('%m-%d %H:%M') for d in counted))
             """
-        let output = try runPython(script, arguments: [ledgerPath, spool.url("approved/ny-weekly.ics").path])
-        XCTAssertEqual(output.trimmingCharacters(in: .whitespacesAndNewlines),
+        let ledger = spool.url("state/ledger.sqlite").path
+        let weekly = try runPython(script, arguments: ["ny-weekly", ledger, spool.url("approved/ny-weekly.ics").path])
+        XCTAssertEqual(weekly.trimmingCharacters(in: .whitespacesAndNewlines),
                        "02-25 09:00 03-04 09:00 03-11 09:00 03-25 09:00 04-01 09:00", "09:00 local on both sides of 9 March")
-        // The VTIMEZONE covers the whole span: both the EST and the EDT observance are in the file.
-        let calendar = try spool.text("approved/ny-weekly.ics")
+        let monthly = try runPython(script, arguments: ["ny-monthly", ledger, spool.url("approved/ny-monthly.ics").path])
+        XCTAssertEqual(monthly.split(separator: " ").count, 24, monthly)
+        XCTAssertFalse(monthly.contains("13:00") || monthly.contains("15:00"), "14:00 local all year: \(monthly)")
+        let calendar = try spool.text("approved/ny-monthly.ics")
         XCTAssertTrue(calendar.contains("TZOFFSETTO:-0400") && calendar.contains("TZOFFSETTO:-0500"), calendar)
     }
 

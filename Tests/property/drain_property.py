@@ -56,6 +56,14 @@ def request(rng, index):
         req["directive_date"] = "2025-01-01"
     if rng.random() < 0.3:
         req["plan_ref"] = rng.choice(["计划第1项", " ", "\u3000"])
+    if rng.random() < 0.12:
+        # A series, sound or not: every occurrence counted, RRULE and EXDATE in the calendars.
+        rule = rng.choice(["FREQ=WEEKLY;COUNT=4", "FREQ=DAILY;COUNT=3", "FREQ=MONTHLY;COUNT=12", "FREQ=WEEKLY;UNTIL=20251231",
+                           "FREQ=WEEKLY;UNTIL=20250301T000000Z", "FREQ=DAILY;COUNT=401", "FREQ=WEEKLY", "FREQ=HOURLY;COUNT=3",
+                           "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;COUNT=2", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;COUNT=7", "garbage"])
+        req["recurrence"] = {"rrule": rule}
+        if rng.random() < 0.3:
+            req["recurrence"]["exdates"] = [f"{year:04d}-{month:02d}-{min(day + rng.choice([0, 1, 7]), 28):02d}"]
     if rng.random() < 0.05:
         req = {"format": 1, "id": f"p-{rng.randint(0, index)}", "action": "withdraw"}
     return json.dumps(req, ensure_ascii=rng.random() < 0.5).encode()
