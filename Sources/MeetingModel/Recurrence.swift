@@ -141,7 +141,15 @@ public struct RecurrenceRuleParts: Sendable, Equatable {
             return "BYYEARDAY is not allowed with FREQ=\(frequency) (RFC 5545 section 3.3.10)"
         }
         if has("BYMONTHDAY"), frequency == "WEEKLY" { return "BYMONTHDAY is not allowed with FREQ=WEEKLY (RFC 5545 section 3.3.10)" }
-        // An ordinal weekday beyond what a month (5) or a year (53) holds never matches.
+        if has("BYSETPOS"), !parts.contains(where: { $0.name.hasPrefix("BY") && $0.name != "BYSETPOS" }) {
+            return "BYSETPOS needs another BYxxx rule part to choose from (RFC 5545 section 3.3.10)"
+        }
+        // An ordinal weekday (2TU) belongs to a monthly or yearly rule, and one beyond what a month (5) or a
+        // year (53) holds never matches.
+        let ordinals = (parts.first(where: { $0.name == "BYDAY" })?.value.split(separator: ",") ?? []).filter { Int($0.dropLast(2)) != nil }
+        if !ordinals.isEmpty, frequency == "DAILY" || frequency == "WEEKLY" {
+            return "BYDAY=\(ordinals[0]) has an ordinal, which RFC 5545 allows with FREQ=MONTHLY or YEARLY only"
+        }
         let ordinalLimit = frequency == "MONTHLY" || has("BYMONTH") ? 5 : 53
         for day in parts.first(where: { $0.name == "BYDAY" })?.value.split(separator: ",") ?? [] {
             if let ordinal = Int(day.dropLast(2)), abs(ordinal) > ordinalLimit {
