@@ -1,4 +1,5 @@
 import Foundation
+import MeetingModel
 
 /// One VEVENT, in Swift terms; `ICalendarWriter` turns it into iCalendar through libical.
 public struct CalendarEvent: Sendable, Equatable {
@@ -31,14 +32,14 @@ public struct CalendarEvent: Sendable, Equatable {
     public var cancelled: Bool
     /// RRULE of a recurring series (its UNTIL in UTC), and the EXDATE starts of the occurrences taken out.
     public var recurrenceRule: String?
-    public var exceptionStarts: [Date] = []
+    public var exceptionStarts: [LocalDateTime] = []
     /// `X-` properties in order, e.g. `("X-MEETINGD-WARNING", "plan-required: no plan_ref")`.
     public var extra: [(name: String, value: String)]
 
     public init(uid: String, sequence: Int, stamp: Date, start: Date, end: Date, timeZone: String, summary: String,
                 location: String? = nil, organizer: Participant, attendees: [Participant] = [], categories: [String] = [],
                 cancelled: Bool = false, extra: [(name: String, value: String)] = [], recurrenceRule: String? = nil,
-                exceptionStarts: [Date] = []) {
+                exceptionStarts: [LocalDateTime] = []) {
         self.uid = uid
         self.sequence = sequence
         self.stamp = stamp

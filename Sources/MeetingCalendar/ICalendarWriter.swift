@@ -177,11 +177,15 @@ public enum ICalendarWriter {
         add(vevent, zoned(event.start, zone: zone, name: event.timeZone, make: icalproperty_new_dtstart))
         add(vevent, zoned(event.end, zone: zone, name: event.timeZone, make: icalproperty_new_dtend))
         if let rule = event.recurrenceRule {
-            let recurrence = icalrecurrencetype_from_string(rule)
+            let recurrence = libicalLock.withLock { icalrecurrencetype_from_string(rule) }
             guard recurrence.freq != ICAL_NO_RECURRENCE else { throw CalendarError.libical("RRULE \(rule) does not parse") }
             add(vevent, icalproperty_new_rrule(recurrence))
+            // The wall-clock time the rule itself gives, so that the EXDATE matches the instance a client
+            // expands, even on a day whose clock change skips that time.
             for start in event.exceptionStarts {
-                add(vevent, zoned(start, zone: zone, name: event.timeZone, make: icalproperty_new_exdate))
+                let property = icalproperty_new_exdate(LibicalRecurrence.floating(start))
+                icalproperty_add_parameter(property, icalparameter_new_tzid(event.timeZone))
+                add(vevent, property)
             }
         }
         add(vevent, icalproperty_new_summary(event.summary))

@@ -82,6 +82,8 @@ public struct StoredMeeting: Sendable, Equatable {
     public var settingsVersion: String
     /// When the meeting's current state was decided (DTSTAMP, LAST-MODIFIED).
     public var decidedAt: Date
+    /// How many occurrences it was approved with, when it was approved as a series; nil for one meeting.
+    public var occurrences: Int?
 }
 
 /// The ledger of decisions. SQLite is the default; the protocol leaves room for a shared PostgreSQL ledger,

@@ -309,11 +309,13 @@ public final class SQLiteLedger: Ledger {
                 SELECT decision_json FROM decision WHERE request_id = ? AND revision = ? AND action = 'propose' AND verdict = 'approved'
                 """), arguments: [id, revision])
             guard let approval else { throw LedgerError.corrupt("meeting \(id) revision \(revision) has no approving decision") }
+            let body = try JSONDecoder().decode(DecisionBody.self, from: Data(approval.utf8))
             return StoredMeeting(
                 id: row["id"], revision: revision, withdrawn: row["status"] == "withdrawn", sequence: row["sequence"],
                 requestBytes: [UInt8]((row["request_bytes"] as Data)),
-                assessment: try Self.withCountedTitles(try JSONDecoder().decode(DecisionBody.self, from: Data(approval.utf8)).assessment, in: db),
-                settingsVersion: row["settings_version"], decidedAt: Date(timeIntervalSince1970: row["decided_at"]))
+                assessment: try Self.withCountedTitles(body.assessment, in: db),
+                settingsVersion: row["settings_version"], decidedAt: Date(timeIntervalSince1970: row["decided_at"]),
+                occurrences: body.occurrences)
         }
     }
 

@@ -16,6 +16,8 @@ struct FieldReader {
     private(set) var problems: [String] = []
     /// False when reading a stored request again: rules added since it was approved are not applied.
     var strict = true
+    /// False when a stored request approved as one meeting is read again: its `recurrence`, if any, is not read.
+    var readsRecurrence = true
 
     mutating func problem(_ path: String, _ message: String) { problems.append("\(path): \(message)") }
 

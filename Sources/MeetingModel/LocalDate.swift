@@ -114,13 +114,17 @@ public struct ZonedClock: Sendable {
         return LocalDateTime(date: LocalDate(dayNumber: days), secondsOfDay: seconds - Double(days) * 86_400)
     }
 
-    /// The instant when the wall clock shows `secondsOfDay` on `date`. In a gap left by a clock change,
-    /// the instant uses the offset in force just before the gap.
+    /// The instant when the wall clock shows `secondsOfDay` on `date`, read as RFC 5545 reads a local time:
+    /// in a fold (an hour repeated) the first instant; in a gap (an hour skipped) the offset in force before
+    /// the gap, so 02:30 on a spring-forward day is 03:30 daylight time, as calendar clients show it.
     public func instant(_ date: LocalDate, secondsOfDay: Double = 0) -> Date {
         let wall = Double(date.dayNumber) * 86_400 + secondsOfDay
-        var guess = Date(timeIntervalSince1970: wall - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: wall))))
-        guess = Date(timeIntervalSince1970: wall - Double(timeZone.secondsFromGMT(for: guess)))
-        return guess
+        // The offsets a day either side of the wall time are the only two a clock change can put in play.
+        let before = Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: wall - 86_400)))
+        let after = Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: wall + 86_400)))
+        let candidates = [wall - before, wall - after].map { Date(timeIntervalSince1970: $0) }
+        let valid = candidates.filter { Double(timeZone.secondsFromGMT(for: $0)) == wall - $0.timeIntervalSince1970 }
+        return valid.min() ?? candidates[0]
     }
 
     /// The number of half-day slots that `[start, end)` touches. A day is cut at `boundary`

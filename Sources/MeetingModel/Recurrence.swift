@@ -21,10 +21,11 @@ public struct Recurrence: Sendable, Equatable {
     public var exdates: [LocalDate]
     /// The occurrences that take place, in order; the first is the request's `start`/`end`.
     public var occurrences: [Occurrence]
-    /// The starts of the occurrences that `exdates` removed: the EXDATE values.
-    public var excludedStarts: [Date]
+    /// The wall-clock starts (as the rule gives them) of the occurrences that `exdates` removed: the EXDATE
+    /// values, which must match the RRULE's own instances as a client expands them.
+    public var excludedStarts: [LocalDateTime]
 
-    public init(rule: String, exdates: [LocalDate], occurrences: [Occurrence], excludedStarts: [Date]) {
+    public init(rule: String, exdates: [LocalDate], occurrences: [Occurrence], excludedStarts: [LocalDateTime]) {
         self.rule = rule
         self.exdates = exdates
         self.occurrences = occurrences
@@ -87,19 +88,19 @@ public struct RecurrenceRuleParts: Sendable, Equatable {
     /// Reads `text`, or says what is wrong with it.
     public static func parse(_ text: String) -> Result<RecurrenceRuleParts, RecurrenceRuleError> {
         var body = text
-        if body.uppercased().hasPrefix("RRULE:") { body.removeFirst(6) }
+        if body.asciiUppercased.hasPrefix("RRULE:") { body.removeFirst(6) }
         var parts: [(name: String, value: String)] = []
         for piece in body.split(separator: ";", omittingEmptySubsequences: false) {
             let pair = piece.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard pair.count == 2, !pair[0].isEmpty, !pair[1].isEmpty else {
                 return .failure(.init("\(quoted(String(piece))) is not a rule part NAME=VALUE"))
             }
-            let name = pair[0].uppercased()
+            let name = String(pair[0]).asciiUppercased
             guard knownParts.contains(name) else {
                 return .failure(.init("\(quoted(String(pair[0]))) is not an RFC 5545 rule part (known: \(knownParts.joined(separator: ", ")))"))
             }
             guard !parts.contains(where: { $0.name == name }) else { return .failure(.init("\(name) appears twice")) }
-            parts.append((name, String(pair[1]).uppercased()))
+            parts.append((name, String(pair[1]).asciiUppercased))
         }
         guard let frequency = parts.first(where: { $0.name == "FREQ" })?.value else { return .failure(.init("FREQ is missing")) }
         if let problem = unsupported(frequency: frequency, parts: parts) { return .failure(.init(problem)) }
@@ -152,7 +153,7 @@ public struct RecurrenceRuleParts: Sendable, Equatable {
         }
         let ordinalLimit = frequency == "MONTHLY" || has("BYMONTH") ? 5 : 53
         for day in parts.first(where: { $0.name == "BYDAY" })?.value.split(separator: ",") ?? [] {
-            if let ordinal = Int(day.dropLast(2)), abs(ordinal) > ordinalLimit {
+            if let ordinal = Int(day.dropLast(2)), ordinal.magnitude > UInt(ordinalLimit) {
                 return "BYDAY=\(day) never matches: a \(ordinalLimit == 5 ? "month" : "year") has at most \(ordinalLimit) of each weekday"
             }
         }
@@ -164,7 +165,7 @@ public struct RecurrenceRuleParts: Sendable, Equatable {
             // February counts 29 days: some year in reach has a 29 February.
             let meet = months.contains { month in
                 let length = month == 2 ? 29 : LocalDate.daysIn(month: min(max(month, 1), 12), year: 2001)
-                return days.contains { $0 != 0 && abs($0) <= length }
+                return days.contains { $0 != 0 && $0.magnitude <= UInt(length) }
             }
             if !meet { return "BYMONTHDAY and BYMONTH never fall on the same date" }
         }
@@ -202,6 +203,14 @@ public struct RecurrenceRuleParts: Sendable, Equatable {
         let time = seconds - days * 86_400
         return date.year.zeroPadded(4) + date.month.zeroPadded(2) + date.day.zeroPadded(2) + "T"
             + (time / 3600).zeroPadded(2) + (time % 3600 / 60).zeroPadded(2) + (time % 60).zeroPadded(2) + "Z"
+    }
+}
+
+extension String {
+    /// Upper case for ASCII letters only: RFC 5545 names are ASCII, and Unicode's rules would turn a dotless
+    /// `ı` into `I` (`untıl` read as UNTIL), which no other reader of the file would do.
+    var asciiUppercased: String {
+        String(decoding: utf8.map { (0x61...0x7A).contains($0) ? $0 - 0x20 : $0 }, as: UTF8.self)
     }
 }
 

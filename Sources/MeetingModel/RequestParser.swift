@@ -42,9 +42,14 @@ public struct RequestParser: Sendable {
     /// event). Rules added to the format since then (duplicate keys, control characters in unknown members,
     /// the year range, the tz database as the list of zones) must not make an approved meeting unreadable:
     /// they are not applied here.
-    public func parseStored(_ input: [UInt8]) -> Result<ParsedRequest, InvalidRequest> { parse(input, strict: false) }
+    ///
+    /// `asSeries`: whether it was approved as a series. A meeting approved before meetingd knew `recurrence`
+    /// was counted once, whatever unknown `recurrence` member it carried: it is read back as one meeting.
+    public func parseStored(_ input: [UInt8], asSeries: Bool = true) -> Result<ParsedRequest, InvalidRequest> {
+        parse(input, strict: false, readsRecurrence: asSeries)
+    }
 
-    private func parse(_ input: [UInt8], strict: Bool) -> Result<ParsedRequest, InvalidRequest> {
+    private func parse(_ input: [UInt8], strict: Bool, readsRecurrence: Bool = true) -> Result<ParsedRequest, InvalidRequest> {
         guard input.count <= Self.maximumBytes else {
             return .failure(InvalidRequest(id: nil, problems: ["$: the file is \(input.count) bytes, over the limit of \(Self.maximumBytes)"]))
         }
@@ -61,6 +66,7 @@ public struct RequestParser: Sendable {
         }
         var fields = FieldReader()
         fields.strict = strict
+        fields.readsRecurrence = readsRecurrence
         if strict { DocumentChecks.check(document, at: "$", &fields) }
         let parsed = read(document, &fields)
         if let parsed, fields.problems.isEmpty { return .success(parsed) }
@@ -171,10 +177,18 @@ public struct RequestParser: Sendable {
     /// `$.recurrence…`; nil when the field is absent or could not be expanded.
     private func readRecurrence(_ root: FieldPath, start: Date?, end: Date?, timeZone: TimeZone?,
                                 _ fields: inout FieldReader) -> Recurrence? {
-        guard let object = fields.object(root, "recurrence", required: false) else { return nil }
+        guard fields.readsRecurrence, let object = fields.object(root, "recurrence", required: false) else { return nil }
         let rule = fields.string(object, "rrule", required: true, maxLength: Self.maximumRuleLength)
         var exdates: [LocalDate] = []
-        for item in fields.array(object, "exdates") {
+        var seen = Set<LocalDate>()
+        let items = fields.array(object, "exdates")
+        // Each exdate must be an occurrence's date, so there can be no more of them than occurrences allowed.
+        let mostExdates = recurrenceLimits.maxOccurrences
+        if fields.strict, items.count > mostExdates {
+            fields.problem("\(object.path).exdates", "\(items.count) dates, more than recurrence.max_occurrences (\(mostExdates))")
+            return nil
+        }
+        for item in items {
             guard case let .string(text) = item.value else {
                 fields.problem(item.path, "expected a date (YYYY-MM-DD), found \(item.value.typeName)")
                 continue
@@ -183,7 +197,7 @@ public struct RequestParser: Sendable {
                 fields.problem(item.path, "\(quoted(text)) is not a date (YYYY-MM-DD)")
                 continue
             }
-            if exdates.contains(date) { fields.problem(item.path, "\(date) is listed twice") } else { exdates.append(date) }
+            if seen.insert(date).inserted { exdates.append(date) } else { fields.problem(item.path, "\(date) is listed twice") }
         }
         guard let rule, let start, let end, let timeZone, end > start else { return nil }
         let rulePath = "\(object.path).rrule"
@@ -236,7 +250,8 @@ public struct RequestParser: Sendable {
         let cutShort: Bool
         switch parts.end {
         case let .count(count): cutShort = !starts.isEmpty && starts.count < min(count, limit)
-        case .untilDate, .untilInstant: cutShort = untilInstant.map { clock.local($0).date > expander.lastDate } ?? false
+        case .untilDate, .untilInstant:
+            cutShort = starts.count < limit && untilInstant.map { clock.local($0).date > expander.lastDate } ?? false
         }
         if cutShort, starts.last.map({ $0.date <= lastAllowedDate }) ?? true {
             fields.problem(rulePath, "the series runs past \(expander.lastDate), the last date the recurrence library (libical) expands")
@@ -256,13 +271,15 @@ public struct RequestParser: Sendable {
         }
         let duration = end.timeIntervalSince(start)
         var occurrences: [Occurrence] = []
-        var excludedStarts: [Date] = []
+        var excludedStarts: [LocalDateTime] = []
         var matchedExdates = Set<LocalDate>()
-        for local in starts {
-            let instant = clock.instant(local.date, secondsOfDay: local.secondsOfDay).addingTimeInterval(fraction)
-            if exdates.contains(local.date) {
+        for (index, local) in starts.enumerated() {
+            // The first is the request's own start (in a repeated hour, the wall clock alone could name the
+            // other instant); the others are read from the wall clock as RFC 5545 reads them.
+            let instant = index == 0 ? start : clock.instant(local.date, secondsOfDay: local.secondsOfDay).addingTimeInterval(fraction)
+            if seen.contains(local.date) {
                 matchedExdates.insert(local.date)
-                excludedStarts.append(instant)
+                excludedStarts.append(local)
             } else {
                 occurrences.append(Occurrence(start: instant, end: instant.addingTimeInterval(duration)))
             }

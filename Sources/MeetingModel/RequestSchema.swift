@@ -150,14 +150,14 @@ public enum RequestSchema {
                         """)),
                     ("required", .array([.string("rrule")])),
                     ("properties", object([
-                        ("rrule", string(maxLength: RequestParser.maximumRuleLength,
-                                         pattern: "^(?:[Rr][Rr][Uu][Ll][Ee]:)?(?:.*;)?(?:[Cc][Oo][Uu][Nn][Tt]|[Uu][Nn][Tt][Ii][Ll])=",
-                                         required: true,
-                                         description: "An RFC 5545 RRULE value that ends: COUNT, or UNTIL (a date, or a UTC date-time).")),
+                        ("rrule", rrule()),
                         ("exdates", array(unique: true, of: object([
                             ("type", .string("string")),
                             ("pattern", .string("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")),
-                            ("description", .string("The local date (YYYY-MM-DD) of an occurrence that does not take place.")),
+                            ("description", .string("""
+                                The local date (YYYY-MM-DD) of an occurrence that does not take place; at most \
+                                recurrence.max_occurrences of them (checked by meetingd).
+                                """)),
                         ]))),
                     ])),
                 ])),
@@ -179,6 +179,43 @@ public enum RequestSchema {
     }
 
     // MARK: Building blocks
+
+    /// ASCII letters matched in either case (RFC 5545 names are case-insensitive; JSON Schema patterns have
+    /// no flag for it).
+    static func caseless(_ word: String) -> String {
+        word.map { $0.isLetter ? "[\($0.uppercased())\($0.lowercased())]" : String($0) }.joined()
+    }
+
+    /// The RRULE as far as a pattern can say: the rule parts meetingd expands, FREQ daily to yearly, and exactly
+    /// one well-formed end, COUNT or UNTIL.
+    private static func rrule() -> JSONValue {
+        let names = ["FREQ", "UNTIL", "COUNT", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"]
+        let name = "(?:" + names.map(caseless).joined(separator: "|") + ")"
+        let start = "(?:^|;|:)"
+        let frequencies = ["DAILY", "WEEKLY", "MONTHLY", "YEARLY"].map(caseless).joined(separator: "|")
+        let count = caseless("COUNT"), until = caseless("UNTIL")
+        func pattern(_ text: String) -> JSONValue { object([("pattern", .string(text))]) }
+        return object([
+            ("type", .string("string")),
+            ("maxLength", .integer(RequestParser.maximumRuleLength)),
+            ("allOf", .array([
+                pattern("^(?:\(caseless("RRULE")):)?\(name)=[^;]+(?:;\(name)=[^;]+)*$"),
+                pattern("\(start)\(caseless("FREQ"))=(?:\(frequencies))(?:;|$)"),
+                object([("anyOf", .array([
+                    object([("allOf", .array([pattern("\(start)\(count)=[1-9][0-9]{0,8}(?:;|$)"),
+                                              object([("not", pattern("\(start)\(until)="))])]))]),
+                    object([("allOf", .array([pattern("\(start)\(until)=[0-9]{8}(?:[Tt][0-9]{6}[Zz])?(?:;|$)"),
+                                              object([("not", pattern("\(start)\(count)="))])]))]),
+                ]))]),
+            ])),
+            ("description", .string("""
+                An RFC 5545 RRULE value that ends: COUNT, or UNTIL (a date, or a UTC date-time). A meeting series \
+                repeats its first occurrence's time of day: FREQ is DAILY, WEEKLY, MONTHLY or YEARLY, without BYHOUR, \
+                BYMINUTE or BYSECOND. Checked by meetingd only: the values of the other parts, combinations RFC 5545 \
+                forbids or that never match, a part given twice, and that start is the rule's first occurrence.
+                """)),
+        ])
+    }
 
     private static func object(_ members: [(String, JSONValue)]) -> JSONValue { .object(members.map { (key: $0.0, value: $0.1) }) }
 

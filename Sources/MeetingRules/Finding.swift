@@ -66,6 +66,9 @@ public struct Finding: Sendable, Equatable, Codable {
     /// For a recurring series: the local dates of the occurrences this finding applies to (the facts are the
     /// first one's). nil for one meeting.
     public var dates: [LocalDate]?
+    /// What the finding is about, when its rule can find several things about one request (the region of a
+    /// township-leader-load finding). Only grouping a series' findings uses it; it is not stored.
+    public var subject: String?
 
     public init(rule: RuleID, clause: String, sentence: String, facts: Bilingual, fix: Bilingual, counted: [CountedMeeting] = []) {
         self.rule = rule
@@ -78,6 +81,14 @@ public struct Finding: Sendable, Equatable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case rule, clause, sentence, facts, fix, counted, countedTotal, severitySetting, dates
+    }
+
+    /// Equal when everything stored is: `subject` is not stored, so a finding read back from the ledger
+    /// equals the one decided.
+    public static func == (lhs: Finding, rhs: Finding) -> Bool {
+        lhs.rule == rhs.rule && lhs.clause == rhs.clause && lhs.sentence == rhs.sentence && lhs.facts == rhs.facts
+            && lhs.fix == rhs.fix && lhs.counted == rhs.counted && lhs.countedTotal == rhs.countedTotal
+            && lhs.severitySetting == rhs.severitySetting && lhs.dates == rhs.dates
     }
 
     /// Stored without the clause, sentence and fix when they are the catalogue's for its rule (they are

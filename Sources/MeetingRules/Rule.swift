@@ -40,11 +40,15 @@ extension Rule {
 
     /// A finding of this rule with its citation and fix hint filled in; `counted` lists the first meetings
     /// counted, `total` says how many there were in all.
-    public func finding(zh: String, en: String, counted: [MeetingRecord] = [], total: Int? = nil, severitySetting: String? = nil) -> Finding {
+    /// `subject`: what the finding is about when a rule can find several things about one request (a region
+    /// whose principal is over the load): a series keeps one finding per subject, each with its own dates.
+    public func finding(zh: String, en: String, counted: [MeetingRecord] = [], total: Int? = nil, severitySetting: String? = nil,
+                        subject: String? = nil) -> Finding {
         var finding = Finding(rule: id, clause: clause, sentence: sentence, facts: Bilingual(zh: zh, en: en),
                               fix: fix, counted: counted.map(CountedMeeting.init))
         if let total, total > counted.count { finding.countedTotal = total }
         finding.severitySetting = severitySetting
+        finding.subject = subject
         return finding
     }
 }

@@ -34,8 +34,9 @@ struct SeriesLedgerView: LedgerView {
 
 extension RuleEngine {
     /// A series is checked one occurrence at a time, each as a meeting of its own against the ledger and the
-    /// occurrences before it; the findings are then grouped by rule, each with the dates it failed on and the
-    /// facts of the first (`shared/spec/recurrence.md`). One meeting is checked as itself.
+    /// occurrences before it; the findings are then grouped by rule (and subject: each region over its load
+    /// keeps its own), each with the dates it failed on and the facts of the first
+    /// (`shared/spec/recurrence.md`). One meeting is checked as itself.
     public func assessAll(_ request: MeetingRequest, ledger: any LedgerView) throws -> Assessment {
         guard let series = request.recurrence else { return try assess(request, ledger: ledger) }
         var earlier: [MeetingRecord] = []
@@ -56,6 +57,7 @@ extension Assessment {
             struct Key: Hashable {
                 let rule: RuleID
                 let severitySetting: String?
+                let subject: String?
             }
             var order: [Key] = []
             var firstIndex: [Key: Int] = [:]
@@ -64,7 +66,7 @@ extension Assessment {
             for (index, (date, assessment)) in checked.enumerated() {
                 var seenHere = Set<Key>()
                 for finding in findings(assessment) {
-                    let key = Key(rule: finding.rule, severitySetting: finding.severitySetting)
+                    let key = Key(rule: finding.rule, severitySetting: finding.severitySetting, subject: finding.subject)
                     if firstIndex[key] == nil {
                         firstIndex[key] = index
                         order.append(key)

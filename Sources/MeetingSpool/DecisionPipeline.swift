@@ -510,7 +510,7 @@ public final class DecisionPipeline {
         // A withdrawal republishes the stored meeting as cancelled.
         var stored: (meeting: StoredMeeting, request: MeetingRequest)?
         if case let .success(.withdrawal(withdrawal)) = parsed, let meeting = try ledger.meeting(id: withdrawal.id),
-           case let .success(.proposal(request)) = parser.parseStored(meeting.requestBytes) {
+           case let .success(.proposal(request)) = parser.parseStored(meeting.requestBytes, asSeries: meeting.occurrences != nil) {
             stored = (meeting, request)
         }
         var published: Publication?
@@ -596,7 +596,8 @@ public final class DecisionPipeline {
             return (SpoolNames.rejectionNote(id: request.id), Array(Notes.rejection(request, decision, decidedAt: recorded.decidedAt).utf8))
         case .withdrawn:
             let id = decision.requestID!
-            guard let meeting = try ledger.meeting(id: id), case let .success(.proposal(request)) = parser.parseStored(meeting.requestBytes) else {
+            guard let meeting = try ledger.meeting(id: id),
+                  case let .success(.proposal(request)) = parser.parseStored(meeting.requestBytes, asSeries: meeting.occurrences != nil) else {
                 throw SpoolError("withdrawn meeting \(id) is missing from the ledger")
             }
             let event = { self.cancelledEvent(meeting, request, decision, decidedAt: recorded.decidedAt) }

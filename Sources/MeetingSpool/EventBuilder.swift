@@ -32,7 +32,9 @@ public enum EventBuilder {
             ("X-MEETINGD-REVISION", String(request.revision)),
         ]
         // The facts without the list of meetings counted: a calendar entry says how many, the log and notes say which.
-        extra += assessment.warnings.map { ("X-MEETINGD-WARNING", "\($0.rule.rawValue): \($0.facts.en)") }
+        extra += assessment.warnings.map { warning in
+            ("X-MEETINGD-WARNING", "\(warning.rule.rawValue): \(warning.facts.en)" + (warning.datesLine.map { " (dates: \($0))" } ?? ""))
+        }
         extra += assessment.waived.map { ("X-MEETINGD-WAIVER", "\($0.rule.rawValue); \($0.ref ?? "-"); \($0.approver ?? "-")") }
         if let note { extra.append(("X-MEETINGD-NOTE", note)) }
         if cancelled { extra.append(("X-MEETINGD-NOTE", "withdrawn")) }

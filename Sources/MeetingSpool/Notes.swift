@@ -32,12 +32,20 @@ public enum Notes {
                 lines.append("- \(waiver.rule.rawValue): \(waiver.approver ?? "-")，\(waiver.ref ?? "-")")
             }
         }
-        if request.recurrence != nil {
-            let failing = Set(decision.assessment.violations.flatMap { $0.dates ?? [] }).sorted()
+        if let recurrence = request.recurrence {
+            let failing = Set(decision.assessment.violations.flatMap { $0.dates ?? [] })
+            let held = recurrence.occurrences.filter { !failing.contains(request.clock.local($0.start).date) }
             lines.append("")
-            lines.append("整个系列因以上日期未获批准。可将这些日期列入 recurrence.exdates 后重新提交：")
-            lines.append("The whole series is rejected because of the dates above. To hold the others, list those dates in recurrence.exdates:")
-            lines.append("  \"exdates\": [" + failing.map { "\"\($0)\"" }.joined(separator: ", ") + "]")
+            if held.isEmpty {
+                lines.append("系列的每一次都未通过，无法通过排除日期解决。")
+                lines.append("Every occurrence of the series fails: excluding dates cannot save it.")
+            } else {
+                // The request's own exdates stay: the fix is the list to resubmit with.
+                let exdates = failing.union(recurrence.exdates).sorted()
+                lines.append("整个系列因以上日期未获批准。将这些日期列入 recurrence.exdates 后重新提交，其余 \(held.count) 次可获批准：")
+                lines.append("The whole series is rejected because of the dates above. With them in recurrence.exdates, the other \(held.count) can pass:")
+                lines.append("  \"exdates\": [" + exdates.map { "\"\($0)\"" }.joined(separator: ", ") + "]")
+            }
         }
         lines.append("")
         lines.append("修改后请以同一 id、更高的 revision 重新提交。")
@@ -75,7 +83,7 @@ public enum Notes {
             rows.append(dates[index..<min(index + 7, dates.count)].map(\.description).joined(separator: ", "))
             index += 7
         }
-        return rows.joined(separator: ",\n     ") + "（\(dates.count) 个日期 / \(dates.count) dates）"
+        return rows.joined(separator: ",\n     ") + "（\(dates.count) 个日期 / \(dates.count) date\(dates.count == 1 ? "" : "s")）"
     }
 
     private static func block(_ number: Int, _ finding: Finding) -> [String] {

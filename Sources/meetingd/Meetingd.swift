@@ -184,6 +184,8 @@ struct Rules: ParsableCommand {
             return
         }
         print("settings version \(configuration.rules.version)")
+        let limits = configuration.rules.recurrence
+        print("recurring series: at most \(limits.maxOccurrences) occurrences within \(limits.maxSpanDays) days; every occurrence is checked and counted")
         for rule in RuleCatalog.standard.rules {
             let settings = configuration.rules[rule.id]
             print("")

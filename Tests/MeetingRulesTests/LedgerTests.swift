@@ -101,6 +101,73 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(try ledger.feedEvents(visibleAfter: .distantPast, cancelledAfter: .distantPast).count, 2)
     }
 
+    /// A ledger of schema v6 with meetings of every state (approved with attendee and principal rows,
+    /// comprehensive, withdrawn, exempt), migrated to v7: every count and record is what the in-memory
+    /// reference gives for the same meetings, and a withdrawal after the migration frees the places.
+    func test_aVersion6Ledger_countsTheSameAfterTheMigrationToOccurrenceRows() throws {
+        let path = directory.appendingPathComponent("v6.sqlite").path
+        _ = try SQLiteLedger(path: path, migratingUpTo: "v6: region and system indexes for comprehensive meetings")
+        let town = Sample.townshipPrincipal("转塘街道")
+        let approved = Sample.meeting("a", from: "2025-03-05 09:00", to: "2025-03-05 11:00", attendees: [Sample.countyHealthBureau, town])
+        let comprehensive = Sample.meeting("b", kind: .comprehensive, from: "2025-12-29 09:00", to: "2025-12-29 11:00")
+        let withdrawn = Sample.meeting("w", from: "2025-03-06 09:00", to: "2025-03-06 11:00", attendees: [town])
+        let exempt = Sample.meeting("e", kind: .statutory, from: "2025-03-07 09:00", to: "2025-03-07 11:00", attendees: [town])
+        // The rows version 6 wrote for them (attendee rows for approved, counted meetings only; principal rows
+        // stayed behind a withdrawal).
+        var script = "import sqlite3, sys\ndb = sqlite3.connect(sys.argv[1])\n"
+        for (seq, (request, status)) in [(approved, "approved"), (comprehensive, "approved"), (withdrawn, "withdrawn"), (exempt, "approved")].enumerated() {
+            let record = MeetingRecord(request)
+            let units = "[" + record.attendeeUnits.map { "\"\($0)\"" }.joined(separator: ",") + "]"
+            script += """
+                db.execute("INSERT INTO decision (seq, input_name, input_digest, request_id, revision, action, verdict, decided_at, destination, decision_json) VALUES (?, ?, 'd', ?, 1, 'propose', 'approved', 0, 'x', '{\\"settingsVersion\\":\\"v\\"}')", (\(seq + 1), '\(record.id).json', '\(record.id)'))
+                db.execute("INSERT INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level, organizer_type, organizer_system, organizer_region, start_utc, local_date, reaches_grassroots, exempt, attendee_units, request_bytes, settings_version, decided_at, decision_seq, vevent, tzid, end_utc, feed_keys) VALUES (?, 1, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, x'7b7d', 'v', 0, ?, 'V', 'Asia/Shanghai', ?, 'all')", ('\(record.id)', '\(status)', '\(record.kind.rawValue)', '\(record.title)', '\(record.organizerUnit)', '\(record.organizerLevel.rawValue)', '\(record.organizerType.rawValue)', '\(record.organizerSystem ?? "")', '\(record.organizerRegion)', \(record.start.timeIntervalSince1970), '\(record.localStartDate)', \(record.exempt ? 1 : 0), '\(units)', \(seq + 1), \(request.end.timeIntervalSince1970)))
+
+                """
+            for region in record.grassrootsPrincipalRegions {
+                script += "db.execute(\"INSERT INTO meeting_principal_region (meeting_id, region, local_date) VALUES ('\(record.id)', '\(region)', '\(record.localStartDate)')\")\n"
+            }
+            if status == "approved", !record.exempt {
+                for unit in Set(record.attendeeUnits) {
+                    script += "db.execute(\"INSERT INTO meeting_attendee VALUES ('\(unit)', '\(record.organizerUnit)', '\(record.kind.rawValue)', '\(record.localStartDate)', '\(record.id)')\")\n"
+                }
+            }
+        }
+        script += "db.commit()\n"
+        let fill = Process()
+        fill.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        fill.arguments = ["python3", "-c", script, path]
+        try fill.run()
+        fill.waitUntilExit()
+        XCTAssertEqual(fill.terminationStatus, 0, "python3 could not fill the version 6 ledger")
+
+        let ledger = try SQLiteLedger(path: path)
+        let reference = InMemoryLedger([approved, comprehensive, exempt].map(MeetingRecord.init))
+        let year = LocalDate("2025-01-01")!...LocalDate("2025-12-31")!
+        let queries = [
+            MeetingQuery(startDates: year),
+            MeetingQuery(startDates: year, grassrootsPrincipalRegion: town.region),
+            MeetingQuery(startDates: year, sharingAttendeeUnits: [town.unit, "西湖区卫生健康局"]),
+            MeetingQuery(kinds: [.comprehensive], organizerRegion: "浙江省/杭州市", organizerSystem: "卫生健康", startDates: year),
+            MeetingQuery(kinds: [.business], organizerUnit: "杭州市卫生健康委员会", startDates: year),
+        ]
+        for query in queries {
+            XCTAssertEqual(try ledger.read { try $0.approvedMeetings(matching: query) }, reference.approvedMeetings(matching: query), "\(query)")
+            XCTAssertEqual(try ledger.read { try $0.countApproved(matching: query) }, reference.countApproved(matching: query), "\(query)")
+        }
+        XCTAssertEqual(try ledger.read { try $0.countApproved(matching: queries[1]) }, 1, "only the approved, counted meeting needs the principal")
+        // Withdrawn after the migration: every row it was counted by goes.
+        _ = try ledger.decideAndRecord(input: InputIdentity(name: "a.withdraw.json", digest: "d"), decidedAt: Date()) { _ in
+            DecisionToRecord(decision: Decision(verdict: .withdrawn, requestID: "a", revision: 1, sequence: 1, settingsVersion: "v"),
+                             destination: "withdrawn/a.r1.withdraw.json",
+                             publication: Publication(vevent: "", timeZone: "Asia/Shanghai", start: Date(), end: Date(), feedKeys: ["all"]))
+        }
+        let afterwards = InMemoryLedger([comprehensive, exempt].map(MeetingRecord.init))
+        for query in queries {
+            XCTAssertEqual(try ledger.read { try $0.countApproved(matching: query) }, afterwards.countApproved(matching: query), "\(query)")
+        }
+        XCTAssertEqual(try ledger.read { try $0.countApproved(matching: queries[1]) }, 0)
+    }
+
     func test_sameIdAndRevision_cannotBeDecidedTwice() throws {
         let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
         let request = Sample.meeting("once")
@@ -201,5 +268,27 @@ final class LedgerTests: XCTestCase {
                              publication: Publication(vevent: "", timeZone: "Asia/Shanghai", start: Date(), end: Date(), feedKeys: ["all"]))
         }
         XCTAssertEqual(try ledger.read { try $0.countApproved(matching: sharing) }, 0)
+        XCTAssertEqual(try ledger.read { try $0.countApproved(matching: MeetingQuery(startDates: sharing.startDates)) }, 1, "v alone is left")
+    }
+
+    func test_aWithdrawnSeries_leavesNoRowItWasCountedBy() throws {
+        let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
+        let town = Sample.townshipPrincipal("转塘街道")
+        var series = Sample.meeting("s", from: "2025-03-04 14:00", to: "2025-03-04 15:00", attendees: [Sample.countyHealthBureau, town])
+        series.recurrence = Recurrence(rule: "FREQ=WEEKLY;COUNT=4", exdates: [], occurrences: (0..<4).map {
+            Occurrence(start: series.start.addingTimeInterval(Double($0) * 7 * 86_400), end: series.end.addingTimeInterval(Double($0) * 7 * 86_400))
+        }, excludedStarts: [])
+        try approve(series, in: ledger)
+        let year = LocalDate("2025-01-01")!...LocalDate("2025-12-31")!
+        let queries = [MeetingQuery(startDates: year), MeetingQuery(startDates: year, grassrootsPrincipalRegion: town.region),
+                       MeetingQuery(startDates: year, sharingAttendeeUnits: [town.unit]),
+                       MeetingQuery(startDates: year, sharingAttendeeUnits: [town.unit, "西湖区卫生健康局"])]
+        for query in queries { XCTAssertEqual(try ledger.read { try $0.countApproved(matching: query) }, 4, "\(query)") }
+        _ = try ledger.decideAndRecord(input: InputIdentity(name: "s.withdraw.json", digest: "d"), decidedAt: Date()) { _ in
+            DecisionToRecord(decision: Decision(verdict: .withdrawn, requestID: "s", revision: 1, sequence: 1, settingsVersion: "v"),
+                             destination: "withdrawn/s.r1.withdraw.json",
+                             publication: Publication(vevent: "", timeZone: "Asia/Shanghai", start: Date(), end: Date(), feedKeys: ["all"]))
+        }
+        for query in queries { XCTAssertEqual(try ledger.read { try $0.countApproved(matching: query) }, 0, "\(query)") }
     }
 }

@@ -7,7 +7,16 @@ import XCTest
 /// a length, an enum, a type — is tried on the parser with a value made from the schema itself, and the parser
 /// must report that field. (Tests/tools/check_schema.py checks the other direction with Python jsonschema.)
 final class RequestSchemaTests: XCTestCase {
-    let parser = RequestParser()
+    /// Stands in for libical (not a dependency of this target): the series of `everyField` has one occurrence,
+    /// its start, which is all this test needs to reach the `recurrence` fields.
+    struct FirstOccurrenceOnly: RecurrenceExpanding {
+        let lastDate = LocalDate(year: 2582, month: 12, day: 31)
+        func expand(rule: String, first: LocalDateTime, through: LocalDateTime, limit: Int) -> Result<[LocalDateTime], RecurrenceRuleError> {
+            .success([first])
+        }
+    }
+
+    let parser = RequestParser(expander: FirstOccurrenceOnly())
 
     /// A proposal with every field of the format present, so that each can be broken in turn.
     static let everyField = """
@@ -22,7 +31,8 @@ final class RequestSchemaTests: XCTestCase {
                     "required": true, "reason": "部署", "accompanying": false, "email": "hz@example.org"}],
      "agenda": [{"type": "main-speech", "speaker": "张三", "speaker_role": "party-secretary", "speaker_region": "浙江省", "minutes": 50}],
      "approvals": [{"rule": "annual-comprehensive-cap", "approver": "省委主要负责同志", "approver_role": "party-secretary",
-                    "approver_level": "province", "ref": "省委办〔2025〕12号", "date": "2025-02-01"}]}
+                    "approver_level": "province", "ref": "省委办〔2025〕12号", "date": "2025-02-01"}],
+     "recurrence": {"rrule": "FREQ=DAILY;COUNT=1", "exdates": []}}
     """
 
     enum Step: CustomStringConvertible {

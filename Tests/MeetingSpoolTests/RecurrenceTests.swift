@@ -210,6 +210,86 @@ final class RecurrenceTests: XCTestCase {
         XCTAssertTrue(calendar.contains("TZOFFSETTO:-0400") && calendar.contains("TZOFFSETTO:-0500"), calendar)
     }
 
+    /// 02:30 on the Sunday New York skips from 02:00 to 03:00 is read as RFC 5545 reads it (with the offset
+    /// before the gap: 03:30 daylight time), as dateutil does; 01:30 on the Sunday that repeats that hour is
+    /// the first 01:30. (vobject, through the file's VTIMEZONE, puts the skipped time an hour earlier: it is
+    /// not the reference for that one instant.)
+    func test_dst_aSkippedWallTime_readsAsRFC5545_andARepeatedOne_isTheFirst() throws {
+        let spool = try TestSpool()
+        let pipeline = try spool.pipeline()
+        for (id, start, end) in [("gap", "2025-03-02T02:30:00-05:00", "2025-03-02T03:00:00-05:00"),
+                                 ("fold", "2025-10-26T01:30:00-04:00", "2025-10-26T02:00:00-04:00")] {
+            try spool.drop("\(id).json", json: Self.weekly(id: id, start: start, end: end, recurrence: #"{"rrule": "FREQ=WEEKLY;COUNT=3"}"#,
+                                                          timezone: "America/New_York")
+                .replacingOccurrences(of: #""role": "party-secretary""#, with: #""role": "staff""#))
+        }
+        try pipeline.drain()
+        assertCalendarsPass([spool.url("approved/gap.ics"), spool.url("approved/fold.ics")])
+        let script = """
+            import sqlite3, sys, datetime, icalendar, vobject
+            from dateutil.rrule import rrulestr
+            db = sqlite3.connect(sys.argv[1])
+            for meeting in ['gap', 'fold']:
+                counted = [datetime.datetime.fromtimestamp(r[0], datetime.timezone.utc)
+                           for r in db.execute("SELECT start_utc FROM occurrence WHERE meeting_id = ? ORDER BY n", (meeting,))]
+                data = open(sys.argv[2] + '/' + meeting + '.ics', 'rb').read()
+                event = icalendar.Calendar.from_ical(data).walk('VEVENT')[0]
+                by_dateutil = [d.astimezone(datetime.timezone.utc) for d in rrulestr(event['RRULE'].to_ical().decode(), dtstart=event.decoded('DTSTART'))]
+                assert counted == by_dateutil, (meeting, counted, by_dateutil)
+                if meeting == 'fold':
+                    by_vobject = [d.astimezone(datetime.timezone.utc) for d in vobject.readOne(data.decode()).vevent.getrruleset(addRDate=True)]
+                    assert counted == by_vobject, (counted, by_vobject)
+                print(meeting, ' '.join(d.strftime('%m-%dT%H:%MZ') for d in counted))
+            """
+        let output = try runPython(script, arguments: [spool.url("state/ledger.sqlite").path, spool.url("approved").path])
+        XCTAssertEqual(output.split(separator: "\n").map(String.init), [
+            "gap 03-02T07:30Z 03-09T07:30Z 03-16T06:30Z",  // 02:30 EST, 03:30 EDT (02:30 does not exist), 02:30 EDT
+            "fold 10-26T05:30Z 11-02T05:30Z 11-09T06:30Z",  // 01:30 EDT, the first 01:30 (EDT), 01:30 EST
+        ])
+    }
+
+    /// A statutory series is approved and published, and counts for nothing.
+    func test_aStatutorySeries_isPublished_andCountsForNothing() throws {
+        let spool = try TestSpool()
+        let pipeline = try spool.pipeline()
+        try spool.drop("s.json", json: Self.weekly(id: "congress", recurrence: #"{"rrule": "FREQ=DAILY;COUNT=5"}"#)
+            .replacingOccurrences(of: #""kind": "routine""#, with: #""kind": "statutory""#))
+        try pipeline.drain()
+        let line = try XCTUnwrap(spool.logLines().last)
+        XCTAssertEqual(line["verdict"], .string("approved"))
+        XCTAssertEqual(line["note"], .string("exempt: statutory"))
+        XCTAssertEqual(line["occurrences"], .integer(5))
+        XCTAssertTrue(try spool.text("approved/congress.ics").contains("RRULE:FREQ=DAILY;COUNT=5"))
+        let september = LocalDate("2025-09-01")!...LocalDate("2025-09-30")!
+        XCTAssertEqual(try pipeline.ledger.read { try $0.countApproved(matching: MeetingQuery(startDates: september)) }, 0)
+        XCTAssertEqual(try pipeline.ledger.read {
+            try $0.countApproved(matching: MeetingQuery(startDates: september, grassrootsPrincipalRegion: "浙江省/杭州市/西湖区/转塘街道"))
+        }, 0)
+    }
+
+    /// A meeting approved before meetingd knew `recurrence` carried it as an unknown member and was counted
+    /// once: its withdrawal publishes one cancelled meeting, not a series.
+    func test_aMeetingApprovedBeforeSeriesExisted_isWithdrawnAsOneMeeting() throws {
+        let spool = try TestSpool()
+        let pipeline = try spool.pipeline()
+        let bytes = Array(Self.weekly(id: "old", start: "2030-09-03T09:00:00+08:00", end: "2030-09-03T10:00:00+08:00",
+                                      recurrence: #"{"rrule": "FREQ=WEEKLY;COUNT=3"}"#).utf8)
+        guard case let .success(.proposal(single)) = pipeline.parser.parseStored(bytes, asSeries: false) else { return XCTFail() }
+        XCTAssertNil(single.recurrence)
+        let event = EventBuilder.event(single, sequence: 0, stamp: Date(), assessment: Assessment(), settingsVersion: "v", note: nil, cancelled: false)
+        _ = try pipeline.ledger.decideAndRecord(input: InputIdentity(name: "old.json", digest: "d"), decidedAt: Date()) { _ in
+            DecisionToRecord(decision: Decision(verdict: .approved, requestID: "old", revision: 1, sequence: 0, settingsVersion: "v"),
+                             destination: "approved/old.r1.json", approved: (single, bytes),
+                             publication: Publication(vevent: try ICalendarWriter.renderEvent(event), timeZone: "Asia/Shanghai",
+                                                      start: single.start, end: single.end, feedKeys: ["all"]))
+        }
+        try spool.drop("w.json", json: #"{"format": 1, "id": "old", "action": "withdraw"}"#)
+        try pipeline.drain()
+        let calendar = try spool.text("approved/old.ics")
+        XCTAssertTrue(calendar.contains("STATUS:CANCELLED"), calendar)
+        XCTAssertFalse(calendar.contains("RRULE"), "counted once, cancelled once:\n\(calendar)")
+    }
+
     func test_seriesInTheFeeds_khalShowsEachOccurrenceOnItsDay() throws {
         try KhalSubscriber.requireTools()
         let spool = try TestSpool()

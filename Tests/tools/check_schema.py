@@ -134,6 +134,15 @@ invalid = [
     ("exdate twice", setter("recurrence", {"rrule": "FREQ=WEEKLY;COUNT=3", "exdates": ["2025-03-25", "2025-03-25"]}),
      "$.recurrence.exdates[1]"),
     ("recurrence not an object", setter("recurrence", "weekly"), "$.recurrence"),
+    ("rrule with COUNT=0", setter("recurrence", {"rrule": "FREQ=DAILY;COUNT=0"}), "$.recurrence.rrule"),
+    ("rrule with COUNT and UNTIL", setter("recurrence", {"rrule": "FREQ=DAILY;COUNT=3;UNTIL=20250401"}), "$.recurrence.rrule"),
+    ("rrule with a local UNTIL date-time", setter("recurrence", {"rrule": "FREQ=DAILY;UNTIL=20250401T090000"}), "$.recurrence.rrule"),
+    ("rrule with a dashed UNTIL", setter("recurrence", {"rrule": "FREQ=DAILY;UNTIL=2025-04-01"}), "$.recurrence.rrule"),
+    ("rrule without FREQ", setter("recurrence", {"rrule": "BYDAY=TU;COUNT=3"}), "$.recurrence.rrule"),
+    ("rrule HOURLY", setter("recurrence", {"rrule": "FREQ=HOURLY;COUNT=3"}), "$.recurrence.rrule"),
+    ("rrule with BYHOUR", setter("recurrence", {"rrule": "FREQ=DAILY;BYHOUR=9,14;COUNT=3"}), "$.recurrence.rrule"),
+    ("rrule with an unknown part", setter("recurrence", {"rrule": "FREQ=DAILY;COUNT=3;RSCALE=CHINESE"}), "$.recurrence.rrule"),
+    ("rrule with a dotless i", setter("recurrence", {"rrule": "FREQ=DAILY;UNT\u0131L=20250401"}), "$.recurrence.rrule"),
 ]
 for what, change, field in invalid:
     document = mutated(change)
@@ -153,6 +162,7 @@ valid = [
     ("fraction digits", mutated(setter("start", "2025-03-18T09:00:00.123456789+08:00"))),
     ("a series", mutated(setter("recurrence", {"rrule": "FREQ=WEEKLY;BYDAY=TU;UNTIL=20250415", "exdates": ["2025-04-01"]}))),
     ("a series ending by COUNT", mutated(setter("recurrence", {"rrule": "FREQ=DAILY;COUNT=3"}))),
+    ("a series in lower case", mutated(setter("recurrence", {"rrule": "rrule:freq=weekly;byday=tu;until=20250415t000000z"}))),
     ("timezone UTC", mutated(setter("timezone", "UTC"))),
     ("timezone Link PRC", mutated(setter("timezone", "PRC"))),
     ("relay with a date-time directive", mutated(lambda d: d.update(kind="relay", directive_date="2025-03-17T18:00:00+08:00"))),

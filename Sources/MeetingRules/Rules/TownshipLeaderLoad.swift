@@ -25,7 +25,7 @@ public struct TownshipLeaderLoad: Rule {
             return finding(
                 zh: "\(region) 的主要负责同志 \(day.monthKey) 月被要求参加的会议连同本次共 \(counted + 1) 个，上限 \(limit) 个",
                 en: "\(counted + 1) meetings in \(day.monthKey) require the principal of \(region) with this one; the limit is \(limit)",
-                counted: try context.listed(query), total: counted)
+                counted: try context.listed(query), total: counted, subject: region)
         }
     }
 
