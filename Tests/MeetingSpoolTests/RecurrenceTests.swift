@@ -187,7 +187,8 @@ final class RecurrenceTests: XCTestCase {
             from dateutil.rrule import rrulestr
             meeting, ledger, path = sys.argv[1], sys.argv[2], sys.argv[3]
             counted = [datetime.datetime.fromtimestamp(row[0], datetime.timezone.utc) for row in sqlite3.connect(ledger).execute(
-                "SELECT start_utc FROM occurrence WHERE meeting_id = ? ORDER BY n", (meeting,))]
+                "SELECT COALESCE(o.start_utc, m.start_utc) FROM occurrence o JOIN meeting m ON m.id = o.meeting_id"
+                " WHERE o.meeting_id = ? ORDER BY o.n", (meeting,))]
             data = open(path, 'rb').read()
             by_vobject = [d.astimezone(datetime.timezone.utc) for d in vobject.readOne(data.decode()).vevent.getrruleset(addRDate=True)]
             event = icalendar.Calendar.from_ical(data).walk('VEVENT')[0]
@@ -231,7 +232,8 @@ final class RecurrenceTests: XCTestCase {
             db = sqlite3.connect(sys.argv[1])
             for meeting in ['gap', 'fold']:
                 counted = [datetime.datetime.fromtimestamp(r[0], datetime.timezone.utc)
-                           for r in db.execute("SELECT start_utc FROM occurrence WHERE meeting_id = ? ORDER BY n", (meeting,))]
+                           for r in db.execute("SELECT COALESCE(o.start_utc, m.start_utc) FROM occurrence o JOIN meeting m ON m.id = o.meeting_id"
+                " WHERE o.meeting_id = ? ORDER BY o.n", (meeting,))]
                 data = open(sys.argv[2] + '/' + meeting + '.ics', 'rb').read()
                 event = icalendar.Calendar.from_ical(data).walk('VEVENT')[0]
                 by_dateutil = [d.astimezone(datetime.timezone.utc) for d in rrulestr(event['RRULE'].to_ical().decode(), dtstart=event.decoded('DTSTART'))]
