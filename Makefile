@@ -8,6 +8,9 @@ SPOOL ?= $(CURDIR)/spool
 SWIFT ?= swift
 APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip systemd vdirsyncer khal
 export MEETINGD_REQUIRE_PARSERS = 1
+# A crash in a test's child prints its backtrace at once: full symbolication of the debug binary took minutes
+# on this machine, with the child's output pipes held open meanwhile.
+export SWIFT_BACKTRACE = enable=yes,symbolicate=fast
 
 .PHONY: run test build release deps python-deps install example clean bench bench-smoke bench-crowded property fuzz
 

@@ -15,14 +15,19 @@ final class CommandLineTests: XCTestCase {
         guard let binary = Self.binary else { throw XCTSkip("meetingd binary not built (run `swift build --build-tests`)") }
         let process = Process()
         let pipe = Pipe()
+        // Standard error in a file, not a pipe: a crash's backtracer inherits it, and the message below shows it.
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-stderr-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
         process.executableURL = binary
         process.arguments = arguments
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, status, "meetingd \(arguments.joined(separator: " "))\n\(output)")
+        let stderr = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+        XCTAssertEqual(process.terminationStatus, status, "meetingd \(arguments.joined(separator: " "))\n\(output)\n\(stderr)")
         return output
     }
 
