@@ -12,7 +12,7 @@ export MEETINGD_REQUIRE_PARSERS = 1
 # on this machine, with the child's output pipes held open meanwhile.
 export SWIFT_BACKTRACE = enable=yes,symbolicate=fast
 
-.PHONY: run test build release deps python-deps install example clean bench bench-smoke bench-crowded property fuzz
+.PHONY: run test build release deps python-deps install example clean bench bench-smoke bench-crowded bench-series property fuzz
 
 # Debian packages: installed with apt-get only when one is missing.
 deps:
@@ -74,10 +74,16 @@ bench: deps python-deps
 bench-crowded: release
 	python3 Benchmarks/crowded.py .build/release/meetingd 2000
 
+# Recurring meetings: CPU and ledger bytes per occurrence of 10- and 30-week series against single meetings
+# (Benchmarks/series.py).
+bench-series: release
+	python3 Benchmarks/series.py .build/release/meetingd 200
+
 # The same harness at a tiny size on the debug build: keeps the benchmark scripts working, measures nothing.
 bench-smoke:
 	BENCH_REQUESTS=200 BENCH_ROUNDS=1 BENCH_BUILD=debug bash Benchmarks/run.sh
 	BENCH_ROUNDS=1 python3 Benchmarks/crowded.py .build/debug/meetingd 100
+	BENCH_OCCURRENCES=3 python3 Benchmarks/series.py .build/debug/meetingd 20
 
 # Drops the shared examples into ./spool/incoming and decides them: a first look at the outputs.
 example: build
