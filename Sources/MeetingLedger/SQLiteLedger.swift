@@ -209,7 +209,8 @@ public final class SQLiteLedger: Ledger {
                     n INTEGER NOT NULL,
                     PRIMARY KEY (unit, organizer_unit, kind, local_date, meeting_id, n)
                 ) WITHOUT ROWID;
-                INSERT INTO meeting_attendee_v7 SELECT unit, organizer_unit, kind, local_date, meeting_id, 0 FROM meeting_attendee;
+                INSERT INTO meeting_attendee_v7 SELECT a.unit, a.organizer_unit, a.kind, a.local_date, a.meeting_id, 0 FROM meeting_attendee a
+                    JOIN meeting m ON m.id = a.meeting_id AND m.status = 'approved' AND m.exempt = 0;
                 DROP TABLE meeting_attendee;
                 ALTER TABLE meeting_attendee_v7 RENAME TO meeting_attendee;
 
@@ -542,13 +543,18 @@ public final class SQLiteLedger: Ledger {
 
     private static func upsertMeeting(_ request: MeetingRequest, bytes: [UInt8], decision: Decision, sequence: Int,
                                       decidedAt: Date, seq: Int64, publication: Publication, in db: Database) throws {
-        let record = MeetingRecord(request)
+        // Every occurrence is counted on its own (a single meeting is one occurrence). The meeting row holds the
+        // first that takes place: a series whose own start is among its exdates begins with its second date.
+        let occurrences = MeetingRecord.occurrences(of: request)
+        var record = MeetingRecord(request)
+        if let first = occurrences.first {
+            record.start = first.start
+            record.localStartDate = first.localStartDate
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let units = String(decoding: try encoder.encode(record.attendeeUnits), as: UTF8.self)
         try deleteCountedRows(ofMeeting: record.id, in: db)
-        // Every occurrence is counted on its own (a single meeting is one occurrence).
-        let occurrences = MeetingRecord.occurrences(of: request)
         let comprehensive = record.kind == .comprehensive
         for (n, occurrence) in occurrences.enumerated() {
             let date = occurrence.localStartDate.description

@@ -31,8 +31,13 @@ final class LedgerTests: XCTestCase {
         series.recurrence = Recurrence(rule: "FREQ=WEEKLY;COUNT=3", exdates: [], occurrences: (0..<3).map {
             Occurrence(start: series.start.addingTimeInterval(Double($0) * 7 * 86_400), end: series.end.addingTimeInterval(Double($0) * 7 * 86_400))
         }, excludedStarts: [])
+        // A series whose own start is excluded: its first occurrence is its second date.
+        var late = Sample.meeting("g", kind: .business, from: "2025-03-03 09:00", to: "2025-03-03 10:00", attendees: [town])
+        late.recurrence = Recurrence(rule: "FREQ=WEEKLY;COUNT=3", exdates: [LocalDate("2025-03-03")!], occurrences: (1..<3).map {
+            Occurrence(start: late.start.addingTimeInterval(Double($0) * 7 * 86_400), end: late.end.addingTimeInterval(Double($0) * 7 * 86_400))
+        }, excludedStarts: [])
         let requests: [MeetingRequest] = [
-            series,
+            series, late,
             Sample.meeting("a", kind: .comprehensive, from: "2025-12-28 09:00", to: "2025-12-28 11:00"),
             Sample.meeting("b", kind: .business, from: "2025-03-01 09:00", to: "2025-03-01 11:00", attendees: [town]),
             Sample.meeting("c", kind: .routine, from: "2025-03-05 09:00", to: "2025-03-05 10:00", unit: "杭州市教育局"),
@@ -67,6 +72,7 @@ final class LedgerTests: XCTestCase {
             XCTAssertEqual(try ledger.read { try $0.approvedMeetings(matching: query, limit: 1) }, reference.approvedMeetings(matching: query, limit: 1))
         }
         XCTAssertEqual(try ledger.read { try $0.approvedMeeting(id: "e") }?.exempt, true)
+        XCTAssertEqual(try ledger.read { try $0.approvedMeeting(id: "g") }, reference.approvedMeeting(id: "g"), "a series begins where it takes place")
     }
 
     func test_aVersion1Ledger_keepsItsFeedMembershipAfterMigration() throws {
