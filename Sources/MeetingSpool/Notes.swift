@@ -14,7 +14,7 @@ public enum Notes {
         lines.append("以下规则未通过（\(decision.assessment.violations.count) 项）/ Rules not met (\(decision.assessment.violations.count)):")
         for (index, finding) in decision.assessment.violations.enumerated() {
             lines.append("")
-            lines += block(index + 1, finding)
+            lines += block(index + 1, finding, request)
         }
         if !decision.assessment.warnings.isEmpty {
             lines.append("")
@@ -86,7 +86,7 @@ public enum Notes {
         return rows.joined(separator: ",\n     ") + "（\(dates.count) 个日期 / \(dates.count) date\(dates.count == 1 ? "" : "s")）"
     }
 
-    private static func block(_ number: Int, _ finding: Finding) -> [String] {
+    private static func block(_ number: Int, _ finding: Finding, _ request: MeetingRequest) -> [String] {
         var lines = [
             "\(number). \(finding.rule.rawValue)（第\(finding.clause)条 / clause \(finding.clause)）",
             "   原文 Regulation: “\(finding.sentence)”",
@@ -98,7 +98,12 @@ public enum Notes {
         lines.append("   事实：\(finding.facts.zh)")
         if !finding.counted.isEmpty {
             lines.append("   已计入的会议 / Meetings counted:")
-            for meeting in finding.counted { lines.append("     - \(meeting.id)  \(meeting.date)  \(meeting.title)") }
+            for meeting in finding.counted {
+                // A counted meeting with the request's own id is an earlier occurrence of this series (an approved
+                // earlier revision is never counted): its title is the request's, whatever the ledger holds.
+                let title = meeting.id == request.id ? request.title : meeting.title
+                lines.append("     - \(meeting.id)  \(meeting.date)  \(title)")
+            }
             if finding.countedNotListed > 0 {
                 lines.append("     … 另有 \(finding.countedNotListed) 个 / and \(finding.countedNotListed) more")
             }

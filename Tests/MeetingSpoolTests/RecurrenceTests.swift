@@ -75,6 +75,27 @@ final class RecurrenceTests: XCTestCase {
         XCTAssertTrue(cancelled.contains("STATUS:CANCELLED") && cancelled.contains("RRULE:"), "the whole series is cancelled")
     }
 
+    /// Killed after the rejection of a series is committed, the next run writes the note from the ledger's
+    /// decision: the same note, its own earlier occurrences named with the series' title.
+    func test_aRejectedSeries_interruptedAfterItsCommit_getsTheSameNote() throws {
+        let uninterrupted = try TestSpool()
+        try uninterrupted.drop("series.json", json: Self.weekly())
+        try uninterrupted.pipeline().drain()
+        let expected = try uninterrupted.text("rejected/xh-weekly.txt")
+        XCTAssertTrue(expected.contains("xh-weekly  2025-09-02  西湖区每周工作例会 xh-weekly"), expected)
+
+        let spool = try TestSpool()
+        try spool.drop("series.json", json: Self.weekly())
+        let crashing = try spool.pipeline()
+        crashing.faultInjector = { step, _ in if step == .afterLedgerCommit { throw RobustnessTests.InjectedCrash() } }
+        XCTAssertThrowsError(try crashing.drain())
+        XCTAssertEqual(spool.files("rejected"), [], "killed before the note")
+        let outcomes = try spool.pipeline().drain()
+        XCTAssertEqual(outcomes.map(\.resumed), [true])
+        XCTAssertEqual(try spool.text("rejected/xh-weekly.txt"), expected)
+        XCTAssertEqual(try spool.logLines().last?["occurrences"], .integer(5))
+    }
+
     func test_aRevision_replacesTheWholeSeries_inTheLedgersCounts() throws {
         let spool = try TestSpool()
         let pipeline = try spool.pipeline()
