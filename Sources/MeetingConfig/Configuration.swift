@@ -71,13 +71,18 @@ extension Configuration {
     }
 
     public static func parse(_ text: String, source: String, catalog: RuleCatalog = .standard) throws(ConfigurationError) -> Configuration {
+        try parse(text, source: source, catalog: catalog, onto: Configuration())
+    }
+
+    /// Reads `text` as changes to `base`: every key it names replaces `base`'s value, checked as in a file.
+    static func parse(_ text: String, source: String, catalog: RuleCatalog, onto base: Configuration) throws(ConfigurationError) -> Configuration {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
         } catch {
             throw ConfigurationError("\(source): not valid YAML: \(error)")
         }
-        var configuration = Configuration()
+        var configuration = base
         guard let root else { return configuration }  // an empty file means every default
         func at(_ node: Node) -> String { node.mark.map { "\(source):\($0.line)" } ?? source }
         guard let mapping = root.mapping else { throw ConfigurationError("\(at(root)): expected a mapping of keys") }
@@ -195,6 +200,57 @@ extension Configuration {
                 }
             default:
                 throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, timezone, http, group_commit, listed_meetings, recurrence, feeds, rules)")
+            }
+        }
+        return configuration
+    }
+}
+
+extension Configuration {
+    /// What `--set` may change: the settings that decide requests, not where meetingd keeps its files.
+    static let settableKeys = ["rules", "recurrence", "listed_meetings"]
+
+    /// This configuration with `--set KEY=VALUE` assignments applied in order (`rules.township-leader-load.max_per_month=3`,
+    /// `rules.prefer-video.severity=off`, `recurrence.max_occurrences=100`), each checked exactly as the same
+    /// key in a config file is: an unknown rule, setting or key, or a value out of range, is refused naming it.
+    public func overriding(_ assignments: [String], catalog: RuleCatalog = .standard) throws(ConfigurationError) -> Configuration {
+        var configuration = self
+        for assignment in assignments {
+            let source = "--set \(assignment)"
+            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
+                throw ConfigurationError("\(source): expected KEY=VALUE, e.g. rules.township-leader-load.max_per_month=3")
+            }
+            let key = assignment[..<equals]
+            let value = String(assignment[assignment.index(after: equals)...])
+            let path = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard let top = path.first, Self.settableKeys.contains(top) else {
+                throw ConfigurationError("\(source): \(key): only rules.<rule-id>.<setting>, recurrence.<setting> and listed_meetings can be set")
+            }
+            guard !path.contains(where: \.isEmpty), path.count == (top == "rules" ? 3 : top == "recurrence" ? 2 : 1) else {
+                throw ConfigurationError("\(source): \(key): expected rules.<rule-id>.<setting>, recurrence.<setting> or listed_meetings")
+            }
+            guard !"\(key)\(value)".unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw ConfigurationError("\(source): control characters are not allowed")
+            }
+            // The assignment as the YAML a config file would hold, every key and the value quoted (so nothing in
+            // them is read as YAML structure), then read by the file's own parser on top of this configuration.
+            func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+            var yaml = ""
+            for (depth, segment) in path.enumerated() {
+                yaml += String(repeating: "  ", count: depth) + quoted(segment) + ":"
+                yaml += depth == path.count - 1 ? " " + quoted(value) + "\n" : "\n"
+            }
+            do {
+                configuration = try Self.parse(yaml, source: source, catalog: catalog, onto: configuration)
+            } catch {
+                // The snippet's line numbers mean nothing to the user: the assignment names the place.
+                var message = Substring(error.description)
+                if message.hasPrefix(source + ":") {
+                    message = message.dropFirst(source.count + 1).drop { $0.isASCII && $0.isNumber }
+                    message = message.hasPrefix(": ") ? message.dropFirst(2) : message
+                    throw ConfigurationError("\(source): \(message)")
+                }
+                throw error
             }
         }
         return configuration

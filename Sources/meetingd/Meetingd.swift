@@ -131,10 +131,20 @@ struct Check: ParsableCommand {
 
     @Argument(help: "Request files (JSON).") var files: [String]
     @Flag(help: "Print one decision object per file, in the decision log's shape.") var json = false
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Decide under another setting: rules.<rule-id>.<setting>=VALUE, recurrence.<setting>=VALUE or listed_meetings=N (repeatable).",
+        valueName: "KEY=VALUE"))
+    var overrides: [String] = []
     @OptionGroup var options: SpoolOptions
 
     func run() throws {
-        let configuration = try options.loadConfiguration()
+        let configuration: MeetingConfig.Configuration
+        do {
+            configuration = try options.loadConfiguration().overriding(overrides)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("meetingd: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
         let parser = DecisionPipeline.parser(timeZone: configuration.timezone, settings: configuration.rules)
         let decider = Decider(engine: RuleEngine(settings: configuration.rules))
         let ledgerPath = options.ledgerPath(configuration)
@@ -161,8 +171,13 @@ struct Check: ParsableCommand {
                                         sequenceNumber: nil).serialized)
             } else {
                 print("\(file): \(decision.verdict.rawValue)")
-                for finding in decision.assessment.violations { print("  violates \(finding.rule.rawValue) (clause \(finding.clause)): \(finding.factsLine)") }
-                for finding in decision.assessment.warnings { print("  warning \(finding.rule.rawValue) (clause \(finding.clause)): \(finding.factsLine)") }
+                func dates(_ finding: Finding) -> String { finding.datesLine.map { " [dates: \($0)]" } ?? "" }
+                for finding in decision.assessment.violations {
+                    print("  violates \(finding.rule.rawValue) (clause \(finding.clause)): \(finding.factsLine)\(dates(finding))")
+                }
+                for finding in decision.assessment.warnings {
+                    print("  warning \(finding.rule.rawValue) (clause \(finding.clause)): \(finding.factsLine)\(dates(finding))")
+                }
                 for waiver in decision.assessment.waived { print("  waived \(waiver.rule.rawValue): \(waiver.ref ?? "-"), \(waiver.approver ?? "-")") }
                 for problem in decision.problems { print("  \(problem)") }
             }

@@ -33,6 +33,27 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertNotEqual(configuration.rules.version, RuleSettingsSet().version)
     }
 
+    func test_setOverrides_applyOnTopOfTheFile_asTheFilesOwnKeys() throws {
+        let file = try Configuration.parse("rules:\n  township-leader-load:\n    max_per_month: 6\n  routine-frequency:\n    max_per_month: 2\n",
+                                           source: "test.yaml")
+        let changed = try file.overriding(["rules.township-leader-load.max_per_month=3", "rules.prefer-video.severity=off",
+                                           "recurrence.max_occurrences=50", "listed_meetings=3"])
+        XCTAssertEqual(changed.rules[.townshipLeaderLoad].integer("max_per_month"), 3)
+        XCTAssertEqual(changed.rules[.preferVideo].severity, .off)
+        XCTAssertEqual(changed.rules[.routineFrequency].integer("max_per_month"), 2, "what is not set stays as the file has it")
+        XCTAssertEqual(changed.rules.recurrence.maxOccurrences, 50)
+        XCTAssertEqual(changed.rules.listedMeetings, 3)
+        XCTAssertNotEqual(changed.rules.version, file.rules.version)
+        XCTAssertEqual(try file.overriding(["rules.township-leader-load.max_per_month=6"]).rules.version, file.rules.version,
+                       "setting what is in force changes nothing")
+        XCTAssertThrowsError(try file.overriding(["rules.township-leader-load"])) { error in
+            XCTAssertTrue("\(error)".contains("expected KEY=VALUE"), "\(error)")
+        }
+        XCTAssertThrowsError(try file.overriding(["rules.township-leader-load.max_per_month=1001"])) { error in
+            XCTAssertEqual("\(error)", "--set rules.township-leader-load.max_per_month=1001: rules.township-leader-load.max_per_month: must be an integer from 1 to 1000, found 1001")
+        }
+    }
+
     func test_brokenConfig_namesTheLineAndKey() {
         let cases = [
             ("rules:\n  annual-comprehensive-cap:\n    max_per_year: many\n", "test.yaml:3: rules.annual-comprehensive-cap.max_per_year: must be an integer"),

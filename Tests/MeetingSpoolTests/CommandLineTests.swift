@@ -98,6 +98,42 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(fifoOutput.contains("not a regular file"), fifoOutput)
     }
 
+    /// `check --set`: one request decided under another setting, each assignment checked as the config file's
+    /// own key; a bad one is refused naming it, exit 2, and nothing is decided.
+    func test_check_set_decidesUnderAnotherSetting_andRefusesABadOneNamingIt() throws {
+        let spool = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-set-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: spool) }
+        let request = example("01-approved-business.json")
+        try meetingd(["check", "--spool", spool.path, request], expect: 0)
+        let stricter = try meetingd(["check", "--spool", spool.path, "--set", "rules.main-speech-one-hour.max_minutes=30", request], expect: 1)
+        XCTAssertTrue(stricter.contains("violates main-speech-one-hour"), stricter)
+        // Later assignments win, and a rule turned off is not checked.
+        try meetingd(["check", "--spool", spool.path, "--set", "rules.main-speech-one-hour.max_minutes=30",
+                      "--set", "rules.main-speech-one-hour.severity=off", request], expect: 0)
+        for (assignment, named) in [("rules.main-speech-one-hour.max_minutes=abc", "rules.main-speech-one-hour.max_minutes: must be an integer"),
+                                    ("rules.no-such-rule.max=1", "rules.no-such-rule: no such rule"),
+                                    ("rules.main-speech-one-hour.bogus=3", "rules.main-speech-one-hour.bogus: no such setting"),
+                                    ("recurrence.max_occurrences=0", "recurrence.max_occurrences: must be an integer from 1"),
+                                    ("spool=/etc", "spool: only rules"),
+                                    ("rules.prefer-video.severity=maybe", "rules.prefer-video.severity: must be one of reject, warn, off"),
+                                    ("rules.main-speech-one-hour.max_minutes=3\nspool: /etc", "control characters")] {
+            let errors = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-set-err-\(UUID().uuidString)")
+            _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+            defer { try? FileManager.default.removeItem(at: errors) }
+            let process = Process()
+            process.executableURL = try XCTUnwrap(Self.binary)
+            process.arguments = ["check", "--spool", spool.path, "--set", assignment, request]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: errors)
+            try process.run()
+            process.waitUntilExit()
+            let message = try String(contentsOf: errors, encoding: .utf8)
+            XCTAssertEqual(process.terminationStatus, 2, "\(assignment): \(message)")
+            XCTAssertTrue(message.contains("--set \(assignment)") || message.contains("--set rules.main-speech-one-hour.max_minutes=3"), message)
+            XCTAssertTrue(message.contains(named), "\(assignment): \(message)")
+        }
+    }
+
     func test_withdraw_decidesOnlyItsOwnWithdrawal() throws {
         let spool = try TestSpool()
         try spool.drop("future.json", json: requestJSON(id: "future", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
