@@ -13,15 +13,15 @@ against a meeting of its own), and 3K ÷ K per occurrence (does a longer series 
 
 Usage: series.py MEETINGD [N]   (default N 200)
 """
-import json
 import os
 import random
-import resource
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import crowded  # noqa: E402  (its drop-and-drain harness)
 
 
 def request(index, rng, occurrences):
@@ -42,19 +42,8 @@ def request(index, rng, occurrences):
 
 def run(meetingd, label, n, occurrences, work):
     spool = os.path.join(work, label)
-    incoming = os.path.join(spool, "incoming")
-    os.makedirs(incoming)
     rng = random.Random(11)
-    for index in range(n):
-        path = os.path.join(incoming, f"r{index:06d}.json")
-        with open(path + ".tmp", "w") as f:
-            json.dump(request(index, rng, occurrences), f, ensure_ascii=False)
-        os.utime(path + ".tmp", ns=(1_700_000_000_000_000_000 + index, 1_700_000_000_000_000_000 + index))
-        os.rename(path + ".tmp", path)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([meetingd, "drain", "--group-commit", "100", "--spool", spool], check=True, stdout=subprocess.DEVNULL)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = crowded.drain(meetingd, spool, [request(index, rng, occurrences) for index in range(n)])
     ledger = os.path.join(spool, "state", "ledger.sqlite")
     connection = sqlite3.connect(ledger)
     verdicts = dict(connection.execute("SELECT verdict, COUNT(*) FROM decision GROUP BY verdict").fetchall())

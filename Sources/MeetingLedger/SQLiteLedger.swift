@@ -546,11 +546,7 @@ public final class SQLiteLedger: Ledger {
         // Every occurrence is counted on its own (a single meeting is one occurrence). The meeting row holds the
         // first that takes place: a series whose own start is among its exdates begins with its second date.
         let occurrences = MeetingRecord.occurrences(of: request)
-        var record = MeetingRecord(request)
-        if let first = occurrences.first {
-            record.start = first.start
-            record.localStartDate = first.localStartDate
-        }
+        guard let record = occurrences.first else { throw LedgerError.corrupt("meeting \(request.id) has no occurrence") }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let units = String(decoding: try encoder.encode(record.attendeeUnits), as: UTF8.self)

@@ -122,7 +122,7 @@ struct FieldReader {
 
     /// A region path: `/`-separated names, none empty.
     mutating func region(_ parent: FieldPath, _ key: String, required: Bool = false) -> String? {
-        guard let text = string(parent, key, required: required, maxLength: 500) else { return nil }
+        guard let text = string(parent, key, required: required, maxLength: RequestSchema.Limit.text) else { return nil }
         if text.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isBlank }) {
             problem("\(parent.path).\(key)", "\(quoted(text)) is not a region path (names separated by '/', none empty)")
             return nil

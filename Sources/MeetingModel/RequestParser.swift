@@ -33,8 +33,8 @@ public struct RequestParser: Sendable {
         self.recurrenceLimits = recurrenceLimits
     }
 
-    /// `rrule` values longer than this are invalid (the format's other free texts stop at 500 or 1,000).
-    public static let maximumRuleLength = 500
+    /// The format's text limits, in characters; `meetingd schema` states the same ones.
+    typealias Limit = RequestSchema.Limit
 
     public func parse(_ input: [UInt8]) -> Result<ParsedRequest, InvalidRequest> { parse(input, strict: true) }
 
@@ -105,7 +105,7 @@ public struct RequestParser: Sendable {
         if let format = fields.integer(root, "format", required: true), format != 1 {
             fields.problem("$.format", "\(format) is not a supported format version (expected 1)")
         }
-        let id = fields.string(root, "id", required: true, maxLength: 128)
+        let id = fields.string(root, "id", required: true, maxLength: Limit.id)
         if let id, !Self.isValidID(id) {
             fields.problem("$.id", "\(quoted(id)) is not a valid id: use 1–128 of A-Z a-z 0-9 . _ - and do not start with '.'")
         }
@@ -116,13 +116,13 @@ public struct RequestParser: Sendable {
             return .withdrawal(Withdrawal(id: id, revision: revision))
         }
 
-        let title = fields.string(root, "title", required: true, maxLength: 200)
+        let title = fields.string(root, "title", required: true, maxLength: Limit.name)
         let kind = fields.enumeration(root, "kind", MeetingKind.self, required: true)
         let purpose = fields.enumeration(root, "purpose", Purpose.self)
         let organizer = readOrganizer(root, kind: kind, &fields)
         let convener = readConvener(root, &fields)
 
-        let zoneName = fields.string(root, "timezone", maxLength: 100) ?? defaultTimeZone
+        let zoneName = fields.string(root, "timezone", maxLength: Limit.timeZone) ?? defaultTimeZone
         let timeZone = zones.timeZone(named: zoneName) ?? (fields.strict ? nil : TimeZone(identifier: zoneName))
         if timeZone == nil {
             let reason = zones.zones.isEmpty ? " (no tz database: install tzdata)" : ", a Zone or Link of the tz database"
@@ -137,17 +137,17 @@ public struct RequestParser: Sendable {
                 fields.problem("$.end", "is more than 14 days after start")
             }
         }
-        let location = fields.string(root, "location", maxLength: 500)
-        let contact = fields.string(root, "contact", maxLength: 500)
+        let location = fields.string(root, "location", maxLength: Limit.text)
+        let contact = fields.string(root, "contact", maxLength: Limit.text)
         if let contact, !Self.isURI(contact) { fields.problem("$.contact", "\(quoted(contact)) is not a URI (for example mailto:office@example.org)") }
-        let planRef = fields.string(root, "plan_ref", maxLength: 500)
-        let covered = fields.string(root, "covered_by_document", maxLength: 500)
+        let planRef = fields.string(root, "plan_ref", maxLength: Limit.text)
+        let covered = fields.string(root, "covered_by_document", maxLength: Limit.text)
         let mode = fields.enumeration(root, "mode", MeetingMode.self) ?? .inPerson
         let groupDiscussion = fields.bool(root, "group_discussion") ?? false
         let reachesGrassroots = fields.bool(root, "reaches_grassroots") ?? false
-        let relays = fields.string(root, "relays", maxLength: 128)
+        let relays = fields.string(root, "relays", maxLength: Limit.id)
         var directiveIssued: Date?
-        if let text = fields.string(root, "directive_date", maxLength: 40) {
+        if let text = fields.string(root, "directive_date", maxLength: Limit.date) {
             if let date = LocalDate(text) {
                 directiveIssued = timeZone.map { ZonedClock(timeZone: $0).instant(date) }
             } else if let (instant, _) = RFC3339.parse(text) {
@@ -178,14 +178,17 @@ public struct RequestParser: Sendable {
     private func readRecurrence(_ root: FieldPath, start: Date?, end: Date?, timeZone: TimeZone?,
                                 _ fields: inout FieldReader) -> Recurrence? {
         guard fields.readsRecurrence, let object = fields.object(root, "recurrence", required: false) else { return nil }
-        let rule = fields.string(object, "rrule", required: true, maxLength: Self.maximumRuleLength)
+        // A stored series is read back under the widest bounds: a config narrowed since it was approved must
+        // not make it unreadable (its withdrawal still has to be published).
+        let limits = fields.strict ? recurrenceLimits
+            : RecurrenceLimits(maxOccurrences: RecurrenceLimits.occurrencesRange.upperBound, maxSpanDays: RecurrenceLimits.spanDaysRange.upperBound)
+        let rule = fields.string(object, "rrule", required: true, maxLength: Limit.rule)
         var exdates: [LocalDate] = []
         var seen = Set<LocalDate>()
         let items = fields.array(object, "exdates")
         // Each exdate must be an occurrence's date, so there can be no more of them than occurrences allowed.
-        let mostExdates = recurrenceLimits.maxOccurrences
-        if fields.strict, items.count > mostExdates {
-            fields.problem("\(object.path).exdates", "\(items.count) dates, more than recurrence.max_occurrences (\(mostExdates))")
+        if items.count > limits.maxOccurrences {
+            fields.problem("\(object.path).exdates", "\(items.count) dates, more than recurrence.max_occurrences (\(limits.maxOccurrences))")
             return nil
         }
         for item in items {
@@ -217,10 +220,6 @@ public struct RequestParser: Sendable {
         // Rules run on whole seconds; a start with a fraction keeps it in every occurrence.
         let fraction = reading.secondsOfDay - reading.secondsOfDay.rounded(.down)
         let first = LocalDateTime(date: reading.date, secondsOfDay: reading.secondsOfDay.rounded(.down))
-        // A stored series is read back under the widest bounds: a config narrowed since it was approved must
-        // not make it unreadable (its withdrawal still has to be published).
-        let limits = fields.strict ? recurrenceLimits
-            : RecurrenceLimits(maxOccurrences: RecurrenceLimits.occurrencesRange.upperBound, maxSpanDays: RecurrenceLimits.spanDaysRange.upperBound)
         // The rule's own end, as an instant and a wall-clock bound: an UNTIL date includes that whole local day.
         var untilInstant: Date?
         switch parts.end {
@@ -304,10 +303,10 @@ public struct RequestParser: Sendable {
 
     private func readOrganizer(_ root: FieldPath, kind: MeetingKind?, _ fields: inout FieldReader) -> MeetingRequest.Organizer? {
         guard let object = fields.object(root, "organizer", required: true) else { return nil }
-        let unit = fields.string(object, "unit", required: true, maxLength: 200)
+        let unit = fields.string(object, "unit", required: true, maxLength: Limit.name)
         let level = fields.enumeration(object, "level", Level.self, required: true)
         let type = fields.enumeration(object, "type", OrganizerType.self, required: true)
-        let system = fields.string(object, "system", required: kind == .comprehensive, maxLength: 200,
+        let system = fields.string(object, "system", required: kind == .comprehensive, maxLength: Limit.name,
                                    missingNote: "required for a comprehensive meeting")
         let region = fields.region(object, "region", required: true)
         guard let unit, let level, let type, let region else { return nil }
@@ -316,22 +315,22 @@ public struct RequestParser: Sendable {
 
     private func readConvener(_ root: FieldPath, _ fields: inout FieldReader) -> MeetingRequest.Convener? {
         guard let object = fields.object(root, "convener", required: true) else { return nil }
-        let name = fields.string(object, "name", maxLength: 200)
+        let name = fields.string(object, "name", maxLength: Limit.name)
         guard let rank = fields.enumeration(object, "rank", ConvenerRank.self, required: true) else { return nil }
         return .init(name: name, rank: rank)
     }
 
     private func readAttendee(_ item: FieldPath, _ fields: inout FieldReader) -> MeetingRequest.Attendee? {
         guard fields.expectObject(item) else { return nil }
-        let unit = fields.string(item, "unit", required: true, maxLength: 200)
+        let unit = fields.string(item, "unit", required: true, maxLength: Limit.name)
         let level = fields.enumeration(item, "level", Level.self, required: true)
         let region = fields.region(item, "region", required: true)
         let role = fields.enumeration(item, "role", AttendeeRole.self, required: true)
         let type = fields.enumeration(item, "type", OrganizerType.self) ?? .department
         let required = fields.bool(item, "required") ?? true
-        let reason = fields.string(item, "reason", maxLength: 1000)
+        let reason = fields.string(item, "reason", maxLength: Limit.reason)
         let accompanying = fields.bool(item, "accompanying") ?? false
-        let email = fields.string(item, "email", maxLength: 254)
+        let email = fields.string(item, "email", maxLength: Limit.email)
         if let email, !Self.isEmail(email) { fields.problem("\(item.path).email", "\(quoted(email)) is not an e-mail address") }
         guard let unit, let level, let region, let role else { return nil }
         return .init(unit: unit.canonicalName, level: level, region: region.canonicalName, type: type, role: role, required: required,
@@ -341,7 +340,7 @@ public struct RequestParser: Sendable {
     private func readAgendaItem(_ item: FieldPath, _ fields: inout FieldReader) -> MeetingRequest.AgendaItem? {
         guard fields.expectObject(item) else { return nil }
         let type = fields.enumeration(item, "type", AgendaItemType.self, required: true)
-        let speaker = fields.string(item, "speaker", maxLength: 200)
+        let speaker = fields.string(item, "speaker", maxLength: Limit.name)
         let role = fields.enumeration(item, "speaker_role", AttendeeRole.self)
         let region = fields.region(item, "speaker_region")
         let minutes = fields.integer(item, "minutes", range: 0...20_160)
@@ -352,11 +351,11 @@ public struct RequestParser: Sendable {
     private func readApproval(_ item: FieldPath, _ fields: inout FieldReader) -> MeetingRequest.Approval? {
         guard fields.expectObject(item) else { return nil }
         let rule = fields.enumeration(item, "rule", RuleID.self, required: true)
-        let approver = fields.string(item, "approver", maxLength: 200)
+        let approver = fields.string(item, "approver", maxLength: Limit.name)
         let role = fields.enumeration(item, "approver_role", AttendeeRole.self)
         let level = fields.enumeration(item, "approver_level", Level.self)
-        let ref = fields.string(item, "ref", maxLength: 500)
-        let date = fields.string(item, "date", maxLength: 40)
+        let ref = fields.string(item, "ref", maxLength: Limit.text)
+        let date = fields.string(item, "date", maxLength: Limit.date)
         if let date, LocalDate(date) == nil, RFC3339.parse(date) == nil {
             fields.problem("\(item.path).date", "\(quoted(date)) is neither a date (YYYY-MM-DD) nor an RFC 3339 date-time")
         }

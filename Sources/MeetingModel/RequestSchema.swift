@@ -20,6 +20,7 @@ public enum RequestSchema {
         public static let email = 254
         public static let date = 40
         public static let timeZone = 100
+        public static let rule = 500
     }
 
     public static func document(zones: TimeZoneDatabase = .system) -> JSONValue {
@@ -197,7 +198,7 @@ public enum RequestSchema {
         func pattern(_ text: String) -> JSONValue { object([("pattern", .string(text))]) }
         return object([
             ("type", .string("string")),
-            ("maxLength", .integer(RequestParser.maximumRuleLength)),
+            ("maxLength", .integer(Limit.rule)),
             ("allOf", .array([
                 pattern("^(?:\(caseless("RRULE")):)?\(name)=[^;]+(?:;\(name)=[^;]+)*$"),
                 pattern("\(start)\(caseless("FREQ"))=(?:\(frequencies))(?:;|$)"),

@@ -150,16 +150,8 @@ final class CommandLineTests: XCTestCase {
         guard let binary = Self.binary else { throw XCTSkip("meetingd binary not built") }
         let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tools")
         let examples = Bundle.module.url(forResource: "Fixtures/examples", withExtension: nil)!
-        let process = Process()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", tools.appendingPathComponent("check_schema.py").path, binary.path, examples.path]
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
+        let (status, output) = try runTool(["python3", tools.appendingPathComponent("check_schema.py").path, binary.path, examples.path])
+        XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("11 examples") && output.contains("0 disagreements"), output)
         let schema = try meetingd(["schema"], expect: 0)
         XCTAssertTrue(schema.contains(#""$schema": "https://json-schema.org/draft/2020-12/schema""#))

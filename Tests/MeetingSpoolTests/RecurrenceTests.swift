@@ -345,16 +345,8 @@ final class RecurrenceTests: XCTestCase {
     }
 
     private func runPython(_ script: String, arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        let (status, text) = try runTool(["python3", "-c", script] + arguments)
+        XCTAssertEqual(status, 0, text)
         return text
     }
 }

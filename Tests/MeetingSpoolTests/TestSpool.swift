@@ -83,3 +83,18 @@ let westLakeBureau = #"[{"unit": "西湖区卫生健康局", "level": "county", 
 func countyAttendee(_ unit: String, district: String, required: Bool = true) -> String {
     #"[{"unit": "\#(unit)", "level": "county", "region": "浙江省/杭州市/\#(district)", "role": "department-head", "required": \#(required)}]"#
 }
+
+/// Runs `arguments` through `/usr/bin/env` (so `python3` is found on the PATH) and returns its exit status and
+/// its standard output and error together.
+func runTool(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    let output = Pipe()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}
