@@ -53,19 +53,24 @@ public struct FeedEvent: Sendable, Equatable {
     public var feedKeys: [String]
 }
 
-/// What `decideAndRecord` is to write: the decision, where its input goes, and for an approval the request itself.
+/// What `decideAndRecord` is to write: the decision, where its input goes, the request's bytes, and for an
+/// approval the request itself.
 public struct DecisionToRecord: Sendable {
     public var decision: Decision
     public var destination: String
-    /// The approved request and its bytes as received (kept for calendar output and feeds).
-    public var approved: (request: MeetingRequest, bytes: [UInt8])?
+    /// The request's bytes as received, kept with every proposal and withdrawal: the calendar output and
+    /// feeds of an approval are made from them again, and `meetingd replay` decides them again.
+    public var requestBytes: [UInt8]?
+    /// The approved request.
+    public var approved: MeetingRequest?
     /// For an approval or a withdrawal: the event as feeds show it now.
     public var publication: Publication?
 
-    public init(decision: Decision, destination: String, approved: (request: MeetingRequest, bytes: [UInt8])? = nil,
+    public init(decision: Decision, destination: String, requestBytes: [UInt8]? = nil, approved: MeetingRequest? = nil,
                 publication: Publication? = nil) {
         self.decision = decision
         self.destination = destination
+        self.requestBytes = requestBytes
         self.approved = approved
         self.publication = publication
     }
@@ -84,6 +89,20 @@ public struct StoredMeeting: Sendable, Equatable {
     public var decidedAt: Date
     /// How many occurrences it was approved with, when it was approved as a series; nil for one meeting.
     public var occurrences: Int?
+}
+
+/// A proposal or withdrawal as the ledger recorded it: what `meetingd replay` decides again.
+public struct HistoryEntry: Sendable {
+    public var sequenceNumber: Int64
+    public var input: InputIdentity
+    /// The decision as it was made, under the settings then in force (`decision.settingsVersion`).
+    public var decision: Decision
+    public var decidedAt: Date
+    /// Where the request went, relative to the spool (`rejected/x.r1.json`).
+    public var destination: String
+    /// The request's bytes as received; nil in a decision recorded before the ledger kept them (schema v8),
+    /// other than the approval of a meeting's latest revision.
+    public var requestBytes: [UInt8]?
 }
 
 /// The ledger of decisions. SQLite is the default; the protocol leaves room for a shared PostgreSQL ledger,
@@ -118,6 +137,13 @@ public protocol Ledger: AnyObject, Sendable {
     /// Counts for reports and tests: meetings approved and not withdrawn.
     func approvedCount() throws -> Int
 
+    /// Every proposal and withdrawal recorded, in decision order, read in one snapshot: a decider working
+    /// meanwhile changes nothing `each` sees.
+    func history(_ each: (HistoryEntry) throws -> Void) throws
+
+    /// How many entries `history` gives now.
+    func historyCount() throws -> Int
+
     /// Every event feeds show now — approved meetings that end after `visibleAfter`, and withdrawn ones
     /// withdrawn after `cancelledAfter` that have not ended — ordered by start, then id, each with its feeds.
     func feedEvents(visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent]
@@ -133,6 +159,8 @@ public protocol Ledger: AnyObject, Sendable {
 public enum LedgerError: Error, CustomStringConvertible {
     case alreadyDecided(id: String, revision: Int, action: String)
     case corrupt(String)
+    /// The ledger cannot be used as asked (missing, or of another meetingd's schema).
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -140,6 +168,8 @@ public enum LedgerError: Error, CustomStringConvertible {
             return "the ledger already holds a decision for \(id) revision \(revision) (\(action))"
         case let .corrupt(what):
             return "the ledger holds data it cannot read: \(what)"
+        case let .unavailable(why):
+            return "the ledger cannot be opened: \(why)"
         }
     }
 }

@@ -9,11 +9,36 @@ import MeetingRules
 public final class SQLiteLedger: Ledger {
     private let queue: DatabaseQueue
     public let path: String
-    public var localFile: String? { path }
+    /// nil for a scratch ledger in memory, which nothing needs to make durable.
+    public var localFile: String? { path.isEmpty ? nil : path }
     /// The open connection while `transaction` runs, so calls inside it join the transaction.
     private let batch = BatchSlot()
 
     public convenience init(path: String) throws { try self.init(path: path, migratingUpTo: nil) }
+
+    /// Opens a ledger for reading only (`meetingd replay`): nothing is migrated or written, so a replay beside
+    /// the running daemon leaves the file as it was. A ledger an older meetingd wrote must first be migrated
+    /// by the daemon or a drain; one a newer meetingd wrote is refused.
+    public init(readingOnly path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(5)
+        guard FileManager.default.fileExists(atPath: path) else { throw LedgerError.unavailable("\(path): no ledger there") }
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+        let migrator = Self.migrator
+        let (complete, superseded) = try queue.read { db in
+            (try migrator.hasCompletedMigrations(db), try migrator.hasBeenSuperseded(db))
+        }
+        if superseded { throw LedgerError.unavailable("\(path): written by a newer meetingd (its schema has migrations this one does not know)") }
+        if !complete {
+            throw LedgerError.unavailable("\(path): written by an older meetingd; run `meetingd drain` (or start the daemon) once to bring it up to date")
+        }
+    }
+
+    /// An empty ledger in memory, for deciding a history again (`meetingd replay`): the same schema and
+    /// queries as a ledger file, with nothing written to disk.
+    public static func scratch() throws -> SQLiteLedger { try SQLiteLedger(path: "", migratingUpTo: nil) }
 
     /// `lastMigration`: stop after that migration (tests build an older ledger with it).
     init(path: String, migratingUpTo lastMigration: String?) throws {
@@ -32,7 +57,8 @@ public final class SQLiteLedger: Ledger {
             // once, not once per 1,000 pages (measured: +15 % decisions per second in group-commit mode).
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 5000")
         }
-        queue = try DatabaseQueue(path: path, configuration: configuration)
+        // An empty path is SQLite's private in-memory database.
+        queue = path.isEmpty ? try DatabaseQueue(configuration: configuration) : try DatabaseQueue(path: path, configuration: configuration)
         // 8 KiB pages for a new ledger (an existing one keeps its size): a meeting row — request bytes and
         // VEVENT, 1.5 to 2 KB — then stays in its page, where with 4 KiB pages SQLite spilled anything over
         // 1,002 bytes into an overflow page of its own and wasted most of it (measured: 4 KB of file per
@@ -229,6 +255,17 @@ public final class SQLiteLedger: Ledger {
                 CREATE INDEX principal_by_region ON meeting_principal_region (region, local_date);
                 """)
         }
+        // Replay decides the history again from the request bytes as received: every proposal and withdrawal
+        // keeps its bytes in its decision row. An approval's bytes were in its meeting row; they move to the
+        // approving decision (the meeting row reads them there), so an approval keeps them once, as before.
+        migrator.registerMigration("v8: request bytes in every decision") { db in
+            try db.execute(sql: """
+                ALTER TABLE decision ADD COLUMN request_bytes BLOB;
+                UPDATE decision SET request_bytes = (SELECT m.request_bytes FROM meeting m WHERE m.id = decision.request_id
+                    AND m.revision = decision.revision) WHERE action = 'propose' AND verdict = 'approved';
+                ALTER TABLE meeting DROP COLUMN request_bytes;
+                """)
+        }
         return migrator
     }
 
@@ -311,14 +348,19 @@ public final class SQLiteLedger: Ledger {
         try reading { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM meeting WHERE id = ?", arguments: [id]) else { return nil }
             let revision: Int = row["revision"]
-            let approval = try String.fetchOne(db.cachedStatement(sql: """
-                SELECT decision_json FROM decision WHERE request_id = ? AND revision = ? AND action = 'propose' AND verdict = 'approved'
+            // The approving decision holds the assessment and the request's bytes.
+            let approval = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT decision_json, request_bytes FROM decision
+                WHERE request_id = ? AND revision = ? AND action = 'propose' AND verdict = 'approved'
                 """), arguments: [id, revision])
-            guard let approval else { throw LedgerError.corrupt("meeting \(id) revision \(revision) has no approving decision") }
-            let body = try JSONDecoder().decode(DecisionBody.self, from: Data(approval.utf8))
+            guard let approval, let bytes = approval[1] as Data? else {
+                throw LedgerError.corrupt("meeting \(id) revision \(revision) has no approving decision with its request")
+            }
+            let json: String = approval[0]
+            let body = try JSONDecoder().decode(DecisionBody.self, from: Data(json.utf8))
             return StoredMeeting(
                 id: row["id"], revision: revision, withdrawn: row["status"] == "withdrawn", sequence: row["sequence"],
-                requestBytes: [UInt8]((row["request_bytes"] as Data)),
+                requestBytes: [UInt8](bytes),
                 assessment: try Self.withCountedTitles(body.assessment, in: db),
                 settingsVersion: row["settings_version"], decidedAt: Date(timeIntervalSince1970: row["decided_at"]),
                 occurrences: body.occurrences)
@@ -333,6 +375,30 @@ public final class SQLiteLedger: Ledger {
 
     public func approvedCount() throws -> Int {
         try reading { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM meeting WHERE status = 'approved'") ?? 0 }
+    }
+
+    public func history(_ each: (HistoryEntry) throws -> Void) throws {
+        try reading { db in
+            let decoder = JSONDecoder()
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT seq, input_name, input_digest, request_id, revision, action, verdict, decided_at, destination, decision_json,
+                       request_bytes FROM decision WHERE action IN ('propose', 'withdraw') ORDER BY seq
+                """)
+            while let row = try rows.next() {
+                let json: String = row[9]
+                guard let verdict = Verdict(rawValue: row[6]) else { throw LedgerError.corrupt("verdict = \(String(describing: row[6]))") }
+                let body = try decoder.decode(DecisionBody.self, from: Data(json.utf8))
+                try each(HistoryEntry(
+                    sequenceNumber: row[0], input: InputIdentity(name: row[1], digest: row[2]),
+                    decision: body.decision(verdict: verdict, requestID: row[3], revision: row[4]),
+                    decidedAt: Date(timeIntervalSince1970: row[7]), destination: row[8],
+                    requestBytes: (row[10] as Data?).map { [UInt8]($0) }))
+            }
+        }
+    }
+
+    public func historyCount() throws -> Int {
+        try reading { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decision WHERE action IN ('propose', 'withdraw')") ?? 0 }
     }
 
     /// What a decision row keeps as JSON beside its columns: the verdict, request id and revision are columns,
@@ -439,17 +505,18 @@ public final class SQLiteLedger: Ledger {
         let decisionJSON = String(decoding: try encoder.encode(DecisionBody(decision)), as: UTF8.self)
         // What the decision changes in the meetings, checked before anything is written.
         enum MeetingChange {
-            case approve(MeetingRequest, bytes: [UInt8], sequence: Int, Publication)
+            case approve(MeetingRequest, sequence: Int, Publication)
             case withdraw(Publication)
             case none
         }
         let change: MeetingChange
         switch decision.verdict {
         case .approved:
-            guard let (request, bytes) = outcome.approved, let sequence = decision.sequence, let publication = outcome.publication else {
+            guard let request = outcome.approved, outcome.requestBytes != nil, let sequence = decision.sequence,
+                  let publication = outcome.publication else {
                 throw LedgerError.corrupt("an approval without its request")
             }
-            change = .approve(request, bytes: bytes, sequence: sequence, publication)
+            change = .approve(request, sequence: sequence, publication)
         case .withdrawn:
             guard let publication = outcome.publication else { throw LedgerError.corrupt("a withdrawal without its cancelled event") }
             change = .withdraw(publication)
@@ -460,7 +527,7 @@ public final class SQLiteLedger: Ledger {
         let touched: [String]
         let storedTouched: String
         switch change {
-        case let .approve(request, _, _, publication):
+        case let .approve(request, _, publication):
             let before = try feedKeys(ofMeeting: request.id, in: db)
             touched = Array(Set(before).union(publication.feedKeys)).sorted()
             storedTouched = Set(touched) == Set(publication.feedKeys) ? touchedAreMeetingFeeds : JSONValue.array(touched.map(JSONValue.string)).serialized
@@ -474,18 +541,18 @@ public final class SQLiteLedger: Ledger {
         do {
             try db.cachedStatement(sql: """
                 INSERT INTO decision (input_name, input_digest, request_id, revision, action, verdict, decided_at, destination,
-                                      decision_json, touched_feeds)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      decision_json, touched_feeds, request_bytes)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [input.name, input.digest, decision.requestID, decision.revision, action,
                                  decision.verdict.rawValue, decidedAt.timeIntervalSince1970, outcome.destination, decisionJSON,
-                                 storedTouched])
+                                 storedTouched, action == "none" ? nil : outcome.requestBytes.map { Data($0) }])
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw LedgerError.alreadyDecided(id: decision.requestID ?? "", revision: decision.revision ?? 0, action: action)
         }
         let seq = db.lastInsertedRowID
         switch change {
-        case let .approve(request, bytes, sequence, publication):
-            try upsertMeeting(request, bytes: bytes, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq,
+        case let .approve(request, sequence, publication):
+            try upsertMeeting(request, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq,
                               publication: publication, in: db)
         case let .withdraw(publication):
             // Before the status changes: the rows are found through the approved meeting.
@@ -541,7 +608,7 @@ public final class SQLiteLedger: Ledger {
         return series.split(separator: ",").map(String.init)
     }
 
-    private static func upsertMeeting(_ request: MeetingRequest, bytes: [UInt8], decision: Decision, sequence: Int,
+    private static func upsertMeeting(_ request: MeetingRequest, decision: Decision, sequence: Int,
                                       decidedAt: Date, seq: Int64, publication: Publication, in db: Database) throws {
         // Every occurrence is counted on its own (a single meeting is one occurrence). The meeting row holds the
         // first that takes place: a series whose own start is among its exdates begins with its second date.
@@ -576,14 +643,14 @@ public final class SQLiteLedger: Ledger {
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level,
                 organizer_type, organizer_system, organizer_region, start_utc, local_date, reaches_grassroots, exempt,
-                attendee_units, request_bytes, settings_version, decided_at, decision_seq, vevent, tzid, end_utc,
+                attendee_units, settings_version, decided_at, decision_seq, vevent, tzid, end_utc,
                 feed_keys, occurrence_dates)
-            VALUES (?, ?, 'approved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, 'approved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 record.id, record.revision, sequence, record.kind.rawValue, record.title, record.organizerUnit,
                 record.organizerLevel.rawValue, record.organizerType.rawValue, record.organizerSystem, record.organizerRegion,
                 record.start.timeIntervalSince1970, record.localStartDate.description, record.reachesGrassroots, record.exempt,
-                units, Data(bytes), decision.settingsVersion, decidedAt.timeIntervalSince1970, seq,
+                units, decision.settingsVersion, decidedAt.timeIntervalSince1970, seq,
                 publication.vevent, publication.timeZone, publication.end.timeIntervalSince1970,
                 Set(publication.feedKeys).sorted().joined(separator: "\n"),
                 request.recurrence == nil ? nil : occurrences.map(\.localStartDate.description).joined(separator: ","),

@@ -519,9 +519,11 @@ public final class DecisionPipeline {
             try self.ledger.decideAndRecord(input: identity, decidedAt: decidedAt) { state in
                 published = nil
                 let decision = try self.decider.decide(parsed, state: state)
-                var record = DecisionToRecord(decision: decision, destination: try self.destination(decision, file: file, reserved: &reservedName))
+                // The bytes are kept with every proposal and withdrawal (an invalid file's are in invalid/).
+                var record = DecisionToRecord(decision: decision, destination: try self.destination(decision, file: file, reserved: &reservedName),
+                                              requestBytes: bytes)
                 if decision.verdict == .approved, case let .success(.proposal(request)) = parsed {
-                    record.approved = (request, bytes)
+                    record.approved = request
                     record.publication = try Self.publication(self.event(request, decision, decidedAt: decidedAt), request: request)
                 } else if decision.verdict == .withdrawn, let stored {
                     let event = self.cancelledEvent(stored.meeting, stored.request, decision, decidedAt: decidedAt)

@@ -18,7 +18,7 @@ final class LedgerTests: XCTestCase {
     func approve(_ request: MeetingRequest, in ledger: SQLiteLedger, sequence: Int = 0) throws {
         let decision = Decision(verdict: .approved, requestID: request.id, revision: request.revision, sequence: sequence, settingsVersion: "v")
         _ = try ledger.decideAndRecord(input: InputIdentity(name: "\(request.id).json", digest: "d"), decidedAt: Date()) { _ in
-            DecisionToRecord(decision: decision, destination: "approved/\(request.id).r\(request.revision).json", approved: (request, [0x7B, 0x7D]),
+            DecisionToRecord(decision: decision, destination: "approved/\(request.id).r\(request.revision).json", requestBytes: [0x7B, 0x7D], approved: request,
                              publication: Publication(vevent: "BEGIN:VEVENT\r\nEND:VEVENT\r\n", timeZone: "Asia/Shanghai",
                                                       start: request.start, end: request.end, feedKeys: ["all"]))
         }
@@ -174,6 +174,56 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(try ledger.read { try $0.countApproved(matching: queries[1]) }, 0)
     }
 
+    /// A ledger of schema v7 kept an approval's request bytes in its meeting row only. After the move to v8
+    /// the meeting reads them from its approving decision, the history gives them for that approval and none
+    /// for the decisions v7 kept no bytes of; a read-only opening refuses the v7 file and leaves it unchanged.
+    func test_aVersion7Ledger_keepsItsApprovedRequestBytes_andReplayReadsTheHistory() throws {
+        let path = directory.appendingPathComponent("v7.sqlite").path
+        _ = try SQLiteLedger(path: path, migratingUpTo: "v7: one counted row per occurrence")
+        let request = Sample.meeting("a", from: "2025-03-05 09:00", to: "2025-03-05 11:00")
+        let record = MeetingRecord(request)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        func body(_ verdict: Verdict, revision: Int) throws -> String {
+            let decision = Decision(verdict: verdict, requestID: "a", revision: revision, sequence: verdict == .approved ? revision - 1 : nil,
+                                    settingsVersion: "v\(revision)")
+            return String(decoding: try encoder.encode(SQLiteLedger.DecisionBody(decision)), as: UTF8.self)
+        }
+        let script = """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("INSERT INTO decision (seq, input_name, input_digest, request_id, revision, action, verdict, decided_at, destination, decision_json) VALUES (1, 'a1.json', 'd1', 'a', 1, 'propose', 'approved', 10, 'approved/a.r1.json', ?)", (sys.argv[2],))
+            db.execute("INSERT INTO decision (seq, input_name, input_digest, request_id, revision, action, verdict, decided_at, destination, decision_json) VALUES (2, 'a3.json', 'd3', 'a', 3, 'propose', 'rejected', 20, 'rejected/a.r3.json', ?)", (sys.argv[3],))
+            db.execute("INSERT INTO decision (seq, input_name, input_digest, request_id, revision, action, verdict, decided_at, destination, decision_json) VALUES (3, 'a2.json', 'd2', 'a', 4, 'propose', 'approved', 30, 'approved/a.r4.json', ?)", (sys.argv[4],))
+            db.execute("INSERT INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level, organizer_type, organizer_system, organizer_region, start_utc, local_date, reaches_grassroots, exempt, attendee_units, request_bytes, settings_version, decided_at, decision_seq, vevent, tzid, end_utc, feed_keys) VALUES ('a', 4, 'approved', 3, 'business', 't', 'u', 'city', 'party', NULL, 'r', \(record.start.timeIntervalSince1970), '2025-03-05', 0, 0, '[]', CAST('r4 bytes' AS BLOB), 'v4', 30, 3, 'V', 'Asia/Shanghai', \(request.end.timeIntervalSince1970), 'all')")
+            db.commit()
+            """
+        let fill = Process()
+        fill.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        fill.arguments = ["python3", "-c", script, path, try body(.approved, revision: 1), try body(.rejected, revision: 3),
+                          try body(.approved, revision: 4)]
+        try fill.run()
+        fill.waitUntilExit()
+        XCTAssertEqual(fill.terminationStatus, 0, "python3 could not fill the version 7 ledger")
+
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try SQLiteLedger(readingOnly: path)) { error in
+            XCTAssertTrue("\(error)".contains("older meetingd"), "\(error)")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before, "a read-only opening changes nothing")
+
+        let ledger = try SQLiteLedger(path: path)
+        XCTAssertEqual(try ledger.meeting(id: "a")?.requestBytes, Array("r4 bytes".utf8))
+        var history: [HistoryEntry] = []
+        try SQLiteLedger(readingOnly: path).history { history.append($0) }
+        XCTAssertEqual(history.map(\.sequenceNumber), [1, 2, 3])
+        XCTAssertEqual(history.map(\.decision.verdict), [.approved, .rejected, .approved])
+        XCTAssertEqual(history.map(\.decision.settingsVersion), ["v1", "v3", "v4"])
+        XCTAssertEqual(history.map(\.requestBytes), [nil, nil, Array("r4 bytes".utf8)])
+        XCTAssertEqual(history.map(\.destination), ["approved/a.r1.json", "rejected/a.r3.json", "approved/a.r4.json"])
+        XCTAssertEqual(try ledger.historyCount(), 3)
+    }
+
     func test_sameIdAndRevision_cannotBeDecidedTwice() throws {
         let ledger = try SQLiteLedger(path: directory.appendingPathComponent("ledger.sqlite").path)
         let request = Sample.meeting("once")
@@ -244,9 +294,9 @@ final class LedgerTests: XCTestCase {
             let bytes = Array("{}".utf8)
             let onSQLite = try ledger.decideAndRecord(input: InputIdentity(name: "\(index).json", digest: "d"), decidedAt: Date()) { state in
                 let decision = try decider.decide(.success(.proposal(request)), state: state)
-                var record = DecisionToRecord(decision: decision, destination: "x/\(index)")
+                var record = DecisionToRecord(decision: decision, destination: "x/\(index)", requestBytes: bytes)
                 if decision.verdict == .approved {
-                    record.approved = (request, bytes)
+                    record.approved = request
                     record.publication = Publication(vevent: "", timeZone: "Asia/Shanghai", start: request.start, end: request.end, feedKeys: ["all"])
                 }
                 return record

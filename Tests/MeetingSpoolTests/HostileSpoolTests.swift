@@ -299,7 +299,7 @@ final class HostileSpoolTests: XCTestCase {
         try spool.pipeline().drain()
         // The stored bytes as an older meetingd accepted them: a duplicate key, now invalid for new requests.
         let ledgerPath = spool.url("state/ledger.sqlite").path
-        let sql = "UPDATE meeting SET request_bytes = CAST(REPLACE(CAST(request_bytes AS TEXT), '\"format\": 1', '\"format\": 1, \"x\": 1, \"x\": 2') AS BLOB)"
+        let sql = "UPDATE decision SET request_bytes = CAST(REPLACE(CAST(request_bytes AS TEXT), '\"format\": 1', '\"format\": 1, \"x\": 1, \"x\": 2') AS BLOB) WHERE verdict = 'approved'"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", ledgerPath, sql]

@@ -302,7 +302,7 @@ final class RecurrenceTests: XCTestCase {
         let event = EventBuilder.event(single, sequence: 0, stamp: Date(), assessment: Assessment(), settingsVersion: "v", note: nil, cancelled: false)
         _ = try pipeline.ledger.decideAndRecord(input: InputIdentity(name: "old.json", digest: "d"), decidedAt: Date()) { _ in
             DecisionToRecord(decision: Decision(verdict: .approved, requestID: "old", revision: 1, sequence: 0, settingsVersion: "v"),
-                             destination: "approved/old.r1.json", approved: (single, bytes),
+                             destination: "approved/old.r1.json", requestBytes: bytes, approved: single,
                              publication: Publication(vevent: try ICalendarWriter.renderEvent(event), timeZone: "Asia/Shanghai",
                                                       start: single.start, end: single.end, feedKeys: ["all"]))
         }
