@@ -43,6 +43,8 @@ let package = Package(
             name: "MeetingSpool",
             dependencies: ["MeetingModel", "MeetingRules", "MeetingLedger", "MeetingCalendar", "MeetingConfig", "CSystemExtras"]
         ),
+        // What-if replay: a ledger's history decided again under other settings, on a scratch ledger.
+        .target(name: "MeetingReplay", dependencies: ["MeetingSpool", "MeetingLedger", "MeetingRules", "MeetingModel"]),
         // The long-running daemon: spool watcher, config reloader, watchdog and feed server as Services in one ServiceGroup.
         .target(
             name: "MeetingDaemon",
@@ -58,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "meetingd",
             dependencies: [
-                "MeetingSpool", "MeetingConfig", "MeetingDaemon",
+                "MeetingSpool", "MeetingConfig", "MeetingDaemon", "MeetingReplay",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -69,7 +71,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeetingSpoolTests",
-            dependencies: ["MeetingSpool", "MeetingCalendar", "MeetingLedger", "MeetingConfig"],
+            dependencies: ["MeetingSpool", "MeetingCalendar", "MeetingLedger", "MeetingConfig", "MeetingReplay"],
             resources: [.copy("Fixtures")]
         ),
     ]

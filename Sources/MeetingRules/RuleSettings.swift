@@ -148,12 +148,26 @@ public struct RuleSettingsSet: Sendable, Equatable {
     public var canonicalText: String { Self.canonicalText(of: byRule) }
 
     private static func canonicalText(of byRule: [RuleID: RuleSettings]) -> String {
-        var lines: [String] = []
+        ruleEntries(of: byRule).map { "\($0.key) = \($0.value)" }.sorted().joined(separator: "\n")
+    }
+
+    private static func ruleEntries(of byRule: [RuleID: RuleSettings]) -> [(key: String, value: SettingValue)] {
+        var entries: [(key: String, value: SettingValue)] = []
         for (id, settings) in byRule {
-            lines.append("rules.\(id.rawValue).severity = \(settings.severity.rawValue)")
-            for (name, value) in settings.values { lines.append("rules.\(id.rawValue).\(name) = \(value)") }
+            entries.append(("rules.\(id.rawValue).severity", .text(settings.severity.rawValue)))
+            for (name, value) in settings.values { entries.append(("rules.\(id.rawValue).\(name)", value)) }
         }
-        return lines.sorted().joined(separator: "\n")
+        return entries
+    }
+
+    /// Every setting by the key `--set` and the config file name it (`rules.<id>.<name>`, `recurrence.<name>`,
+    /// `listed_meetings`), sorted by key: what `meetingd replay` compares to say what changed.
+    public var entries: [(key: String, value: SettingValue)] {
+        (Self.ruleEntries(of: byRule) + [
+            ("recurrence.max_occurrences", .integer(recurrence.maxOccurrences)),
+            ("recurrence.max_span_days", .integer(recurrence.maxSpanDays)),
+            ("listed_meetings", .integer(listedMeetings)),
+        ]).sorted { $0.key < $1.key }
     }
 
     private static func version(of byRule: [RuleID: RuleSettings]) -> String {

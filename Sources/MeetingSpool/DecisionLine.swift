@@ -42,7 +42,7 @@ public enum DecisionLine {
     }
 
     /// `2025-02-03T08:00:01.123+08:00`
-    static func timestamp(_ date: Date, _ timeZone: TimeZone) -> String {
+    public static func timestamp(_ date: Date, _ timeZone: TimeZone) -> String {
         let reading = ZonedClock(timeZone: timeZone).local(date)
         let milliseconds = Int((reading.secondsOfDay * 1000).rounded(.down)) % 1000
         let offset = timeZone.secondsFromGMT(for: date)

@@ -11,7 +11,7 @@ struct Meetingd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meetingd",
         abstract: "Decides meeting requests against the 2024 rules on reducing burdens on the grassroots.",
-        subcommands: [Drain.self, Check.self, Withdraw.self, Rules.self, Run.self, Feeds.self, DefaultConfig.self, Schema.self])
+        subcommands: [Drain.self, Check.self, Withdraw.self, Replay.self, Rules.self, Run.self, Feeds.self, DefaultConfig.self, Schema.self])
 }
 
 /// `--config` and `--spool`, shared by every command that touches a spool.
