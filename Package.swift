@@ -34,7 +34,8 @@ let package = Package(
         // The ledger of decisions behind a small protocol; SQLite through GRDB by default.
         .target(
             name: "MeetingLedger",
-            dependencies: ["MeetingRules", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["MeetingRules", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "GRDBSQLite", package: "GRDB.swift")]
         ),
         // iCalendar output; the only target that imports libical.
         .target(name: "MeetingCalendar", dependencies: ["CLibical", "MeetingModel"]),

@@ -91,12 +91,19 @@ public struct StoredMeeting: Sendable, Equatable {
     public var occurrences: Int?
 }
 
-/// A proposal or withdrawal as the ledger recorded it: what `meetingd replay` decides again.
+/// A proposal or withdrawal as the ledger recorded it: what `meetingd replay` decides again, and what it
+/// compares the new decision with.
 public struct HistoryEntry: Sendable {
     public var sequenceNumber: Int64
     public var input: InputIdentity
-    /// The decision as it was made, under the settings then in force (`decision.settingsVersion`).
-    public var decision: Decision
+    public var requestID: String?
+    public var revision: Int?
+    /// The decision as it was made, under the settings then in force (`settingsVersion`): its verdict and
+    /// the rules it found violated and warned about, each once, sorted.
+    public var verdict: Verdict
+    public var violations: [RuleID]
+    public var warnings: [RuleID]
+    public var settingsVersion: String
     public var decidedAt: Date
     /// Where the request went, relative to the spool (`rejected/x.r1.json`).
     public var destination: String

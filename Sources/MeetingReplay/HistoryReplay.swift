@@ -11,7 +11,7 @@ import MeetingSpool
 /// The decision is made exactly as `drain` makes it — the same reader, the same `Decider`, the same SQLite
 /// schema and count queries — but nothing is published: no calendar, note, log line or feed, and no fsync.
 /// The live ledger is only read, in one snapshot.
-public final class HistoryReplay {
+public final class HistoryReplay: Sendable {
     /// Which decisions the report shows: local dates of the decision time (`--from`, `--to`). Decisions
     /// before `from` are replayed all the same, so that the counts the shown ones meet are right; decisions
     /// after `to` cannot change the shown ones and are not replayed.
@@ -50,32 +50,77 @@ public final class HistoryReplay {
     }
 
     /// Replays `ledger`'s history and returns the flips; `progress` is called now and then.
+    ///
+    /// Two threads, as in `drain`: one reads the history and parses each request, the calling thread decides
+    /// them in order against the scratch ledger. Reading and parsing need no order and no ledger, so the
+    /// decisions wait on neither.
     public func run(_ ledger: any Ledger, progress: Progress? = nil) throws -> ReplayOutcome {
         let scratch = try SQLiteLedger.scratch()
         var outcome = ReplayOutcome()
         let total = try ledger.historyCount()
-        var done = 0
-        try scratch.transaction {
-            try ledger.history { entry in
-                let date = zone.local(entry.decidedAt).date
-                if let to = window.to, date > to { return }
-                let after = try replay(entry, on: scratch)
-                done += 1
-                outcome.replayed += 1
-                if done % 256 == 0 { progress?(done, total) }
-                if window.contains(date) { outcome.add(entry, after: after, date: date) }
+        let handoff = Handoff<[Prepared]>(capacity: 4)
+        let reader = Thread { [self] in
+            var batch: [Prepared] = []
+            batch.reserveCapacity(Self.batchSize)
+            do {
+                try ledger.history { entry in
+                    let date = zone.local(entry.decidedAt).date
+                    if let to = window.to, date > to { throw Handoff<[Prepared]>.Stop() }
+                    batch.append(prepare(entry, date: date))
+                    if batch.count == Self.batchSize {
+                        try handoff.put(batch)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+                try handoff.put(batch)
+                handoff.finish(nil)
+            } catch is Handoff<[Prepared]>.Stop {
+                try? handoff.put(batch)
+                handoff.finish(nil)
+            } catch {
+                handoff.finish(error)
             }
         }
+        reader.stackSize = 8 << 20
+        reader.start()
+        defer { handoff.cancel() }
+        var done = 0
+        try scratch.transaction {
+            while let batch = try handoff.take() {
+                for item in batch {
+                    let after = try replay(item, on: scratch)
+                    done += 1
+                    if done % 256 == 0 { progress?(done, total) }
+                    if window.contains(item.date) { outcome.add(item.entry, after: after, date: item.date) }
+                }
+            }
+        }
+        outcome.replayed = done
         progress?(done, total)
         return outcome
     }
 
+    private static let batchSize = 128
+
+    /// An entry read and parsed, ready to be decided.
+    private struct Prepared: @unchecked Sendable {
+        let entry: HistoryEntry
+        let date: LocalDate
+        let bytes: [UInt8]?
+        let parsed: Result<ParsedRequest, InvalidRequest>?
+    }
+
+    private func prepare(_ entry: HistoryEntry, date: LocalDate) -> Prepared {
+        let bytes = entry.requestBytes ?? bytesFromSpool(entry)
+        return Prepared(entry: entry, date: date, bytes: bytes, parsed: bytes.map { DecisionPipeline.parse($0, with: parser) })
+    }
+
     /// What the new settings decide for one entry, recorded in the scratch ledger as `drain` would record it.
-    private func replay(_ entry: HistoryEntry, on scratch: SQLiteLedger) throws -> ReplayOutcome.After {
-        guard let bytes = entry.requestBytes ?? bytesFromSpool(entry) else {
+    private func replay(_ item: Prepared, on scratch: SQLiteLedger) throws -> ReplayOutcome.After {
+        let entry = item.entry
+        guard let bytes = item.bytes, let parsed = item.parsed else {
             return .notReplayable("its request bytes are not in the ledger (decided before meetingd kept them) nor in the spool at \(entry.destination)")
         }
-        let parsed = DecisionPipeline.parse(bytes, with: parser)
         do {
             let recorded = try scratch.decideAndRecord(input: entry.input, decidedAt: entry.decidedAt) { state in
                 let decision = try decider.decide(parsed, state: state)
@@ -123,10 +168,22 @@ public struct ReplayOutcome: Sendable {
         public var violations: [RuleID]
         public var warnings: [RuleID]
 
+        public init(verdict: Verdict, violations: [RuleID], warnings: [RuleID]) {
+            self.verdict = verdict
+            self.violations = violations
+            self.warnings = warnings
+        }
+
         init(_ decision: Decision) {
             verdict = decision.verdict
-            violations = Set(decision.assessment.violations.map(\.rule)).sorted { $0.rawValue < $1.rawValue }
-            warnings = Set(decision.assessment.warnings.map(\.rule)).sorted { $0.rawValue < $1.rawValue }
+            violations = Set(decision.assessment.violations.map(\.rule)).sorted()
+            warnings = Set(decision.assessment.warnings.map(\.rule)).sorted()
+        }
+
+        init(_ entry: HistoryEntry) {
+            verdict = entry.verdict
+            violations = entry.violations
+            warnings = entry.warnings
         }
     }
 
@@ -159,6 +216,13 @@ public struct ReplayOutcome: Sendable {
         public var noLongerViolated = 0
         public var newlyWarned = 0
         public var noLongerWarned = 0
+
+        public init(newlyViolated: Int = 0, noLongerViolated: Int = 0, newlyWarned: Int = 0, noLongerWarned: Int = 0) {
+            self.newlyViolated = newlyViolated
+            self.noLongerViolated = noLongerViolated
+            self.newlyWarned = newlyWarned
+            self.noLongerWarned = noLongerWarned
+        }
     }
 
     /// Every decision replayed (those before the window included).
@@ -181,13 +245,13 @@ public struct ReplayOutcome: Sendable {
     mutating func add(_ entry: HistoryEntry, after: After, date: LocalDate) {
         guard case let .decided(decision, note) = after else {
             if case let .notReplayable(reason) = after {
-                skipped.append(Skipped(sequenceNumber: entry.sequenceNumber, id: entry.decision.requestID, reason: reason))
+                skipped.append(Skipped(sequenceNumber: entry.sequenceNumber, id: entry.requestID, reason: reason))
             }
             return
         }
         compared += 1
-        decidedUnder[entry.decision.settingsVersion, default: 0] += 1
-        let before = Verdicts(entry.decision)
+        decidedUnder[entry.settingsVersion, default: 0] += 1
+        let before = Verdicts(entry)
         let now = Verdicts(decision)
         guard before != now else { return }
         switch (before.verdict, now.verdict) {
@@ -200,8 +264,64 @@ public struct ReplayOutcome: Sendable {
         for rule in Set(before.violations).subtracting(now.violations) { byRule[rule, default: RuleChanges()].noLongerViolated += 1 }
         for rule in Set(now.warnings).subtracting(before.warnings) { byRule[rule, default: RuleChanges()].newlyWarned += 1 }
         for rule in Set(before.warnings).subtracting(now.warnings) { byRule[rule, default: RuleChanges()].noLongerWarned += 1 }
-        flips.append(Flip(sequenceNumber: entry.sequenceNumber, id: entry.decision.requestID ?? decision.requestID,
-                          revision: entry.decision.revision ?? decision.revision, decidedAt: entry.decidedAt,
+        flips.append(Flip(sequenceNumber: entry.sequenceNumber, id: entry.requestID ?? decision.requestID,
+                          revision: entry.revision ?? decision.revision, decidedAt: entry.decidedAt,
                           before: before, after: now, decision: decision, note: note))
+    }
+}
+
+/// Hands values from one thread to another, at most `capacity` waiting: the reader stays a little ahead of
+/// the decider, never the whole history ahead.
+final class Handoff<Value>: @unchecked Sendable {
+    struct Stop: Error {}
+    struct Cancelled: Error {}
+
+    private let condition = NSCondition()
+    private var queue: [Value] = []
+    private var finished = false
+    private var failure: (any Error)?
+    private var cancelled = false
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Waits while `capacity` values wait; throws when the taker has gone.
+    func put(_ value: Value) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= capacity && !cancelled { condition.wait() }
+        if cancelled { throw Cancelled() }
+        queue.append(value)
+        condition.broadcast()
+    }
+
+    /// No more values; `error` is thrown to the taker once the values before it are taken.
+    func finish(_ error: (any Error)?) {
+        condition.lock()
+        finished = true
+        failure = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next value, or nil when finished.
+    func take() throws -> Value? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !finished { condition.wait() }
+        if !queue.isEmpty {
+            condition.broadcast()
+            return queue.removeFirst()
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    /// The taker has gone: a waiting `put` throws.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
     }
 }

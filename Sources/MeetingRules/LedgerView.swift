@@ -118,6 +118,9 @@ public protocol LedgerView {
     func countApproved(matching query: MeetingQuery) throws -> Int
     /// The first `limit` of them (all when nil), ordered by local start date, then id.
     func approvedMeetings(matching query: MeetingQuery, limit: Int?) throws -> [MeetingRecord]
+    /// The first `limit` of them as a finding names them (id, local date, title), in that order: what a
+    /// finding lists, read without each meeting's whole record.
+    func countedMeetings(matching query: MeetingQuery, limit: Int) throws -> [CountedMeeting]
     /// The local start date of each of them, in that order.
     func approvedStartDates(matching query: MeetingQuery) throws -> [LocalDate]
     /// The approved, not withdrawn meeting `id`, if any (exempt ones included).
@@ -128,6 +131,11 @@ extension LedgerView {
     /// Every approved meeting matching `query` (tests and tools; rules ask for a count or the first few).
     public func approvedMeetings(matching query: MeetingQuery) throws -> [MeetingRecord] {
         try approvedMeetings(matching: query, limit: nil)
+    }
+
+    /// From the records (a ledger that holds them at hand).
+    public func countedMeetings(matching query: MeetingQuery, limit: Int) throws -> [CountedMeeting] {
+        try approvedMeetings(matching: query, limit: limit).map(CountedMeeting.init)
     }
 }
 

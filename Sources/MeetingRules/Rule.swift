@@ -42,10 +42,10 @@ extension Rule {
     /// counted, `total` says how many there were in all.
     /// `subject`: what the finding is about when a rule can find several things about one request (a region
     /// whose principal is over the load): a series keeps one finding per subject, each with its own dates.
-    public func finding(zh: String, en: String, counted: [MeetingRecord] = [], total: Int? = nil, severitySetting: String? = nil,
+    public func finding(zh: String, en: String, counted: [CountedMeeting] = [], total: Int? = nil, severitySetting: String? = nil,
                         subject: String? = nil) -> Finding {
         var finding = Finding(rule: id, clause: clause, sentence: sentence, facts: Bilingual(zh: zh, en: en),
-                              fix: fix, counted: counted.map(CountedMeeting.init))
+                              fix: fix, counted: counted)
         if let total, total > counted.count { finding.countedTotal = total }
         finding.severitySetting = severitySetting
         finding.subject = subject
@@ -82,8 +82,8 @@ public struct RuleContext {
     }
 
     /// The first `listLimit` of them, for a finding to name.
-    public func listed(_ query: MeetingQuery) throws -> [MeetingRecord] {
-        try ledger.approvedMeetings(matching: excludingThisRequest(query), limit: listLimit)
+    public func listed(_ query: MeetingQuery) throws -> [CountedMeeting] {
+        try ledger.countedMeetings(matching: excludingThisRequest(query), limit: listLimit)
     }
 
     /// The local start date of every one of them, in order (a rule that slides a window over dates).

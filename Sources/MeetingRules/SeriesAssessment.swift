@@ -25,6 +25,13 @@ struct SeriesLedgerView: LedgerView {
         return limit.map { Array(merged.prefix($0)) } ?? merged
     }
 
+    func countedMeetings(matching query: MeetingQuery, limit: Int) throws -> [CountedMeeting] {
+        // The series' own occurrences carry the id the ledger's meetings exclude: no two are at one place.
+        let merged = (try base.countedMeetings(matching: query, limit: limit) + own(query).map(CountedMeeting.init))
+            .enumerated().sorted { ($0.element.date, $0.element.id, $0.offset) < ($1.element.date, $1.element.id, $1.offset) }
+        return merged.prefix(limit).map(\.element)
+    }
+
     func approvedStartDates(matching query: MeetingQuery) throws -> [LocalDate] {
         (try base.approvedStartDates(matching: query) + own(query).map(\.localStartDate)).sorted()
     }

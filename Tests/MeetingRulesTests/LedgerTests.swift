@@ -217,8 +217,8 @@ final class LedgerTests: XCTestCase {
         var history: [HistoryEntry] = []
         try SQLiteLedger(readingOnly: path).history { history.append($0) }
         XCTAssertEqual(history.map(\.sequenceNumber), [1, 2, 3])
-        XCTAssertEqual(history.map(\.decision.verdict), [.approved, .rejected, .approved])
-        XCTAssertEqual(history.map(\.decision.settingsVersion), ["v1", "v3", "v4"])
+        XCTAssertEqual(history.map(\.verdict), [.approved, .rejected, .approved])
+        XCTAssertEqual(history.map(\.settingsVersion), ["v1", "v3", "v4"])
         XCTAssertEqual(history.map(\.requestBytes), [nil, nil, Array("r4 bytes".utf8)])
         XCTAssertEqual(history.map(\.destination), ["approved/a.r1.json", "rejected/a.r3.json", "approved/a.r4.json"])
         XCTAssertEqual(try ledger.historyCount(), 3)

@@ -17,7 +17,7 @@ public struct NoCascadeAfterDirect: Rule {
               original.reachesGrassroots else { return [] }
         return [finding(zh: "所传达的会议 \(original.id)（\(original.localStartDate)）已直接开到基层",
                         en: "the relayed meeting \(original.id) (\(original.localStartDate)) already reached the grassroots directly",
-                        counted: [original])]
+                        counted: [CountedMeeting(original)])]
     }
 
     public var examples: [RuleExample] {
