@@ -2,24 +2,33 @@
 /// object (two readers could see two different requests) and control characters in any key or string.
 enum DocumentChecks {
     static func check(_ value: JSONValue, at path: String, _ fields: inout FieldReader) {
+        check(value, at: { path }, &fields)
+    }
+
+    /// `path` is made only when it is needed (a problem, or a container to descend into): most members are
+    /// plain strings without one, and building every member's path cost more than the checks.
+    private static func check(_ value: JSONValue, at path: () -> String, _ fields: inout FieldReader) {
         switch value {
         case let .string(text):
             if let control = firstControlCharacter(text) {
-                fields.problem(path, "contains the control character \(control)")
+                fields.problem(path(), "contains the control character \(control)")
             }
         case let .array(elements):
-            for (index, element) in elements.enumerated() { check(element, at: "\(path)[\(index)]", &fields) }
+            let base = path()
+            for (index, element) in elements.enumerated() { check(element, at: { "\(base)[\(index)]" }, &fields) }
         case let .object(members):
-            var seen: [String: Int] = [:]
-            for member in members { seen[member.key, default: 0] += 1 }
-            var reported = Set<String>()
-            for member in members {
-                let memberPath = Self.memberPath(path, member.key)
-                if let count = seen[member.key], count > 1, reported.insert(member.key).inserted {
-                    fields.problem(memberPath, count == 2 ? "appears twice" : "appears \(count) times")
+            let base = path()
+            // Objects are small: comparing keys pairwise is cheaper than hashing them.
+            var reported: [String] = []
+            for (index, member) in members.enumerated() {
+                let memberPath = { Self.memberPath(base, member.key) }
+                if !reported.contains(member.key), members[(index + 1)...].contains(where: { $0.key == member.key }) {
+                    reported.append(member.key)
+                    let count = members.count { $0.key == member.key }
+                    fields.problem(memberPath(), count == 2 ? "appears twice" : "appears \(count) times")
                 }
                 if let control = firstControlCharacter(member.key) {
-                    fields.problem(memberPath, "the member name contains the control character \(control)")
+                    fields.problem(memberPath(), "the member name contains the control character \(control)")
                 }
                 check(member.value, at: memberPath, &fields)
             }
@@ -39,6 +48,8 @@ enum DocumentChecks {
 
     /// `U+0001` for the first character in U+0000–U+001F or U+007F, if any.
     private static func firstControlCharacter(_ text: String) -> String? {
+        // In UTF-8 these code points are single bytes, and no byte of a longer sequence is below 0x80.
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return nil }
         guard let scalar = text.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return nil }
         return "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
     }

@@ -49,7 +49,8 @@ struct FieldReader {
             if required { problem(field.path, "must not be empty") }
             return nil
         }
-        if text.count > maxLength {
+        // A character is at least one byte: the grapheme count is needed only when the bytes exceed the limit.
+        if text.utf8.count > maxLength, text.count > maxLength {
             problem(field.path, "is \(text.count) characters long, more than \(maxLength)")
             return nil
         }
