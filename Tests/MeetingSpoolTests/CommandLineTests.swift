@@ -4,31 +4,13 @@ import XCTest
 
 /// Runs the real `meetingd` binary.
 final class CommandLineTests: XCTestCase {
-    static var binary: URL? {
-        let folder = Bundle.main.bundleURL
-        return [folder, folder.deletingLastPathComponent()].map { $0.appendingPathComponent("meetingd") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }
+    static var binary: URL? { meetingdBinary }
 
     @discardableResult
     func meetingd(_ arguments: [String], expect status: Int32) throws -> String {
-        guard let binary = Self.binary else { throw XCTSkip("meetingd binary not built (run `swift build --build-tests`)") }
-        let process = Process()
-        let pipe = Pipe()
-        // Standard error in a file, not a pipe: a crash's backtracer inherits it, and the message below shows it.
-        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-stderr-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errors) }
-        process.executableURL = binary
-        process.arguments = arguments
-        process.standardOutput = pipe
-        process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let stderr = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
-        XCTAssertEqual(process.terminationStatus, status, "meetingd \(arguments.joined(separator: " "))\n\(output)\n\(stderr)")
-        return output
+        let run = try runMeetingd(arguments)
+        XCTAssertEqual(run.status, status, "meetingd \(arguments.joined(separator: " "))\n\(run.output)\n\(run.errors)")
+        return run.output
     }
 
     func example(_ name: String) -> String { Bundle.module.url(forResource: "Fixtures/examples/" + name, withExtension: nil)!.path }
@@ -117,18 +99,9 @@ final class CommandLineTests: XCTestCase {
                                     ("spool=/etc", "spool: only rules"),
                                     ("rules.prefer-video.severity=maybe", "rules.prefer-video.severity: must be one of reject, warn, off"),
                                     ("rules.main-speech-one-hour.max_minutes=3\nspool: /etc", "control characters")] {
-            let errors = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-set-err-\(UUID().uuidString)")
-            _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-            defer { try? FileManager.default.removeItem(at: errors) }
-            let process = Process()
-            process.executableURL = try XCTUnwrap(Self.binary)
-            process.arguments = ["check", "--spool", spool.path, "--set", assignment, request]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = try FileHandle(forWritingTo: errors)
-            try process.run()
-            process.waitUntilExit()
-            let message = try String(contentsOf: errors, encoding: .utf8)
-            XCTAssertEqual(process.terminationStatus, 2, "\(assignment): \(message)")
+            let run = try runMeetingd(["check", "--spool", spool.path, "--set", assignment, request])
+            let message = run.errors
+            XCTAssertEqual(run.status, 2, "\(assignment): \(message)")
             XCTAssertTrue(message.contains("--set \(assignment)") || message.contains("--set rules.main-speech-one-hour.max_minutes=3"), message)
             XCTAssertTrue(message.contains(named), "\(assignment): \(message)")
         }

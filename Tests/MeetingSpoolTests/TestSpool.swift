@@ -98,3 +98,29 @@ func runTool(_ arguments: [String]) throws -> (status: Int32, output: String) {
     process.waitUntilExit()
     return (process.terminationStatus, text)
 }
+
+/// The `meetingd` binary built beside the tests.
+var meetingdBinary: URL? {
+    let folder = Bundle.main.bundleURL
+    return [folder, folder.deletingLastPathComponent()].map { $0.appendingPathComponent("meetingd") }
+        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}
+
+/// Runs the real `meetingd` with `arguments`: its exit status, standard output and standard error.
+func runMeetingd(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+    guard let binary = meetingdBinary else { throw XCTSkip("meetingd binary not built (run `swift build --build-tests`)") }
+    let process = Process()
+    let pipe = Pipe()
+    // Standard error in a file, not a pipe: a crash's backtracer inherits it, and the caller's message shows it.
+    let errors = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-stderr-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: errors) }
+    process.executableURL = binary
+    process.arguments = arguments
+    process.standardOutput = pipe
+    process.standardError = try FileHandle(forWritingTo: errors)
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output, (try? String(contentsOf: errors, encoding: .utf8)) ?? "")
+}
