@@ -12,7 +12,7 @@ export MEETINGD_REQUIRE_PARSERS = 1
 # on this machine, with the child's output pipes held open meanwhile.
 export SWIFT_BACKTRACE = enable=yes,symbolicate=fast
 
-.PHONY: run test build release deps python-deps install example clean bench bench-smoke bench-crowded bench-series property fuzz
+.PHONY: run test build release deps python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay property replay-check fuzz
 
 # Debian packages: installed with apt-get only when one is missing.
 deps:
@@ -44,6 +44,7 @@ test: deps python-deps
 	$(SWIFT) build --build-tests
 	set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee .build/test.log
 	$(MAKE) property
+	$(MAKE) replay-check
 	$(MAKE) bench-smoke
 	@# The XCTest totals once more, last, as the closing line of the run.
 	@grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' .build/test.log | tail -1 | \
@@ -54,6 +55,11 @@ test: deps python-deps
 # PROPERTY_SEED and PROPERTY_COUNT change the seed (default 20261127) and the size (default 2000).
 property:
 	python3 Tests/property/drain_property.py .build/debug/meetingd
+
+# Replay's self-check: a generated history of REPLAY_COUNT (default 20,000) requests with every rule firing,
+# drained, then replayed under the same settings: zero flips; a tighter setting flips; the spool unchanged.
+replay-check:
+	python3 Tests/replay/self_check.py .build/debug/meetingd
 
 # libFuzzer (swiftc -sanitize=fuzzer,address) on the request reader and the HTTP date and path parsers,
 # seeded with the shared examples, for FUZZ_SECONDS (default 300). Findings land in .build/fuzz/.
@@ -74,6 +80,11 @@ bench: deps python-deps
 bench-crowded: release
 	python3 Benchmarks/crowded.py .build/release/meetingd 2000
 
+# Replay against drain --group-commit 100 of the same history, at N and 3N requests (Benchmarks/replay.py;
+# goal: replay rate >= 4x drain's). BASELINE=/path/to/older/meetingd adds that binary's drain, before and after.
+bench-replay: release
+	python3 Benchmarks/replay.py .build/release/meetingd 5000
+
 # Recurring meetings: CPU and ledger bytes per occurrence of 10- and 30-week series against single meetings
 # (Benchmarks/series.py).
 bench-series: release
@@ -84,6 +95,7 @@ bench-smoke:
 	BENCH_REQUESTS=200 BENCH_ROUNDS=1 BENCH_BUILD=debug bash Benchmarks/run.sh
 	BENCH_ROUNDS=1 python3 Benchmarks/crowded.py .build/debug/meetingd 100
 	BENCH_OCCURRENCES=3 python3 Benchmarks/series.py .build/debug/meetingd 20
+	BENCH_ROUNDS=1 python3 Benchmarks/replay.py .build/debug/meetingd 100
 
 # Drops the shared examples into ./spool/incoming and decides them: a first look at the outputs.
 example: build
