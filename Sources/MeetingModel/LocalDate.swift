@@ -66,7 +66,25 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
     /// `2025-03`, the calendar month as the ledger stores it.
     public var monthKey: String { year.zeroPadded(4) + "-" + month.zeroPadded(2) }
 
-    public var description: String { year.zeroPadded(4) + "-" + month.zeroPadded(2) + "-" + day.zeroPadded(2) }
+    public var description: String {
+        // Written digit by digit: every count query the rules ask carries two dates, and the padded
+        // concatenation cost more than the query's arguments together.
+        guard (0...9999).contains(year), (0...99).contains(month), (0...99).contains(day) else { return year.zeroPadded(4) + "-" + month.zeroPadded(2) + "-" + day.zeroPadded(2) }
+        let zero = UInt8(ascii: "0")
+        return String(unsafeUninitializedCapacity: 10) { buffer in
+            buffer[0] = zero + UInt8(year / 1000)
+            buffer[1] = zero + UInt8(year / 100 % 10)
+            buffer[2] = zero + UInt8(year / 10 % 10)
+            buffer[3] = zero + UInt8(year % 10)
+            buffer[4] = UInt8(ascii: "-")
+            buffer[5] = zero + UInt8(month / 10)
+            buffer[6] = zero + UInt8(month % 10)
+            buffer[7] = UInt8(ascii: "-")
+            buffer[8] = zero + UInt8(day / 10)
+            buffer[9] = zero + UInt8(day % 10)
+            return 10
+        }
+    }
 
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool { lhs.dayNumber < rhs.dayNumber }
 
