@@ -83,7 +83,9 @@ public struct RuleContext {
 
     /// The first `listLimit` of them, for a finding to name.
     public func listed(_ query: MeetingQuery) throws -> [CountedMeeting] {
-        try ledger.countedMeetings(matching: excludingThisRequest(query), limit: listLimit)
+        // None are asked for when nothing will show them (a replay that writes no notes).
+        guard listLimit > 0 else { return [] }
+        return try ledger.countedMeetings(matching: excludingThisRequest(query), limit: listLimit)
     }
 
     /// The local start date of every one of them, in order (a rule that slides a window over dates).
