@@ -125,9 +125,16 @@ public final class HistoryReplay: Sendable {
         guard let bytes = item.bytes, let parsed = item.parsed else {
             return .notReplayable("its request bytes are not in the ledger (decided before meetingd kept them) nor in the spool at \(entry.destination)")
         }
+        /// A failure of the rules, before anything is written: this decision is not replayed, the rest go on.
+        struct DecidingFailed: Error { let underlying: any Error }
         do {
             let recorded = try scratch.decideAndRecord(input: entry.input, decidedAt: entry.decidedAt) { state in
-                let decision = try decider.decide(parsed, state: state)
+                let decision: Decision
+                do {
+                    decision = try decider.decide(parsed, state: state)
+                } catch {
+                    throw DecidingFailed(underlying: error)
+                }
                 var record = DecisionToRecord(decision: decision, destination: "", requestBytes: bytes)
                 switch (decision.verdict, parsed) {
                 case let (.approved, .success(.proposal(request))):
@@ -148,8 +155,14 @@ public final class HistoryReplay: Sendable {
                 note = Notes.invalid(fileName: entry.input.name, recorded.decision)
             }
             return .decided(recorded.decision, note: note)
-        } catch where !Failure.isTransient(error) {
-            return .notReplayable("deciding it again failed: \(error)")
+        } catch let failure as DecidingFailed {
+            return .notReplayable("deciding it again failed: \(failure.underlying)")
+        } catch LedgerError.alreadyDecided(let id, let revision, let action) {
+            // Refused by the decision row's own insert, before anything else was written.
+            return .notReplayable("the scratch ledger already holds a decision for \(id) revision \(revision) (\(action))")
+        } catch {
+            // Failed while writing the scratch ledger without a savepoint: what it holds can no longer be trusted.
+            throw ReplayError("the scratch ledger could not record decision \(entry.sequenceNumber) (\(entry.requestID ?? "-")): \(error)")
         }
     }
 
@@ -328,4 +341,10 @@ final class Handoff<Value>: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
     }
+}
+
+/// Why a replay stopped.
+public struct ReplayError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

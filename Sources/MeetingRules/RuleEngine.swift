@@ -4,17 +4,18 @@ import MeetingModel
 public struct RuleEngine: Sendable {
     public let catalog: RuleCatalog
     public let settings: RuleSettingsSet
+    /// The rules not turned off, in catalogue order, each with its settings: looked up once, not per request.
+    private let active: [(rule: any Rule, settings: RuleSettings)]
 
     public init(catalog: RuleCatalog = .standard, settings: RuleSettingsSet) {
         self.catalog = catalog
         self.settings = settings
+        active = catalog.rules.map { ($0, settings[$0.id]) }.filter { $0.1.severity != .off }
     }
 
     public func assess(_ request: MeetingRequest, ledger: any LedgerView) throws -> Assessment {
         var assessment = Assessment()
-        for rule in catalog.rules {
-            let ruleSettings = settings[rule.id]
-            guard ruleSettings.severity != .off else { continue }
+        for (rule, ruleSettings) in active {
             let context = RuleContext(request: request, settings: ruleSettings, ledger: ledger, listLimit: settings.listedMeetings)
             var waiverRecorded = false
             for finding in try rule.check(context) {
