@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Replay against drain: the same generated history (Tests/replay/history.py, every rule firing) decided by
+"""Replay against drain: the same generated history (Tests/replay/history.py, every rule firing; or with
+BENCH_MIX=generate the throughput benchmark's mix) decided by
 `meetingd drain --group-commit 100` in a fresh spool, then decided again by `meetingd replay` from that
 spool's ledger. Prints, per size (N and 3N requests), decisions per second (wall clock) and CPU per
 decision (user + system, from getrusage) of each, and the ratio replay rate / drain rate (goal >= 4).
@@ -13,6 +14,7 @@ machine varies by a third between runs.
 Usage: replay.py MEETINGD [N]   (default N 5000)
 """
 import os
+import random
 import resource
 import shutil
 import statistics
@@ -21,8 +23,20 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "replay"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "Tests", "replay"))
+sys.path.insert(0, HERE)
+import generate  # noqa: E402
 import history  # noqa: E402
+
+
+def requests_for(size):
+    """BENCH_MIX=history (default): every rule firing, crowded keys, series, revisions, withdrawals.
+    BENCH_MIX=generate: the throughput benchmark's realistic mix (Benchmarks/generate.py, valid requests)."""
+    if os.environ.get("BENCH_MIX", "history") == "generate":
+        rng = random.Random(2024)
+        return [generate.request(index, rng) for index in range(size)]
+    return history.history(size)
 
 
 def timed(command):
@@ -66,7 +80,7 @@ def main():
     results = {}
     try:
         sizes = (n, 3 * n)
-        requests = {size: history.history(size) for size in sizes}
+        requests = {size: requests_for(size) for size in sizes}
         runs = {size: [] for size in sizes}
         for _ in range(rounds):
             for size in sizes:
