@@ -104,6 +104,9 @@ public struct HistoryEntry: Sendable {
     public var violations: [RuleID]
     public var warnings: [RuleID]
     public var settingsVersion: String
+    /// For a proposal decided as a recurring series: how many occurrences it had; nil for one meeting (a
+    /// request approved before meetingd knew `recurrence` was decided as one meeting, whatever it carried).
+    public var occurrences: Int?
     public var decidedAt: Date
     /// Where the request went, relative to the spool (`rejected/x.r1.json`).
     public var destination: String

@@ -428,7 +428,8 @@ public final class SQLiteLedger: Ledger {
                 try each(HistoryEntry(
                     sequenceNumber: row[0], input: InputIdentity(name: row[1], digest: row[2]), requestID: row[3], revision: row[4],
                     verdict: verdict, violations: RecordedVerdicts.ids(body.assessment.violations), warnings: RecordedVerdicts.ids(body.assessment.warnings),
-                    settingsVersion: body.settingsVersion, decidedAt: Date(timeIntervalSince1970: row[6]), destination: row[7],
+                    settingsVersion: body.settingsVersion, occurrences: body.occurrences, decidedAt: Date(timeIntervalSince1970: row[6]),
+                    destination: row[7],
                     requestBytes: (row[9] as Data?).map { [UInt8]($0) }))
             }
         }
@@ -444,6 +445,7 @@ public final class SQLiteLedger: Ledger {
 
         var assessment: Rules
         var settingsVersion: String
+        var occurrences: Int?
 
         static func ids(_ named: [Named]?) -> [RuleID] { Set((named ?? []).map(\.rule)).sorted() }
     }
@@ -949,16 +951,15 @@ struct SQLiteDecisionState: DecisionState {
     }
 
     func standing(of id: String) throws -> MeetingStanding {
-        let meeting = try Row.fetchOne(db.cachedStatement(sql: "SELECT revision, status, sequence FROM meeting WHERE id = ?"), arguments: [id])
-        let highest = try Int.fetchOne(db.cachedStatement(sql: """
-            SELECT MAX(revision) FROM decision WHERE request_id = ? AND action = 'propose' AND verdict IN ('approved', 'rejected')
-                AND verdict IN ('approved', 'rejected', 'withdrawn')
-            """), arguments: [id])  // the second IN repeats decision_once's condition, so SQLite may use that index
-        let approved = try meeting.map { row -> Bool in
-            let status: String = row[1]
-            return status == "approved"
-        } ?? false
-        return MeetingStanding(approvedRevision: approved ? meeting?[0] : nil, lastSequence: meeting?[2], highestDecidedRevision: highest)
+        // One statement: the meeting row, if any, and the highest revision decided. (The second IN repeats
+        // decision_once's condition, so SQLite may use that index.)
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT m.revision, m.status, m.sequence, (SELECT MAX(revision) FROM decision WHERE request_id = ?1 AND action = 'propose'
+                AND verdict IN ('approved', 'rejected') AND verdict IN ('approved', 'rejected', 'withdrawn'))
+            FROM (SELECT 1) LEFT JOIN meeting m ON m.id = ?1
+            """), arguments: [id]) else { throw LedgerError.corrupt("no standing for \(id)") }
+        let status: String? = row[1]
+        return MeetingStanding(approvedRevision: status == "approved" ? row[0] : nil, lastSequence: row[2], highestDecidedRevision: row[3])
     }
 }
 

@@ -63,7 +63,9 @@ public final class HistoryReplay: Sendable {
         var outcome = ReplayOutcome()
         let total = try ledger.historyCount()
         let handoff = Handoff<[Prepared]>(capacity: 4)
+        let readerDone = DispatchSemaphore(value: 0)
         let reader = Thread { [self] in
+            defer { readerDone.signal() }
             var batch: [Prepared] = []
             batch.reserveCapacity(Self.batchSize)
             do {
@@ -87,7 +89,11 @@ public final class HistoryReplay: Sendable {
         }
         reader.stackSize = 8 << 20
         reader.start()
-        defer { handoff.cancel() }
+        // The reader is told to stop and waited for, however this ends: it reads the live ledger.
+        defer {
+            handoff.cancel()
+            readerDone.wait()
+        }
         var done = 0
         try scratch.transaction {
             while let batch = try handoff.take() {
@@ -95,7 +101,8 @@ public final class HistoryReplay: Sendable {
                     let after = try replay(item, on: scratch)
                     done += 1
                     if done % 256 == 0 { progress?(done, total) }
-                    if window.contains(item.date) { outcome.add(item.entry, after: after, date: item.date) }
+                    // A decision not replayed is reported wherever it is: every later count may differ by it.
+                    if window.contains(item.date) || after.isNotReplayable { outcome.add(item.entry, after: after, date: item.date) }
                 }
             }
         }
@@ -116,7 +123,11 @@ public final class HistoryReplay: Sendable {
 
     private func prepare(_ entry: HistoryEntry, date: LocalDate) -> Prepared {
         let bytes = entry.requestBytes ?? bytesFromSpool(entry)
-        return Prepared(entry: entry, date: date, bytes: bytes, parsed: bytes.map { DecisionPipeline.parse($0, with: parser) })
+        // Read as the ledger reads a request it kept: rules the format gained since it was decided (duplicate
+        // keys, the year range, the tz database's names) do not make it invalid now, and one decided as a
+        // single meeting stays one. The new settings' series bounds still apply.
+        return Prepared(entry: entry, date: date, bytes: bytes,
+                        parsed: bytes.map { parser.parseStored($0, asSeries: entry.occurrences != nil) })
     }
 
     /// What the new settings decide for one entry, recorded in the scratch ledger as `drain` would record it.
@@ -207,6 +218,11 @@ public struct ReplayOutcome: Sendable {
     enum After {
         case decided(Decision, note: String?)
         case notReplayable(String)
+
+        var isNotReplayable: Bool {
+            if case .notReplayable = self { return true }
+            return false
+        }
     }
 
     public struct Flip: Sendable {

@@ -56,7 +56,9 @@ extension Rule {
 /// What a rule's check sees: the request, its settings and a read-only view of the ledger.
 public struct RuleContext {
     public let request: MeetingRequest
-    public let settings: RuleSettings
+    /// The settings of the rule being checked: the engine makes one context per request and sets each rule's
+    /// in turn, rather than copying the request into a context per rule.
+    public internal(set) var settings: RuleSettings
     private let ledger: any LedgerView
 
     /// How many counted meetings a finding lists (`listed_meetings`).

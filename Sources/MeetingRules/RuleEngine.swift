@@ -15,8 +15,10 @@ public struct RuleEngine: Sendable {
 
     public func assess(_ request: MeetingRequest, ledger: any LedgerView) throws -> Assessment {
         var assessment = Assessment()
+        guard let first = active.first else { return assessment }
+        var context = RuleContext(request: request, settings: first.settings, ledger: ledger, listLimit: settings.listedMeetings)
         for (rule, ruleSettings) in active {
-            let context = RuleContext(request: request, settings: ruleSettings, ledger: ledger, listLimit: settings.listedMeetings)
+            context.settings = ruleSettings
             var waiverRecorded = false
             for finding in try rule.check(context) {
                 let severity = finding.severitySetting.map { ruleSettings.severity($0) } ?? ruleSettings.severity

@@ -13,7 +13,7 @@ struct Replay: ParsableCommand {
         discussion: """
             Every proposal and withdrawal the ledger recorded is decided again, in its original order, against a scratch \
             ledger in memory. Nothing is written to the spool, the feeds or the ledger. Exit status: 0 done, 1 the ledger \
-            could not be read, 2 a usage error (a bad --set, --config or date).
+            could not be read or the report not written, 2 a bad --set, --config or date (64: a malformed command line).
             """)
 
     @Option(help: ArgumentHelp("A config file with the new settings (its rules, recurrence and listed_meetings).", valueName: "NEW.yaml"))
@@ -81,8 +81,11 @@ struct Replay: ParsableCommand {
         let replay = HistoryReplay(settings: proposed.rules, timeZone: current.timezone, window: window, spoolRoot: spoolRoot,
                                    withNotes: format == .html)
         let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
-        let outcome = try replay.run(history, progress: progress.map { line in { line.show(done: $0, total: $1) } })
-        progress?.finish()
+        let outcome: ReplayOutcome
+        do {
+            defer { progress?.finish() }
+            outcome = try replay.run(history, progress: progress.map { line in { line.show(done: $0, total: $1) } })
+        }
         let zone = TimeZoneDatabase.system.timeZone(named: current.timezone) ?? TimeZone(identifier: "Asia/Shanghai")!
         let report = ReplayReport(before: current.rules, after: proposed.rules, window: window, outcome: outcome, timeZone: zone)
         let text: String
@@ -94,10 +97,13 @@ struct Replay: ParsableCommand {
         if let out {
             // Whole or not at all: written beside, then renamed over.
             let temporary = out + ".tmp-\(getpid())"
-            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, out) == 0 else {
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+                guard rename(temporary, out) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            } catch {
                 unlink(temporary)
-                throw ValidationError("cannot write \(out): \(String(cString: strerror(errno)))")
+                FileHandle.standardError.write(Data("meetingd: cannot write \(out): \(error)\n".utf8))
+                throw ExitCode(1)
             }
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
@@ -115,7 +121,10 @@ final class ProgressLine {
     private let started = Date()
     private var shown = Date.distantPast
 
+    private var last: (done: Int, total: Int)?
+
     func show(done: Int, total: Int) {
+        last = (done, total)
         let now = Date()
         guard now.timeIntervalSince(shown) >= 0.2 || done == total else { return }
         shown = now
@@ -126,5 +135,13 @@ final class ProgressLine {
         FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
     }
 
-    func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
+    /// The last count shown as it is (a replay that stopped at `--to` ends before the whole history), then
+    /// the line ended, so that what follows starts on a line of its own.
+    func finish() {
+        if let last {
+            shown = .distantPast
+            show(done: last.done, total: last.done)
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
 }

@@ -144,6 +144,39 @@ final class ReplayTests: XCTestCase {
         XCTAssertTrue(changed.flips.isEmpty)
     }
 
+    /// A request decided when the format was more lenient (here: a key twice, which an older meetingd let
+    /// through) is read as the ledger reads a request it kept: it stays what it was, and counts as it did.
+    func test_aRequestTheFormatNowRefuses_isReadAsTheLedgerKeptIt() throws {
+        let spool = try TestSpool()
+        for day in 1...5 { try spool.drop("t\(day).json", json: townshipMeeting("t\(day)", day: day * 2)) }
+        try spool.pipeline().drain()
+        let sql = "UPDATE decision SET request_bytes = CAST(REPLACE(CAST(request_bytes AS TEXT), '\"format\": 1', "
+            + "'\"format\": 1, \"x\": 1, \"x\": 2') AS BLOB) WHERE request_id IN ('t1', 't5')"
+        let older = try runTool(["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
+                                 spool.url("state/ledger.sqlite").path, sql])
+        XCTAssertEqual(older.status, 0, older.output)
+        let same = try replay(spool, [])
+        XCTAssertTrue(same.flips.isEmpty, "\(same.flips.map(\.id)): the approved t1 still counts, the rejected t5 is still rejected")
+        XCTAssertTrue(same.skipped.isEmpty)
+        XCTAssertEqual(try replay(spool, ["rules.township-leader-load.max_per_month=5"]).flips.map(\.id), ["t5"])
+    }
+
+    /// A decision that cannot be replayed is reported even before `--from`: every later count may differ by it.
+    func test_aDecisionNotReplayed_isReportedOutsideTheWindowToo() throws {
+        let spool = try TestSpool()
+        try spool.drop("t1.json", json: townshipMeeting("t1", day: 2))
+        let pipeline = try spool.pipeline()
+        pipeline.now = { Date(timeIntervalSince1970: 1_740_787_200) }  // 2025-03-01
+        try pipeline.drain()
+        let forget = try runTool(["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                                  + "c.execute('UPDATE decision SET request_bytes = NULL'); c.commit()", spool.url("state/ledger.sqlite").path])
+        XCTAssertEqual(forget.status, 0, forget.output)
+        try FileManager.default.removeItem(at: spool.url("approved/t1.r1.json"))
+        let outcome = try replay(spool, [], window: .init(from: LocalDate("2025-04-01")!))
+        XCTAssertEqual(outcome.skipped.map(\.id), ["t1"])
+        XCTAssertEqual(outcome.compared, 0)
+    }
+
     // MARK: The command
 
     /// Every file of the spool (the ledger and its WAL included) with its bytes.
