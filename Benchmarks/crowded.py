@@ -25,6 +25,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "replay"))
+import history  # noqa: E402  (the one way requests are dropped in arrival order)
+
 
 def request(index, rng, scenario):
     day = 1 + index * 300 // max(1, TOTAL[0])  # spread over ten months, in arrival order
@@ -55,14 +58,7 @@ TOTAL = [0]
 def drain(meetingd, spool, requests):
     """Drops `requests` into a new spool's incoming/ in arrival order (renamed in, one nanosecond apart), runs
     one `meetingd drain --group-commit 100` and returns its CPU seconds (user + system, from getrusage)."""
-    incoming = os.path.join(spool, "incoming")
-    os.makedirs(incoming)
-    for index, body in enumerate(requests):
-        path = os.path.join(incoming, f"r{index:06d}.json")
-        with open(path + ".tmp", "w") as f:
-            json.dump(body, f, ensure_ascii=False)
-        os.utime(path + ".tmp", ns=(1_700_000_000_000_000_000 + index, 1_700_000_000_000_000_000 + index))
-        os.rename(path + ".tmp", path)
+    history.drop(requests, spool)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([meetingd, "drain", "--group-commit", "100", "--spool", spool], check=True, stdout=subprocess.DEVNULL)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -12,6 +12,10 @@ public struct InputIdentity: Sendable, Equatable {
         self.name = name
         self.digest = digest
     }
+
+    /// The digest of a file's `bytes` as read, `size` bytes long on disk (more than was read of a file over
+    /// the limit): what a decision records, and what replay checks a file in the spool against.
+    public static func digest(of bytes: [UInt8], size: Int) -> String { Digest.fnv1a64Hex(bytes) + "-\(size)" }
 }
 
 /// A decision as the ledger holds it.

@@ -182,7 +182,7 @@ public final class HistoryReplay: Sendable {
         guard let spoolRoot, !entry.destination.isEmpty, !entry.destination.hasPrefix("/"),
               !entry.destination.split(separator: "/").contains(".."),
               let bytes = try? SpoolDirectory.readRequestFile(atPath: spoolRoot + "/" + entry.destination, limit: RequestParser.maximumBytes),
-              Digest.fnv1a64Hex(bytes) + "-\(bytes.count)" == entry.input.digest else { return nil }
+              InputIdentity.digest(of: bytes, size: bytes.count) == entry.input.digest else { return nil }
         return bytes
     }
 }

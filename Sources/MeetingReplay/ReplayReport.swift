@@ -36,13 +36,7 @@ public struct ReplayReport: Sendable {
     }
 
     /// `2025-03-02T09:00:01+08:00`, as the spec's example writes the decision time (the log's has milliseconds).
-    private func time(_ date: Date) -> String {
-        var text = DecisionLine.timestamp(date, timeZone)
-        if let dot = text.firstIndex(of: "."), let end = text[dot...].firstIndex(where: { $0 == "+" || $0 == "-" }) {
-            text.removeSubrange(dot..<end)
-        }
-        return text
-    }
+    private func time(_ date: Date) -> String { DecisionLine.timestamp(date, timeZone, milliseconds: false) }
 
     // MARK: JSON
 

@@ -41,14 +41,14 @@ public enum DecisionLine {
         return .object(members)
     }
 
-    /// `2025-02-03T08:00:01.123+08:00`
-    public static func timestamp(_ date: Date, _ timeZone: TimeZone) -> String {
+    /// `2025-02-03T08:00:01.123+08:00`; without `milliseconds`, `2025-02-03T08:00:01+08:00`.
+    public static func timestamp(_ date: Date, _ timeZone: TimeZone, milliseconds: Bool = true) -> String {
         let reading = ZonedClock(timeZone: timeZone).local(date)
-        let milliseconds = Int((reading.secondsOfDay * 1000).rounded(.down)) % 1000
+        let fraction = Int((reading.secondsOfDay * 1000).rounded(.down)) % 1000
         let offset = timeZone.secondsFromGMT(for: date)
         let sign = offset < 0 ? "-" : "+"
         return reading.date.description + "T" + reading.hour.zeroPadded(2) + ":" + reading.minute.zeroPadded(2) + ":"
-            + reading.second.zeroPadded(2) + "." + milliseconds.zeroPadded(3) + sign + (abs(offset) / 3600).zeroPadded(2) + ":"
+            + reading.second.zeroPadded(2) + (milliseconds ? "." + fraction.zeroPadded(3) : "") + sign + (abs(offset) / 3600).zeroPadded(2) + ":"
             + (abs(offset) % 3600 / 60).zeroPadded(2)
     }
 }

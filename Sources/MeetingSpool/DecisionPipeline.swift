@@ -454,7 +454,7 @@ public final class DecisionPipeline {
         case .other:
             unreadable = "$: is not a regular file (a FIFO, socket or device)"
         }
-        let identity = InputIdentity(name: file.name, digest: Digest.fnv1a64Hex(bytes) + "-\(file.size)")
+        let identity = InputIdentity(name: file.name, digest: InputIdentity.digest(of: bytes, size: file.size))
         let parsed: Result<ParsedRequest, InvalidRequest> = unreadable.map { .failure(InvalidRequest(id: nil, problems: [$0])) }
             ?? Self.parse(bytes, with: parser)
         return ReadFile(file: file, bytes: bytes, identity: identity, parsed: parsed)

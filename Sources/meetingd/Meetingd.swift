@@ -29,8 +29,10 @@ struct SpoolOptions: ParsableArguments {
     var groupCommit: Int?
 
     /// The config file in use: `--config`, else the system one when it exists.
-    var configPath: String? {
-        config ?? (FileManager.default.fileExists(atPath: MeetingConfig.Configuration.defaultPath)
+    var configPath: String? { Self.configPath(config) }
+
+    static func configPath(_ named: String?) -> String? {
+        named ?? (FileManager.default.fileExists(atPath: MeetingConfig.Configuration.defaultPath)
             ? MeetingConfig.Configuration.defaultPath : nil)
     }
 
@@ -46,7 +48,12 @@ struct SpoolOptions: ParsableArguments {
     func spoolRoot(_ configuration: MeetingConfig.Configuration) -> String { spool ?? configuration.spool }
 
     func ledgerPath(_ configuration: MeetingConfig.Configuration) -> String {
-        // `--spool DIR` points every folder, the ledger included, at DIR.
+        Self.ledgerPath(ledger: ledger, spool: spool, configuration)
+    }
+
+    /// `--ledger`, else the ledger of `--spool DIR` (which points every folder, the ledger included, at DIR),
+    /// else the config's.
+    static func ledgerPath(ledger: String?, spool: String?, _ configuration: MeetingConfig.Configuration) -> String {
         ledger ?? spool.map(SpoolNames.ledger(inSpool:)) ?? configuration.ledger ?? SpoolNames.ledger(inSpool: configuration.spool)
     }
 

@@ -50,9 +50,7 @@ struct Replay: ParsableCommand {
         let proposed: MeetingConfig.Configuration
         let window: HistoryReplay.Window
         do {
-            let inForcePath = inForce ?? (FileManager.default.fileExists(atPath: MeetingConfig.Configuration.defaultPath)
-                ? MeetingConfig.Configuration.defaultPath : nil)
-            current = try inForcePath.map { try MeetingConfig.Configuration.load(path: $0) } ?? MeetingConfig.Configuration()
+            current = try SpoolOptions.configPath(inForce).map { try MeetingConfig.Configuration.load(path: $0) } ?? MeetingConfig.Configuration()
             var base = current
             if let config {
                 // Only the settings that decide requests are taken from NEW.yaml: where the ledger is stays as it is.
@@ -69,7 +67,7 @@ struct Replay: ParsableCommand {
             FileHandle.standardError.write(Data("meetingd: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let ledgerPath = ledger ?? spool.map(SpoolNames.ledger(inSpool:)) ?? current.ledger ?? SpoolNames.ledger(inSpool: current.spool)
+        let ledgerPath = SpoolOptions.ledgerPath(ledger: ledger, spool: spool, current)
         let spoolRoot = spool ?? (ledger == nil ? current.spool : nil)
         let history: SQLiteLedger
         do {

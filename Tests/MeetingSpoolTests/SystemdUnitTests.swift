@@ -11,16 +11,7 @@ final class SystemdUnitTests: XCTestCase {
             if ProcessInfo.processInfo.environment["MEETINGD_REQUIRE_PARSERS"] == "1" { XCTFail("systemd-analyze is missing (make test installs systemd)") }
             throw XCTSkip("systemd-analyze is not installed")
         }
-        let process = Process()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = arguments
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        return try runTool(["/usr/bin/systemd-analyze"] + arguments)
     }
 
     func test_unit_passesVerify() throws {

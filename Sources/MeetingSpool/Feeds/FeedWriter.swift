@@ -149,7 +149,7 @@ public final class FeedWriter: @unchecked Sendable {
                     "<h1>会议日历订阅 / Calendar feeds</h1>", "<table>", "<tr><th>日历 Calendar</th><th>会议数 Events</th><th>订阅地址 URL</th></tr>"]
         for feed in feeds {
             let url = Self.url(feed.path)
-            html.append("<tr><td>\(Self.escape(feed.displayName))</td><td>\(counts[feed.key] ?? 0)</td><td><a href=\"\(url)\">\(Self.escape(url))</a></td></tr>")
+            html.append("<tr><td>\(HTML.escape(feed.displayName))</td><td>\(counts[feed.key] ?? 0)</td><td><a href=\"\(url)\">\(HTML.escape(url))</a></td></tr>")
         }
         html += ["</table>", "</body></html>"]
         let jsonChanged = try writeIfChanged("feeds/index.json", json)
@@ -163,5 +163,4 @@ public final class FeedWriter: @unchecked Sendable {
         "/" + path.percentEncoded(alsoKeeping: [UInt8(ascii: "/")])
     }
 
-    static func escape(_ text: String) -> String { HTML.escape(text) }
 }
