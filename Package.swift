@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The one C boundary: libical, linked through pkg-config.
@@ -37,6 +38,13 @@ let package = Package(
             dependencies: ["MeetingRules", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "GRDBSQLite", package: "GRDB.swift")]
         ),
+        // The shared ledger on PostgreSQL (postgres-nio), for several offices deciding against one set of caps,
+        // and the one place that opens a ledger from its configured location (a file or a postgresql:// URL).
+        .target(
+            name: "MeetingPostgres",
+            dependencies: ["MeetingLedger", "MeetingRules", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         // iCalendar output; the only target that imports libical.
         .target(name: "MeetingCalendar", dependencies: ["CLibical", "MeetingModel"]),
         // The spool directory, decision pipeline, notes and decision log.
@@ -50,7 +58,7 @@ let package = Package(
         .target(
             name: "MeetingDaemon",
             dependencies: [
-                "MeetingSpool", "MeetingConfig",
+                "MeetingSpool", "MeetingConfig", "MeetingPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -61,18 +69,21 @@ let package = Package(
         .executableTarget(
             name: "meetingd",
             dependencies: [
-                "MeetingSpool", "MeetingConfig", "MeetingDaemon", "MeetingReplay",
+                "MeetingSpool", "MeetingConfig", "MeetingDaemon", "MeetingReplay", "MeetingPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The tests' choice of ledger backend (SQLite, or a fresh database on the test command's PostgreSQL).
+        .target(name: "TestSupport", dependencies: ["MeetingLedger", "MeetingPostgres"], path: "Tests/TestSupport"),
         .testTarget(
             name: "MeetingRulesTests",
-            dependencies: ["MeetingRules", "MeetingModel", "MeetingConfig", "MeetingLedger"]
+            dependencies: ["MeetingRules", "MeetingModel", "MeetingConfig", "MeetingLedger", "MeetingPostgres", "TestSupport"]
         ),
         .testTarget(
             name: "MeetingSpoolTests",
-            dependencies: ["MeetingSpool", "MeetingCalendar", "MeetingLedger", "MeetingConfig", "MeetingReplay"],
+            dependencies: ["MeetingSpool", "MeetingCalendar", "MeetingLedger", "MeetingConfig", "MeetingReplay", "MeetingPostgres",
+                           "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]

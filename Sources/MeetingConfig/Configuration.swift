@@ -7,7 +7,9 @@ import Yams
 ///
 /// Keys:
 /// - `spool` (string, default `/var/spool/meetingd`): the spool directory.
-/// - `ledger` (string, default `<spool>/state/ledger.sqlite`): the SQLite ledger file.
+/// - `ledger` (string, default `<spool>/state/ledger.sqlite`): the SQLite ledger file, or a `postgresql://` URL of
+///   a ledger several offices share.
+/// - `node` (string, default the host name): this office's name in a shared ledger, on every decision it makes.
 /// - `timezone` (string, default `Asia/Shanghai`): the zone of requests that name none, and of log times.
 /// - `http` (string, default `127.0.0.1:8080`): where `meetingd run` serves the feeds; `off` serves nothing.
 /// - `group_commit` (integer, default 1): decisions per ledger transaction and durability barrier.
@@ -25,6 +27,8 @@ public struct Configuration: Sendable, Equatable {
     public var spool: String = Configuration.defaultSpool
     /// nil: `<spool>/state/ledger.sqlite`.
     public var ledger: String?
+    /// nil: the host name. Names this meetingd in the decisions it records; it must stay the same across restarts.
+    public var node: String?
     public var timezone: String = "Asia/Shanghai"
     /// `host:port`, or nil when `http: off`.
     public var http: String? = "127.0.0.1:8080"
@@ -97,6 +101,14 @@ extension Configuration {
             switch key {
             case "spool": configuration.spool = try string(value, key)
             case "ledger": configuration.ledger = value.null == nil ? try string(value, key) : nil
+            case "node":
+                if value.null == nil {
+                    let name = try string(value, key)
+                    guard let problem = Self.nodeNameProblem(name) else { configuration.node = name; break }
+                    throw ConfigurationError("\(at(value)): node: \(problem)")
+                } else {
+                    configuration.node = nil
+                }
             case "timezone":
                 let zone = try string(value, key)
                 guard TimeZoneDatabase.system.timeZone(named: zone) != nil else {
@@ -199,7 +211,7 @@ extension Configuration {
                     }
                 }
             default:
-                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, timezone, http, group_commit, listed_meetings, recurrence, feeds, rules)")
+                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, node, timezone, http, group_commit, listed_meetings, recurrence, feeds, rules)")
             }
         }
         return configuration
@@ -258,6 +270,24 @@ extension Configuration {
 }
 
 extension Configuration {
+    /// The node name in force: `node`, else the host name (cut to a valid name).
+    public var nodeName: String { node ?? Self.hostNodeName() }
+
+    public static func hostNodeName() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
+        let cleaned = String(host.unicodeScalars.filter { nodeCharacters.contains($0) }.prefix(64).map(Character.init))
+        return cleaned.isEmpty ? "localhost" : cleaned
+    }
+
+    private static let nodeCharacters = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+    /// Why `name` cannot name a node, or nil: it is written into log lines, notes and the ledger.
+    public static func nodeNameProblem(_ name: String) -> String? {
+        if name.isEmpty || name.unicodeScalars.count > 64 { return "must be 1 to 64 characters" }
+        if !name.unicodeScalars.allSatisfy(nodeCharacters.contains) { return "may hold only A-Z a-z 0-9 . _ - (got \"\(name)\")" }
+        return nil
+    }
+
     /// The config file with every key at its default, each commented: what `etc/meetingd.yaml` ships.
     public static func defaultFileText(catalog: RuleCatalog = .standard) -> String {
         var lines = [
@@ -267,8 +297,14 @@ extension Configuration {
             "# The spool directory: incoming/, approved/, rejected/, withdrawn/, invalid/, feeds/, log/, state/.",
             "spool: \(defaultSpool)",
             "",
-            "# The SQLite ledger of decisions. Empty (null) means <spool>/state/ledger.sqlite.",
+            "# The ledger of decisions: a SQLite file, null for <spool>/state/ledger.sqlite, or a PostgreSQL URL",
+            "# that several offices share (postgresql://user@host:5432/db, postgresql:///db?host=/run/postgresql;",
+            "# the password from the URL, PGPASSWORD or ~/.pgpass; sslmode=require for TLS).",
             "ledger: null",
+            "",
+            "# This office's name on every decision it records in a shared ledger (1 to 64 of A-Z a-z 0-9 . _ -).",
+            "# null: the host name. Keep it the same across restarts: a node finishes its own interrupted work.",
+            "node: null",
             "",
             "# Time zone of requests that name none, and of the times in the decision log.",
             "timezone: Asia/Shanghai",

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeetingConfig
 import MeetingLedger
+import MeetingPostgres
 import MeetingSpool
 import ServiceLifecycle
 
@@ -12,9 +13,9 @@ public enum Daemon {
                            http: HTTPAddress?, groupCommit: Int, logger: Logger) async throws {
         let spool = try SpoolDirectory(root: spoolRoot)
         let lock = try SpoolLock(spool: spool)
-        let ledger = try SQLiteLedger(path: ledgerPath)
+        let ledger = try LedgerOpener.open(ledgerPath, node: configuration.nodeName)
         let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone,
-                                            feedSettings: configuration.feeds, feedLedger: try SQLiteLedger(path: ledgerPath))
+                                            feedSettings: configuration.feeds)
         pipeline.batchSize = groupCommit
         let notifier = SystemdNotifier()
         let settings = SettingsBox(configuration.rules)

@@ -3,8 +3,8 @@ import Logging
 import MeetingSpool
 import ServiceLifecycle
 
-/// Rewrites the feeds that decisions marked dirty, at most once a second, on its own thread and its own
-/// ledger connection, so that a feed pass (seconds for 100,000 events) never delays a decision. Subscribers
+/// Rewrites the feeds that decisions marked dirty — this node's, and in a shared ledger the other nodes' —
+/// at most once a second, on its own thread and its own ledger connection, so that a feed pass (seconds for 100,000 events) never delays a decision. Subscribers
 /// refresh hourly; each decision's own .ics is written at once by the watcher. On shutdown it flushes once more.
 struct FeedPublisher: Service {
     let feeds: FeedWriter
@@ -27,7 +27,11 @@ struct FeedPublisher: Service {
         let feeds = feeds
         let outcome: Result<Int, any Error> = await withCheckedContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(returning: Result { try feeds.flush() })
+                continuation.resume(returning: Result {
+                    // Other nodes' decisions in a shared ledger (announced, or the periodic catch-up), then everything marked.
+                    try feeds.followOtherNodes()
+                    return try feeds.flush()
+                })
             }
         }
         switch outcome {

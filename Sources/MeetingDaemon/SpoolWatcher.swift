@@ -145,11 +145,13 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
             logger.error("cannot decide; the request stays in incoming/ and is retried", metadata: ["error": "\(message)"])
             lastFailure = message
         }
+        metrics.blocked(message)
     }
 
     private func recovered() {
         if lastFailure != nil { logger.notice("deciding again after a failure") }
         lastFailure = nil
+        metrics.blocked(nil)
         retryAt = nil
         retryDelay = 0
     }

@@ -29,6 +29,20 @@ public struct RecordedDecision: Sendable, Equatable {
     public var destination: String
     /// Feeds whose content this decision changed (the meeting's feeds before and after).
     public var touchedFeeds: [String] = []
+    /// The node that recorded it (`node` in the config; empty in a ledger from before schema v9).
+    public var node: String = ""
+
+    /// Made by every backend, here and beside this module (MeetingPostgres).
+    package init(sequenceNumber: Int64, input: InputIdentity, decision: Decision, decidedAt: Date, destination: String,
+                 touchedFeeds: [String] = [], node: String = "") {
+        self.sequenceNumber = sequenceNumber
+        self.input = input
+        self.decision = decision
+        self.decidedAt = decidedAt
+        self.destination = destination
+        self.touchedFeeds = touchedFeeds
+        self.node = node
+    }
 }
 
 /// A meeting as feeds publish it: its VEVENT (serialised by libical) and the feeds it belongs to.
@@ -55,6 +69,14 @@ public struct FeedEvent: Sendable, Equatable {
     public var start: Date
     /// The feeds that show it (`all`, `region:…`, `organizer:…`, `attendee:…`).
     public var feedKeys: [String]
+
+    /// Made by every backend, here and beside this module (MeetingPostgres).
+    package init(vevent: String, timeZone: String, start: Date, feedKeys: [String]) {
+        self.vevent = vevent
+        self.timeZone = timeZone
+        self.start = start
+        self.feedKeys = feedKeys
+    }
 }
 
 /// What `decideAndRecord` is to write: the decision, where its input goes, the request's bytes, and for an
@@ -93,6 +115,20 @@ public struct StoredMeeting: Sendable, Equatable {
     public var decidedAt: Date
     /// How many occurrences it was approved with, when it was approved as a series; nil for one meeting.
     public var occurrences: Int?
+
+    /// Made by every backend, here and beside this module (MeetingPostgres).
+    package init(id: String, revision: Int, withdrawn: Bool, sequence: Int, requestBytes: [UInt8], assessment: Assessment,
+                 settingsVersion: String, decidedAt: Date, occurrences: Int?) {
+        self.id = id
+        self.revision = revision
+        self.withdrawn = withdrawn
+        self.sequence = sequence
+        self.requestBytes = requestBytes
+        self.assessment = assessment
+        self.settingsVersion = settingsVersion
+        self.decidedAt = decidedAt
+        self.occurrences = occurrences
+    }
 }
 
 /// A proposal or withdrawal as the ledger recorded it: what `meetingd replay` decides again, and what it
@@ -117,6 +153,23 @@ public struct HistoryEntry: Sendable {
     /// The request's bytes as received; nil in a decision recorded before the ledger kept them (schema v8),
     /// other than the approval of a meeting's latest revision.
     public var requestBytes: [UInt8]?
+
+    /// Made by every backend, here and beside this module (MeetingPostgres).
+    package init(sequenceNumber: Int64, input: InputIdentity, requestID: String?, revision: Int?, verdict: Verdict, violations: [RuleID],
+                 warnings: [RuleID], settingsVersion: String, occurrences: Int?, decidedAt: Date, destination: String, requestBytes: [UInt8]?) {
+        self.sequenceNumber = sequenceNumber
+        self.input = input
+        self.requestID = requestID
+        self.revision = revision
+        self.verdict = verdict
+        self.violations = violations
+        self.warnings = warnings
+        self.settingsVersion = settingsVersion
+        self.occurrences = occurrences
+        self.decidedAt = decidedAt
+        self.destination = destination
+        self.requestBytes = requestBytes
+    }
 }
 
 /// The ledger of decisions. SQLite is the default; the protocol leaves room for a shared PostgreSQL ledger,
@@ -168,6 +221,18 @@ public protocol Ledger: AnyObject, Sendable {
     /// The feeds touched by decisions numbered above `sequenceNumber`, and the highest decision number.
     func feedsTouched(after sequenceNumber: Int64) throws -> (keys: [String], through: Int64)
 
+    /// Whether other nodes record decisions in this ledger too (a shared PostgreSQL ledger): a node's feeds
+    /// then follow theirs as well as its own.
+    var isShared: Bool { get }
+
+    /// True when other nodes may have recorded decisions since the last call: one was announced, or
+    /// announcements may have been missed. A node catches its feeds up then.
+    func takeNewsOfOtherNodes() -> Bool
+}
+
+extension Ledger {
+    public var isShared: Bool { false }
+    public func takeNewsOfOtherNodes() -> Bool { false }
 }
 
 public enum LedgerError: Error, CustomStringConvertible {
@@ -187,4 +252,5 @@ public enum LedgerError: Error, CustomStringConvertible {
         }
     }
 }
+
 

@@ -8,20 +8,25 @@ import MeetingRules
 /// barrier (syncfs) before any request leaves `incoming/`, so `synchronous = NORMAL` suffices and a batch of
 /// decisions costs one barrier, not one fsync each.
 public final class SQLiteLedger: Ledger {
-    private let queue: DatabaseQueue
+    /// A `DatabasePool` for a ledger file: one writer, and readers (the feed writer's thread) that run beside it
+    /// in WAL mode without a second ledger object; a `DatabaseQueue` for a scratch or read-only ledger.
+    private let queue: any DatabaseWriter
     public let path: String
+    /// The node whose decisions this ledger records (`node` in the config): kept on every decision row.
+    public let node: String
     /// nil for a scratch ledger in memory, which nothing needs to make durable.
     public var localFile: String? { path.isEmpty ? nil : path }
     /// The open connection while `transaction` runs, so calls inside it join the transaction.
     private let batch = BatchSlot()
 
-    public convenience init(path: String) throws { try self.init(path: path, migratingUpTo: nil) }
+    public convenience init(path: String, node: String = "") throws { try self.init(path: path, migratingUpTo: nil, node: node) }
 
     /// Opens a ledger for reading only (`meetingd replay`): nothing is migrated or written, so a replay beside
     /// the running daemon leaves the file as it was. A ledger an older meetingd wrote must first be migrated
     /// by the daemon or a drain; one a newer meetingd wrote is refused.
     public init(readingOnly path: String) throws {
         self.path = path
+        node = ""
         rulesOnly = false
         var configuration = Configuration()
         configuration.readonly = true
@@ -62,14 +67,21 @@ public final class SQLiteLedger: Ledger {
     private let rulesOnly: Bool
 
     /// `lastMigration`: stop after that migration (tests build an older ledger with it).
-    init(path: String, migratingUpTo lastMigration: String?, rulesOnly: Bool = false) throws {
+    init(path: String, migratingUpTo lastMigration: String?, rulesOnly: Bool = false, node: String = "") throws {
         self.path = path
+        self.node = node
         self.rulesOnly = rulesOnly
         var configuration = Configuration()
         // Another process holding the write lock is waited for, not skipped: SQLite waits up to 5 s, and the
         // daemon keeps the request and retries after that, so a stuck lock never blocks a clean shutdown.
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
+            // 8 KiB pages for a new ledger (an existing one keeps its size; in WAL mode it cannot change): a
+            // meeting row — request bytes and VEVENT, 1.5 to 2 KB — then stays in its page, where with 4 KiB
+            // pages SQLite spilled anything over 1,002 bytes into an overflow page of its own and wasted most of
+            // it (measured: 4 KB of file per meeting). 16 KiB pages saved a little more but wrote twice the WAL
+            // per commit. Set here, before the pool turns WAL on and so fixes the size.
+            try db.execute(sql: "PRAGMA page_size = 8192")
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // Statement journals of the per-decision savepoints stay in memory: they are discarded at commit,
             // and as temporary files each would be created, written and unlinked on the decision path.
@@ -79,16 +91,8 @@ public final class SQLiteLedger: Ledger {
             // once, not once per 1,000 pages (measured: +15 % decisions per second in group-commit mode).
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 5000")
         }
-        // An empty path is SQLite's private in-memory database.
-        queue = path.isEmpty ? try DatabaseQueue(configuration: configuration) : try DatabaseQueue(path: path, configuration: configuration)
-        // 8 KiB pages for a new ledger (an existing one keeps its size): a meeting row — request bytes and
-        // VEVENT, 1.5 to 2 KB — then stays in its page, where with 4 KiB pages SQLite spilled anything over
-        // 1,002 bytes into an overflow page of its own and wasted most of it (measured: 4 KB of file per
-        // meeting). 16 KiB pages saved a little more but wrote twice the WAL per commit.
-        try queue.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA page_size = 8192")
-            try db.execute(sql: "PRAGMA journal_mode = WAL")
-        }
+        // An empty path is SQLite's private in-memory database, which a pool cannot share between connections.
+        queue = path.isEmpty ? try DatabaseQueue(configuration: configuration) : try DatabasePool(path: path, configuration: configuration)
         if let lastMigration { try Self.migrator.migrate(queue, upTo: lastMigration) } else { try Self.migrator.migrate(queue) }
     }
 
@@ -288,6 +292,11 @@ public final class SQLiteLedger: Ledger {
                 ALTER TABLE meeting DROP COLUMN request_bytes;
                 """)
         }
+        // A ledger may be shared (PostgreSQL) or copied there (`meetingd ledger copy`): every decision names
+        // the node that made it, and the same id and revision decided elsewhere is reported with it.
+        migrator.registerMigration("v9: the node of every decision") { db in
+            try db.execute(sql: "ALTER TABLE decision ADD COLUMN node TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 
@@ -359,7 +368,7 @@ public final class SQLiteLedger: Ledger {
                                 _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> RecordedDecision {
         try writing { db in
             let outcome = try decide(SQLiteDecisionState(db: db))
-            return try Self.record(outcome, input: input, decidedAt: decidedAt, rulesOnly: rulesOnly, in: db)
+            return try Self.record(outcome, input: input, decidedAt: decidedAt, rulesOnly: rulesOnly, node: node, in: db)
         }
     }
 
@@ -435,48 +444,27 @@ public final class SQLiteLedger: Ledger {
         }
     }
 
-    /// The part of a decision row's JSON that replay compares.
-    private struct RecordedVerdicts: Decodable {
-        struct Named: Decodable { var rule: RuleID }
-        struct Rules: Decodable {
-            var violations: [Named]?
-            var warnings: [Named]?
+    /// Every row of `table`, `columns` in that order, as stored, in `order` (`meetingd ledger copy`). The
+    /// names are meetingd's own, never input.
+    public func rows(of table: String, columns: [String], order: String, _ each: ([LedgerCell]) throws -> Void) throws {
+        try reading { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table) ORDER BY \(order)")
+            while let row = try rows.next() {
+                try each(row.databaseValues.map { value in
+                    switch value.storage {
+                    case .null: return .null
+                    case let .int64(number): return .integer(number)
+                    case let .double(number): return .real(number)
+                    case let .string(text): return .text(text)
+                    case let .blob(data): return .bytes([UInt8](data))
+                    }
+                })
+            }
         }
-
-        var assessment: Rules
-        var settingsVersion: String
-        var occurrences: Int?
-
-        static func ids(_ named: [Named]?) -> [RuleID] { Set((named ?? []).map(\.rule)).sorted() }
     }
 
     public func historyCount() throws -> Int {
         try reading { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decision WHERE action IN ('propose', 'withdraw')") ?? 0 }
-    }
-
-    /// What a decision row keeps as JSON beside its columns: the verdict, request id and revision are columns,
-    /// and are not repeated. (Rows written before v5 hold the whole `Decision`; they read the same way.)
-    struct DecisionBody: Codable {
-        var assessment: Assessment
-        var problems: [String]?
-        var sequence: Int?
-        var note: String?
-        var settingsVersion: String
-        var occurrences: Int?
-
-        init(_ decision: Decision) {
-            assessment = decision.assessment
-            problems = decision.problems.isEmpty ? nil : decision.problems
-            sequence = decision.sequence
-            note = decision.note
-            settingsVersion = decision.settingsVersion
-            occurrences = decision.occurrences
-        }
-
-        func decision(verdict: Verdict, requestID: String?, revision: Int?) -> Decision {
-            Decision(verdict: verdict, requestID: requestID, revision: revision, assessment: assessment, problems: problems ?? [],
-                     sequence: sequence, note: note, settingsVersion: settingsVersion, occurrences: occurrences)
-        }
     }
 
     /// The counted meetings' titles, from their meeting rows (a stored assessment names them by id and date).
@@ -490,17 +478,6 @@ public final class SQLiteLedger: Ledger {
         return assessment.withCountedTitles(titles)
     }
 
-    /// `touched_feeds` of a decision whose touched feeds are its meeting's own feed keys (most approvals and
-    /// every withdrawal): the list is not stored twice.
-    static let touchedAreMeetingFeeds = "="
-
-    /// The feeds a decision row says it touched; `meetingFeedKeys` is its meeting's `feed_keys`.
-    private static func touchedFeeds(_ stored: String, meetingFeedKeys: String?) throws -> [String] {
-        if stored == touchedAreMeetingFeeds { return (meetingFeedKeys ?? "").split(separator: "\n").map(String.init) }
-        if stored.isEmpty { return [] }
-        return try JSONDecoder().decode([String].self, from: Data(stored.utf8))
-    }
-
     private static func recordedDecision(_ row: Row, in db: Database) throws -> RecordedDecision {
         let json: String = row["decision_json"]
         guard let verdict = Verdict(rawValue: row["verdict"]) else { throw LedgerError.corrupt("verdict = \(String(describing: row["verdict"]))") }
@@ -510,7 +487,7 @@ public final class SQLiteLedger: Ledger {
             sequenceNumber: row["seq"], input: InputIdentity(name: row["input_name"], digest: row["input_digest"]),
             decision: body.decision(verdict: verdict, requestID: row["request_id"], revision: row["revision"]),
             decidedAt: Date(timeIntervalSince1970: row["decided_at"]), destination: row["destination"],
-            touchedFeeds: try touchedFeeds(row["touched_feeds"], meetingFeedKeys: row["meeting_feed_keys"]))
+            touchedFeeds: try LedgerColumns.touchedFeeds(row["touched_feeds"], meetingFeedKeys: row["meeting_feed_keys"]), node: row["node"])
     }
 
     public func feedEvents(visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent] {
@@ -539,68 +516,25 @@ public final class SQLiteLedger: Ledger {
                 SELECT d.touched_feeds, m.feed_keys FROM decision d LEFT JOIN meeting m ON m.id = d.request_id
                 WHERE d.seq > ? AND d.touched_feeds NOT IN ('', '[]')
                 """, arguments: [sequenceNumber]) {
-                keys.formUnion(try Self.touchedFeeds(row[0], meetingFeedKeys: row[1]))
+                keys.formUnion(try LedgerColumns.touchedFeeds(row[0], meetingFeedKeys: row[1]))
             }
             return (keys.sorted(), through)
         }
     }
 
     private static func record(_ outcome: DecisionToRecord, input: InputIdentity, decidedAt: Date, rulesOnly: Bool,
-                               in db: Database) throws -> RecordedDecision {
+                               node: String, in db: Database) throws -> RecordedDecision {
         let decision = outcome.decision
-        let action: String
-        switch decision.verdict {
-        case .withdrawn: action = "withdraw"
-        case .invalid: action = "none"
-        case .approved, .rejected: action = "propose"
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let decisionJSON = !rulesOnly ? String(decoding: try encoder.encode(DecisionBody(decision)), as: UTF8.self)
-            : #"{"assessment":{},"settingsVersion":""}"#
-        // What the decision changes in the meetings, checked before anything is written.
-        enum MeetingChange {
-            case approve(MeetingRequest, sequence: Int, Publication)
-            case withdraw(Publication)
-            case none
-        }
-        let change: MeetingChange
-        switch decision.verdict {
-        case .approved:
-            guard let request = outcome.approved, outcome.requestBytes != nil, let sequence = decision.sequence,
-                  let publication = outcome.publication else {
-                throw LedgerError.corrupt("an approval without its request")
-            }
-            change = .approve(request, sequence: sequence, publication)
-        case .withdrawn:
-            guard let publication = outcome.publication else { throw LedgerError.corrupt("a withdrawal without its cancelled event") }
-            change = .withdraw(publication)
-        case .rejected, .invalid:
-            change = .none
-        }
-        // The feeds the meeting was in before, and is in now: what the feed writer must rewrite.
-        let touched: [String]
-        let storedTouched: String
-        switch rulesOnly ? MeetingChange.none : change {
-        case let .approve(request, _, publication):
-            let before = try feedKeys(ofMeeting: request.id, in: db)
-            touched = Array(Set(before).union(publication.feedKeys)).sorted()
-            storedTouched = Set(touched) == Set(publication.feedKeys) ? touchedAreMeetingFeeds : JSONValue.array(touched.map(JSONValue.string)).serialized
-        case .withdraw:
-            touched = try feedKeys(ofMeeting: decision.requestID ?? "", in: db).sorted()
-            storedTouched = touchedAreMeetingFeeds
-        case .none:
-            touched = []
-            storedTouched = ""
-        }
+        let row = try RecordedRow(outcome, rulesOnly: rulesOnly, meetingFeedKeys: { id in try feedKeys(ofMeeting: id, in: db) })
+        let (action, change, touched) = (row.action, row.change, row.touched)
         do {
             try db.cachedStatement(sql: """
                 INSERT INTO decision (input_name, input_digest, request_id, revision, action, verdict, decided_at, destination,
-                                      decision_json, touched_feeds, request_bytes)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      decision_json, touched_feeds, request_bytes, node)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [input.name, input.digest, decision.requestID, decision.revision, action,
-                                 decision.verdict.rawValue, decidedAt.timeIntervalSince1970, outcome.destination, decisionJSON,
-                                 storedTouched, action == "none" || rulesOnly ? nil : outcome.requestBytes.map { Data($0) }])
+                                 decision.verdict.rawValue, decidedAt.timeIntervalSince1970, outcome.destination, row.decisionJSON,
+                                 row.storedTouched, action == "none" || rulesOnly ? nil : outcome.requestBytes.map { Data($0) }, node])
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw LedgerError.alreadyDecided(id: decision.requestID ?? "", revision: decision.revision ?? 0, action: action)
         }
@@ -619,7 +553,7 @@ public final class SQLiteLedger: Ledger {
             break
         }
         return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt,
-                                destination: outcome.destination, touchedFeeds: touched)
+                                destination: outcome.destination, touchedFeeds: touched, node: node)
     }
 
     private static func feedKeys(ofMeeting id: String, in db: Database) throws -> [String] {
@@ -644,7 +578,7 @@ public final class SQLiteLedger: Ledger {
         let units: String = row[0]
         let organizerUnit: String = row[1]
         let kind: String = row[2]
-        let dates = occurrenceDates(first: row[3], series: row[4])
+        let dates = LedgerColumns.occurrenceDates(first: row[3], series: row[4])
         for (n, date) in dates.enumerated() {
             try db.cachedStatement(sql: """
                 DELETE FROM occurrence WHERE organizer_unit = ? AND kind = ? AND local_date = ? AND meeting_id = ? AND n = ?
@@ -658,13 +592,6 @@ public final class SQLiteLedger: Ledger {
                     """).execute(arguments: [unit, organizerUnit, kind, date, id, n])
             }
         }
-    }
-
-    /// The local date of each occurrence, in order: a series' from its `occurrence_dates`, a single meeting's
-    /// its `local_date`.
-    static func occurrenceDates(first: String, series: String?) -> [String] {
-        guard let series else { return [first] }
-        return series.split(separator: ",").map(String.init)
     }
 
     private static func upsertMeeting(_ request: MeetingRequest, decision: Decision, sequence: Int,
@@ -722,155 +649,20 @@ public final class SQLiteLedger: Ledger {
 struct SQLiteDecisionState: DecisionState {
     let db: Database
 
-    /// How `query` is read: from the narrowest index for it, with the expressions that name a matching
-    /// occurrence (meeting id and number) and its local date there, and whether one occurrence can match more
-    /// than once (several units). Only approved, counted meetings have occurrence, attendee and principal rows
-    /// that join an occurrence, so no status or exemption is tested.
-    private struct Plan {
-        var from: String
-        var conditions: [String] = []
-        /// The arguments, in order: every one is text (names, dates, the catalogue's words).
-        var values: [String] = []
-        var arguments: StatementArguments { StatementArguments(values) }
-        var id: String
-        var n: String
-        var date: String
-        var distinct = false
-
-        /// False when the statement's text for this shape is known already: only the arguments are collected.
-        var writesText = true
-        /// The statements' text, once made (or taken from the cache of shapes).
-        var texts: PlanTexts.Texts?
-
-        var whereClause: String { conditions.joined(separator: " AND ") }
-
-        mutating func add(_ condition: @autoclosure () -> String, _ values: [String] = []) {
-            if writesText { conditions.append(condition()) }
-            self.values += values
-        }
-
-        mutating func join(_ clause: @autoclosure () -> String) {
-            if writesText { from += clause() }
-        }
-
-        var countSQL: String { texts!.count }
-        var listSQL: String { texts!.list }
-        /// The first `?` matching occurrences, each with its meeting's title (`countedMeetings`).
-        var countedSQL: String { texts!.counted }
-
-        static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ",") }
-
-        /// The matching occurrences, each once, in the rules' order: local date, meeting id, occurrence number.
-        /// `aliased`: the columns named id, n and date, for a statement around it.
-        func makeListSQL(aliased: Bool) -> String {
-            let columns = aliased ? "\(id) AS id, \(n) AS n, \(date) AS date" : "\(id), \(n), \(date)"
-            return "SELECT \(distinct ? "DISTINCT " : "")\(columns) FROM \(from) WHERE \(whereClause) ORDER BY \(date), \(id), \(n)"
-        }
-
-        func makeCountSQL() -> String {
-            distinct ? "SELECT COUNT(*) FROM (SELECT DISTINCT \(id), \(n) FROM \(from) WHERE \(whereClause))"
-                : "SELECT COUNT(*) FROM \(from) WHERE \(whereClause)"
-        }
-    }
-
-    /// A query's plan: its arguments, and its statements' text, made once per shape of query (which fields
-    /// are set, how many units, levels and kinds). Building the text for every query cost 9 % of the
-    /// deciding thread in a replay.
-    private func plan(_ query: MeetingQuery) -> Plan {
-        let shape = PlanTexts.Shape(query)
-        let known = PlanTexts.shared[shape]
-        var plan = build(query, writingText: known == nil)
-        if let known {
-            plan.texts = known
-        } else {
-            // The occurrences first, then each one's title from its meeting row.
-            let counted = "SELECT l.id, l.date, m.title FROM (\(plan.makeListSQL(aliased: true)) LIMIT ?) l "
-                + "CROSS JOIN meeting m ON m.id = l.id ORDER BY l.date, l.id, l.n"
-            let texts = PlanTexts.Texts(count: plan.makeCountSQL(), list: plan.makeListSQL(aliased: false), counted: counted)
-            PlanTexts.shared[shape] = texts
-            plan.texts = texts
-        }
-        return plan
-    }
-
-    private func build(_ query: MeetingQuery, writingText: Bool) -> Plan {
-        let dates = [query.startDates.lowerBound.description, query.startDates.upperBound.description]
-        let byOrganizer = query.organizerRegion != nil || query.organizerSystem != nil || query.organizerLevels != nil
-        var plan: Plan
-        if let units = query.sharingAttendeeUnits {
-            // Driven by the attendee rows: one index range per unit; they exist for approved, counted meetings only.
-            plan = Plan(from: "meeting_attendee a", id: "a.meeting_id", n: "a.n", date: "a.local_date", distinct: units.count > 1,
-                        writesText: writingText)
-            plan.add("a.unit IN (\(Plan.placeholders(units.count)))", units.sorted())
-            if let unit = query.organizerUnit { plan.add("a.organizer_unit = ?", [unit]) }
-            if let kinds = query.kinds { plan.add("a.kind IN (\(Plan.placeholders(kinds.count)))", kinds.map(\.rawValue).sorted()) }
-            plan.add("a.local_date BETWEEN ? AND ?", dates)
-            if let excluded = query.excludingID { plan.add("a.meeting_id <> ?", [excluded]) }
-            if let region = query.grassrootsPrincipalRegion {
-                plan.add("EXISTS (SELECT 1 FROM meeting_principal_region p WHERE p.meeting_id = a.meeting_id AND p.n = a.n AND p.region = ?)",
-                         [region])
-            }
-            if byOrganizer { plan.join(" CROSS JOIN meeting m ON m.id = a.meeting_id") }
-        } else if let region = query.grassrootsPrincipalRegion {
-            // Driven by the principal rows: a region's few rows, not every occurrence in the date range. They
-            // exist for approved meetings only; the meeting row says whether the meeting is counted.
-            plan = Plan(from: "meeting_principal_region p CROSS JOIN meeting m ON m.id = p.meeting_id",
-                        id: "p.meeting_id", n: "p.n", date: "p.local_date", writesText: writingText)
-            plan.add("p.region = ?", [region])
-            plan.add("p.local_date BETWEEN ? AND ?", dates)
-            plan.add("m.status = 'approved'")
-            plan.add("m.exempt = 0")
-            if let kinds = query.kinds { plan.add("m.kind IN (\(Plan.placeholders(kinds.count)))", kinds.map(\.rawValue).sorted()) }
-            if let unit = query.organizerUnit { plan.add("m.organizer_unit = ?", [unit]) }
-            if let excluded = query.excludingID { plan.add("p.meeting_id <> ?", [excluded]) }
-        } else {
-            // Driven by the occurrence rows, keyed (organizer unit, kind, date) and, for comprehensive meetings,
-            // indexed by region and system.
-            plan = Plan(from: "occurrence o", id: "o.meeting_id", n: "o.n", date: "o.local_date", writesText: writingText)
-            if let unit = query.organizerUnit { plan.add("o.organizer_unit = ?", [unit]) }
-            // Kinds are written into the SQL (they are the catalogue's words, not input), so that SQLite can
-            // use the partial indexes on comprehensive meetings.
-            // (`kind = 'x'`, not `kind IN ('x')`: SQLite matches a partial index's condition only in that form.)
-            if let kinds = query.kinds {
-                let words = { kinds.map { "'\($0.rawValue)'" }.sorted() }
-                plan.add(words().count == 1 ? "o.kind = \(words()[0])" : "o.kind IN (\(words().joined(separator: ",")))")
-            }
-            plan.add("o.local_date BETWEEN ? AND ?", dates)
-            if let excluded = query.excludingID { plan.add("o.meeting_id <> ?", [excluded]) }
-            if byOrganizer, query.kinds == [.comprehensive] {
-                // A comprehensive meeting's occurrences carry its region, system and level.
-                if let region = query.organizerRegion { plan.add("o.organizer_region = ?", [region]) }
-                if let system = query.organizerSystem { plan.add("o.organizer_system = ?", [system]) }
-                if let levels = query.organizerLevels {
-                    plan.add("o.organizer_level IN (\(Plan.placeholders(levels.count)))", levels.map(\.rawValue).sorted())
-                }
-                return plan
-            }
-            if byOrganizer { plan.join(" CROSS JOIN meeting m ON m.id = o.meeting_id") }
-        }
-        // Region, system and level of other meetings: from the meeting row.
-        if let region = query.organizerRegion { plan.add("m.organizer_region = ?", [region]) }
-        if let system = query.organizerSystem { plan.add("m.organizer_system = ?", [system]) }
-        if let levels = query.organizerLevels {
-            plan.add("m.organizer_level IN (\(Plan.placeholders(levels.count)))", levels.map(\.rawValue).sorted())
-        }
-        return plan
-    }
-
     func countApproved(matching query: MeetingQuery) throws -> Int {
-        let plan = plan(query)
+        let plan = CountPlan.plan(query)
         // A query has one of a few shapes, so its compiled statement is cached.
-        return try Int.fetchOne(db.cachedStatement(sql: plan.countSQL), arguments: plan.arguments) ?? 0
+        return try Int.fetchOne(db.cachedStatement(sql: plan.countSQL), arguments: StatementArguments(plan.values)) ?? 0
     }
 
     func plan(countOf query: MeetingQuery) throws -> [String] {
-        let plan = plan(query)
-        return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + plan.countSQL, arguments: plan.arguments).map { $0["detail"] }
+        let plan = CountPlan.plan(query)
+        return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + plan.countSQL, arguments: StatementArguments(plan.values)).map { $0["detail"] }
     }
 
     func approvedStartDates(matching query: MeetingQuery) throws -> [LocalDate] {
-        let plan = plan(query)
-        return try Row.fetchAll(db.cachedStatement(sql: plan.listSQL), arguments: plan.arguments).map { row in
+        let plan = CountPlan.plan(query)
+        return try Row.fetchAll(db.cachedStatement(sql: plan.listSQL), arguments: StatementArguments(plan.values)).map { row in
             let text: String = row[2]
             guard let date = LocalDate(text) else { throw LedgerError.corrupt("local_date = \(text)") }
             return date
@@ -878,9 +670,9 @@ struct SQLiteDecisionState: DecisionState {
     }
 
     func approvedMeetings(matching query: MeetingQuery, limit: Int?) throws -> [MeetingRecord] {
-        let plan = plan(query)
+        let plan = CountPlan.plan(query)
         var sql = plan.listSQL
-        var arguments = plan.arguments
+        var arguments = StatementArguments(plan.values)
         if let limit {
             sql += " LIMIT ?"
             _ = arguments.append(contentsOf: [limit])
@@ -906,8 +698,8 @@ struct SQLiteDecisionState: DecisionState {
     }
 
     func countedMeetings(matching query: MeetingQuery, limit: Int) throws -> [CountedMeeting] {
-        let plan = plan(query)
-        var arguments = plan.arguments
+        let plan = CountPlan.plan(query)
+        var arguments = StatementArguments(plan.values)
         _ = arguments.append(contentsOf: [limit])
         return try Row.fetchAll(db.cachedStatement(sql: plan.countedSQL), arguments: arguments).map { row in
             let text: String = row[1]
@@ -951,76 +743,19 @@ struct SQLiteDecisionState: DecisionState {
     }
 
     func standing(of id: String) throws -> MeetingStanding {
-        // One statement: the meeting row, if any, and the highest revision decided. (The second IN repeats
-        // decision_once's condition, so SQLite may use that index.)
+        // One statement: the meeting row, if any, and the highest revision decided, by which node and when.
+        // (The second IN repeats decision_once's condition, so SQLite may use that index.)
         guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT m.revision, m.status, m.sequence, (SELECT MAX(revision) FROM decision WHERE request_id = ?1 AND action = 'propose'
-                AND verdict IN ('approved', 'rejected') AND verdict IN ('approved', 'rejected', 'withdrawn'))
-            FROM (SELECT 1) LEFT JOIN meeting m ON m.id = ?1
+            SELECT m.revision, m.status, m.sequence, d.revision, d.node, d.decided_at FROM (SELECT 1)
+            LEFT JOIN meeting m ON m.id = ?1
+            LEFT JOIN (SELECT revision, node, decided_at FROM decision WHERE request_id = ?1 AND action = 'propose'
+                AND verdict IN ('approved', 'rejected') AND verdict IN ('approved', 'rejected', 'withdrawn')
+                ORDER BY revision DESC LIMIT 1) d
             """), arguments: [id]) else { throw LedgerError.corrupt("no standing for \(id)") }
         let status: String? = row[1]
-        return MeetingStanding(approvedRevision: status == "approved" ? row[0] : nil, lastSequence: row[2], highestDecidedRevision: row[3])
-    }
-}
-
-/// A list of strings as a ledger column keeps it: a JSON array (SQLite's `json_each` reads it in migrations).
-/// Read and written with meetingd's own JSON reader and writer: Foundation's coders cost several times more
-/// for these short arrays, on the path of every listed meeting.
-enum StringList {
-    static func encode(_ strings: [String]) -> String { JSONValue.array(strings.map(JSONValue.string)).serialized }
-
-    static func decode(_ text: String, column: String) throws -> [String] {
-        guard case let .array(items)? = try? JSONReader.parse(Array(text.utf8)) else {
-            throw LedgerError.corrupt("\(column) = \(text)")
-        }
-        return try items.map { item in
-            guard case let .string(string) = item else { throw LedgerError.corrupt("\(column) = \(text)") }
-            return string
-        }
-    }
-}
-
-/// The statements' text of each shape of query the rules ask, made once per process.
-final class PlanTexts: @unchecked Sendable {
-    struct Texts {
-        let count: String
-        let list: String
-        let counted: String
-    }
-
-    /// What decides a query's text: which fields are set, how many units and levels, and which kinds (the
-    /// kinds are written into the text).
-    struct Shape: Hashable {
-        let units: Int
-        let organizerUnit: Bool
-        let kinds: Int
-        let region: Bool
-        let system: Bool
-        let levels: Int
-        let principalRegion: Bool
-        let excluding: Bool
-
-        init(_ query: MeetingQuery) {
-            units = query.sharingAttendeeUnits?.count ?? -1
-            organizerUnit = query.organizerUnit != nil
-            kinds = query.kinds.map { kinds in
-                kinds.reduce(0) { mask, kind in mask | 1 << (MeetingKind.allCases.firstIndex(of: kind) ?? 0) }
-            } ?? -1
-            region = query.organizerRegion != nil
-            system = query.organizerSystem != nil
-            levels = query.organizerLevels?.count ?? -1
-            principalRegion = query.grassrootsPrincipalRegion != nil
-            excluding = query.excludingID != nil
-        }
-    }
-
-    static let shared = PlanTexts()
-    private let lock = NSLock()
-    private var texts: [Shape: Texts] = [:]
-
-    subscript(shape: Shape) -> Texts? {
-        get { lock.withLock { texts[shape] } }
-        set { lock.withLock { texts[shape] = newValue } }
+        let decidedAt: Double? = row[5]
+        return MeetingStanding(approvedRevision: status == "approved" ? row[0] : nil, lastSequence: row[2], highestDecidedRevision: row[3],
+                               highestDecidedBy: row[4], highestDecidedAt: decidedAt.map(Date.init(timeIntervalSince1970:)))
     }
 }
 
@@ -1031,13 +766,15 @@ struct UncheckedBox<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-/// The connection of the transaction in progress, if any (used from the deciding thread only).
+/// The connection of the transaction or snapshot in progress on the calling thread, if any. Owned by the
+/// thread that opened it: the feed writer reads the same ledger object on its own thread meanwhile, and must
+/// get a reader of its own, never the deciding thread's transaction.
 final class BatchSlot: @unchecked Sendable {
     private let lock = NSLock()
-    private var current: Database?
+    private var current: [pthread_t: Database] = [:]
 
     var database: Database? {
-        get { lock.withLock { current } }
-        set { lock.withLock { current = newValue } }
+        get { lock.withLock { current[pthread_self()] } }
+        set { lock.withLock { current[pthread_self()] = newValue } }
     }
 }

@@ -53,3 +53,12 @@ public enum RFC3339 {
         return (Date(timeIntervalSince1970: Double(wall - offset) + fraction), offset)
     }
 }
+
+extension RFC3339 {
+    /// `2026-11-27T22:07:04Z`: an instant in UTC to the second, as notes name when another node decided.
+    public static func utcString(_ instant: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: instant)
+    }
+}

@@ -64,7 +64,16 @@ public struct Decider: Sendable {
                             sequence: (standing.lastSequence ?? -1) + 1, settingsVersion: version)
         case let .success(.proposal(request)):
             let standing = try state.standing(of: request.id)
-            if let highest = standing.highestDecidedRevision, request.revision <= highest {
+            if let highest = standing.highestDecidedRevision, request.revision == highest {
+                // The same id and revision decided already: a second copy, here or (in a shared ledger) in another office.
+                let by = [standing.highestDecidedBy.flatMap { $0.isEmpty ? nil : "node \($0)" },
+                          standing.highestDecidedAt.map { "at " + RFC3339.utcString($0) }].compactMap { $0 }
+                return Decision(verdict: .invalid, requestID: request.id, revision: request.revision,
+                                problems: ["$.revision: revision \(request.revision) of \"\(request.id)\" was already decided"
+                                    + (by.isEmpty ? "" : " (\(by.joined(separator: ", ")))")],
+                                settingsVersion: version)
+            }
+            if let highest = standing.highestDecidedRevision, request.revision < highest {
                 return Decision(verdict: .invalid, requestID: request.id, revision: request.revision,
                                 problems: ["$.revision: \(request.revision) is not higher than \(highest), the highest revision already decided for \"\(request.id)\""],
                                 settingsVersion: version)

@@ -146,11 +146,17 @@ public struct MeetingStanding: Sendable, Equatable {
     public var lastSequence: Int?
     /// The highest revision decided (approved or rejected) for the id.
     public var highestDecidedRevision: Int?
+    /// The node that decided it, and when: a shared ledger names the office that decided a copy first.
+    public var highestDecidedBy: String?
+    public var highestDecidedAt: Date?
 
-    public init(approvedRevision: Int? = nil, lastSequence: Int? = nil, highestDecidedRevision: Int? = nil) {
+    public init(approvedRevision: Int? = nil, lastSequence: Int? = nil, highestDecidedRevision: Int? = nil,
+                highestDecidedBy: String? = nil, highestDecidedAt: Date? = nil) {
         self.approvedRevision = approvedRevision
         self.lastSequence = lastSequence
         self.highestDecidedRevision = highestDecidedRevision
+        self.highestDecidedBy = highestDecidedBy
+        self.highestDecidedAt = highestDecidedAt
     }
 }
 

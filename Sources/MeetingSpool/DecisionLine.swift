@@ -6,7 +6,7 @@ import MeetingRules
 /// The decision log's line for a decision (`shared/spec/spool-and-outputs.md`), also printed by `check --json`.
 public enum DecisionLine {
     public static func make(_ decision: Decision, decidedAt: Date, timeZone: TimeZone, input: String,
-                            output: String?, moved: String?, sequenceNumber: Int64?) -> JSONValue {
+                            output: String?, moved: String?, sequenceNumber: Int64?, node: String? = nil) -> JSONValue {
         func findings(_ list: [Finding]) -> JSONValue {
             .array(list.map { finding in
                 var members: [(key: String, value: JSONValue)] = [
@@ -38,6 +38,8 @@ public enum DecisionLine {
         if let sequence = decision.sequence { members.append(("sequence", .integer(sequence))) }
         if let moved { members.append(("request", .string(moved))) }
         if let sequenceNumber { members.append(("seq", .integer(Int(sequenceNumber)))) }
+        // The office that decided it: in a shared ledger, `seq` is numbered across every node.
+        if let node, !node.isEmpty { members.append(("node", .string(node))) }
         return .object(members)
     }
 

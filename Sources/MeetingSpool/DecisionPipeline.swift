@@ -56,18 +56,18 @@ public final class DecisionPipeline {
     /// Decisions per ledger transaction and durability barrier.
     public var batchSize = 1
 
-    /// `feedLedger`: a second connection for the feeds, so that a daemon can rewrite them on another
-    /// thread without holding up decisions (reads in WAL mode do not block the writer).
+    /// The feeds read `ledger` on their own thread in a daemon: every ledger gives that thread a connection of
+    /// its own (SQLite: a reader of the pool, beside the writer in WAL mode; PostgreSQL: a second connection).
     public init(spool: SpoolDirectory, ledger: any Ledger, settings: RuleSettingsSet, timeZone: String,
-                feedSettings: FeedSettings = FeedSettings(), feedLedger: (any Ledger)? = nil) throws {
+                feedSettings: FeedSettings = FeedSettings()) throws {
         self.spool = spool
         self.ledger = ledger
         log = try DecisionLog(spool: spool)
         decider = Decider(engine: RuleEngine(settings: settings))
         parser = Self.parser(timeZone: timeZone, settings: settings)
         logTimeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "Asia/Shanghai")!
-        feeds = FeedWriter(spool: spool, ledger: feedLedger ?? ledger, settings: feedSettings)
-        try feeds.recover()
+        feeds = FeedWriter(spool: spool, ledger: ledger, settings: feedSettings)
+        try feeds.recoverWhenReadable()
     }
 
     /// Decides every file now waiting in `incoming/`, in arrival order, then brings the feeds up to date.
@@ -75,6 +75,7 @@ public final class DecisionPipeline {
     public func drain() throws -> [Outcome] {
         var outcomes: [Outcome] = []
         try process(groupsOf: try spool.waitingFiles()) { outcomes += $0 }
+        try feeds.followOtherNodes()
         try feeds.flush()
         return outcomes
     }
@@ -327,7 +328,7 @@ public final class DecisionPipeline {
             let recorded = item.recorded
             var line = DecisionLine.make(recorded.decision, decidedAt: recorded.decidedAt, timeZone: logTimeZone,
                                          input: "incoming/\(item.file.name)", output: item.setAside.map { SpoolNames.note(besideInvalid: $0.destination) } ?? item.output?.path,
-                                         moved: item.destination, sequenceNumber: recorded.sequenceNumber)
+                                         moved: item.destination, sequenceNumber: recorded.sequenceNumber, node: recorded.node)
             if let aside = item.setAside {
                 do {
                     try writeSetAsideNote(item, aside, durable: false)

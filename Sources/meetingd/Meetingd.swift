@@ -3,6 +3,7 @@ import Foundation
 import MeetingConfig
 import MeetingLedger
 import MeetingModel
+import MeetingPostgres
 import MeetingRules
 import MeetingSpool
 
@@ -11,7 +12,8 @@ struct Meetingd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meetingd",
         abstract: "Decides meeting requests against the 2024 rules on reducing burdens on the grassroots.",
-        subcommands: [Drain.self, Check.self, Withdraw.self, Replay.self, Rules.self, Run.self, Feeds.self, DefaultConfig.self, Schema.self])
+        subcommands: [Drain.self, Check.self, Withdraw.self, Replay.self, Rules.self, Run.self, Feeds.self, LedgerCommand.self, DefaultConfig.self,
+                      Schema.self])
 }
 
 /// `--config` and `--spool`, shared by every command that touches a spool.
@@ -22,7 +24,7 @@ struct SpoolOptions: ParsableArguments {
     @Option(help: "Spool directory; moves the ledger too (<spool>/state/ledger.sqlite).")
     var spool: String?
 
-    @Option(help: "Ledger file (SQLite); wins over --spool and the config.")
+    @Option(help: "Ledger: a SQLite file or a postgresql:// URL of a shared ledger; wins over --spool and the config.")
     var ledger: String?
 
     @Option(name: .customLong("group-commit"), help: "Decisions per ledger transaction and durability barrier (default: the config's group_commit, 1).")
@@ -62,7 +64,7 @@ struct SpoolOptions: ParsableArguments {
         let configuration = try loadConfiguration()
         let spoolDirectory = try SpoolDirectory(root: spoolRoot(configuration))
         let lock = try SpoolLock(spool: spoolDirectory)
-        let ledger = try SQLiteLedger(path: ledgerPath(configuration))
+        let ledger = try LedgerOpener.open(ledgerPath(configuration), node: configuration.nodeName)
         let pipeline = try DecisionPipeline(spool: spoolDirectory, ledger: ledger, settings: configuration.rules,
                                             timeZone: configuration.timezone, feedSettings: configuration.feeds)
         pipeline.batchSize = groupCommit ?? configuration.groupCommit
@@ -113,7 +115,7 @@ struct Withdraw: ParsableCommand {
             return
         }
         try spool.drop(name: name, Array(request.utf8))
-        let ledger = try SQLiteLedger(path: options.ledgerPath(configuration))
+        let ledger = try LedgerOpener.open(options.ledgerPath(configuration), node: configuration.nodeName)
         let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone,
                                             feedSettings: configuration.feeds)
         defer { withExtendedLifetime(lock) {} }
@@ -156,7 +158,7 @@ struct Check: ParsableCommand {
         let decider = Decider(engine: RuleEngine(settings: configuration.rules))
         let ledgerPath = options.ledgerPath(configuration)
         // Without a ledger yet, decide against an empty one rather than create a file.
-        let ledger: SQLiteLedger? = FileManager.default.fileExists(atPath: ledgerPath) ? try SQLiteLedger(path: ledgerPath) : nil
+        let ledger: (any Ledger)? = LedgerOpener.isMissing(ledgerPath) ? nil : try LedgerOpener.open(ledgerPath, node: configuration.nodeName)
         let zone = TimeZoneDatabase.system.timeZone(named: configuration.timezone) ?? TimeZone(identifier: "Asia/Shanghai")!
         var worst: Int32 = 0
         for file in files {
@@ -247,6 +249,38 @@ struct Feeds: ParsableCommand {
             let written = try pipeline.feeds.rebuild()
             print("feeds rebuilt: \(written) file(s) changed under \(pipeline.spool.path(.feeds))")
             withExtendedLifetime(lock) {}
+        }
+    }
+}
+
+struct LedgerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ledger", abstract: "Manage the ledger.", subcommands: [Copy.self])
+
+    struct Copy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy an embedded SQLite ledger into an empty shared PostgreSQL ledger: history and caps carry over.",
+            discussion: "Stop the daemon first. The copy is one transaction: all of it, or nothing. A target that holds any decision is refused.")
+
+        @Option(help: "The SQLite ledger file.") var from: String
+        @Option(help: "The PostgreSQL ledger: postgresql://user@host:port/database (or a socket: postgresql:///db?host=/run/postgresql).")
+        var to: String
+        @Option(help: "The node named on decisions recorded before ledgers kept one (default: the config's node, else the host name).")
+        var node: String?
+        @Option(help: "Config file (YAML), for its node.") var config: String?
+
+        func run() throws {
+            guard PostgresLocation.isURL(to) else { throw ValidationError("--to: \"\(to)\" is not a postgresql:// URL") }
+            guard FileManager.default.fileExists(atPath: from) else { throw ValidationError("--from: no ledger at \(from)") }
+            if let node, let problem = MeetingConfig.Configuration.nodeNameProblem(node) { throw ValidationError("--node: \(problem)") }
+            let configuration = try SpoolOptions.configPath(config).map { try MeetingConfig.Configuration.load(path: $0) } ?? MeetingConfig.Configuration()
+            do {
+                let copied = try LedgerCopy.copy(from: try SQLiteLedger(path: from), to: to, node: node ?? configuration.nodeName)
+                print("copied into \(LedgerOpener.displayName(to)): "
+                    + LedgerCopy.tableNames.map { "\(copied.rows[$0] ?? 0) \($0)" }.joined(separator: ", "))
+            } catch {
+                FileHandle.standardError.write(Data("meetingd: ledger copy: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MeetingConfig
 import MeetingLedger
+import MeetingPostgres
 import MeetingModel
 import MeetingReplay
 import MeetingRules
@@ -41,7 +42,7 @@ struct Replay: ParsableCommand {
 
     @Option(help: "Spool directory: its ledger (<spool>/state/ledger.sqlite) is replayed.") var spool: String?
 
-    @Option(help: "Ledger file (SQLite); wins over --spool and the config.") var ledger: String?
+    @Option(help: "Ledger: a SQLite file or a postgresql:// URL; wins over --spool and the config.") var ledger: String?
 
     enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case text, json, html }
 
@@ -69,9 +70,9 @@ struct Replay: ParsableCommand {
         }
         let ledgerPath = SpoolOptions.ledgerPath(ledger: ledger, spool: spool, current)
         let spoolRoot = spool ?? (ledger == nil ? current.spool : nil)
-        let history: SQLiteLedger
+        let history: any Ledger
         do {
-            history = try SQLiteLedger(readingOnly: ledgerPath)
+            history = try LedgerOpener.openForReading(ledgerPath)
         } catch {
             FileHandle.standardError.write(Data("meetingd: \(error)\n".utf8))
             throw ExitCode(1)

@@ -47,7 +47,7 @@ final class RevisionTests: XCTestCase {
         try spool.drop("c3-again.json", json: requestJSON(id: "comp", revision: 3, kind: "comprehensive"))
         outcomes = try spool.pipeline().drain()
         XCTAssertEqual(outcomes.first?.recorded.decision.verdict, .invalid)
-        XCTAssertEqual(outcomes.first?.recorded.decision.problems.first?.hasPrefix("$.revision: 3 is not higher than 3"), true)
+        XCTAssertEqual(outcomes.first?.recorded.decision.problems.first?.hasPrefix(#"$.revision: revision 3 of "comp" was already decided (at "#), true, "\(outcomes.first?.recorded.decision.problems ?? [])")
 
         // A withdrawal cancels with a higher SEQUENCE and frees the quota.
         try spool.drop("w.json", json: #"{"format": 1, "id": "comp", "action": "withdraw"}"#)

@@ -3,6 +3,7 @@ import MeetingLedger
 import MeetingModel
 import MeetingRules
 import MeetingSpool
+import TestSupport
 import XCTest
 
 /// A spool in a temporary folder, with requests dropped at increasing modification times.
@@ -22,7 +23,7 @@ final class TestSpool: @unchecked Sendable {
     /// A fresh pipeline over the same folders, as after a restart.
     func pipeline() throws -> DecisionPipeline {
         let spool = try SpoolDirectory(root: root.path)
-        let ledger = try SQLiteLedger(path: root.appendingPathComponent("state/ledger.sqlite").path)
+        let ledger = try TestLedger.make(sqlitePath: root.appendingPathComponent("state/ledger.sqlite").path)
         let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: settings, timeZone: "Asia/Shanghai")
         pipeline.now = { Date(timeIntervalSince1970: 1_767_225_600) }  // fixed: outputs are byte-stable
         return pipeline

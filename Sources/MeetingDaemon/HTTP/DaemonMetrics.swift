@@ -10,6 +10,9 @@ public final class DaemonMetrics: Sendable {
     private let feedWrites: Counter
     private let setAside: Counter
     private let heldBack: Gauge
+    private let blocked: Gauge
+    /// Why requests cannot be decided now (the ledger unreachable, a full disk), or nil: `/healthz`.
+    private let blockedReason = LockedText()
 
     public init() {
         queue = registry.makeGauge(name: "meetingd_queue_length", help: "Requests waiting in incoming/")
@@ -22,7 +25,17 @@ public final class DaemonMetrics: Sendable {
         setAside = registry.makeCounter(name: "meetingd_set_aside_total",
                                         help: "Requests set aside in invalid/ because a step failed for a reason retrying cannot cure")
         heldBack = registry.makeGauge(name: "meetingd_held_back", help: "Requests left in incoming/ that failed even alone, until restart")
+        blocked = registry.makeGauge(name: "meetingd_deciding_blocked",
+                                     help: "1 while requests wait because they cannot be decided (the ledger unreachable, a full disk); /healthz says why")
     }
+
+    /// Requests cannot be decided now, for `reason` (nil: they can again).
+    public func blocked(_ reason: String?) {
+        blockedReason.value = reason
+        blocked.set(Double(reason == nil ? 0 : 1))
+    }
+
+    public var blockedBecause: String? { blockedReason.value }
 
     /// A request set aside in `invalid/` (its decision failed, or a step after it) with a note naming the cause.
     public func setAside(count: Int = 1) { setAside.increment(by: Int64(count)) }
@@ -50,4 +63,14 @@ public final class DaemonMetrics: Sendable {
     }
 
     public var text: [UInt8] { registry.emitToBuffer() }
+}
+
+final class LockedText: @unchecked Sendable {
+    private let lock = NSLock()
+    private var text: String?
+
+    var value: String? {
+        get { lock.withLock { text } }
+        set { lock.withLock { text = newValue } }
+    }
 }

@@ -43,7 +43,14 @@ public struct FeedServer: Sendable {
             return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])
         }
         let path = request.uri.path
-        if path == "/healthz" { return body(Array("ok\n".utf8), type: "text/plain; charset=utf-8", request) }
+        if path == "/healthz" {
+            // 503 while requests cannot be decided (a shared ledger's database down, a full disk), with the reason.
+            if let reason = metrics.blockedBecause {
+                return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8", .retryAfter: "5"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: Array("cannot decide: \(reason)\n".utf8))))
+            }
+            return body(Array("ok\n".utf8), type: "text/plain; charset=utf-8", request)
+        }
         if path == "/metrics" { return body(metrics.text, type: "text/plain; version=0.0.4; charset=utf-8", request) }
         guard let relative = FeedRequestPath.relative(path) else { return notFound() }
         guard let type = Self.types[String(relative.split(separator: ".").last ?? "")],

@@ -30,6 +30,15 @@ public final class FeedWriter: @unchecked Sendable {
     private let dirtyLock = NSLock()
     private var dirty = Set<String>()
     private var dirtyThrough: Int64 = 0
+    /// A shared ledger: the last decision number whose feeds were marked, other nodes' decisions included
+    /// (`followOtherNodes()`); what `feeds/.meetingd-feeds-through` records then, since this node's own
+    /// decisions are numbered among the others'. nil until `recover()` has read the ledger.
+    private var caughtUpThrough: Int64?
+    private var nextCatchUp = Date.distantPast
+    /// How often a shared ledger's feeds catch up even without an announcement (one lost with its connection).
+    public var catchUpInterval: TimeInterval = 30
+    /// `recover()` could not read the ledger (a database not up yet): `flush()` tries again first.
+    private var recoveryPending = false
 
     public init(spool: SpoolDirectory, ledger: any Ledger, settings: FeedSettings) {
         self.spool = spool
@@ -81,23 +90,30 @@ public final class FeedWriter: @unchecked Sendable {
     /// Rewrites every dirty feed and records the decision they now reflect; returns the files changed.
     @discardableResult
     public func flush() throws -> Int {
-        let (keys, through) = dirtyLock.withLock { () -> ([String], Int64) in
+        if recoveryPending {
+            try recover()
+            recoveryPending = false
+        }
+        let (keys, marked) = dirtyLock.withLock { () -> ([String], Int64) in
             defer {
                 dirty.removeAll()
                 dirtyThrough = 0
             }
             return (dirty.sorted(), dirtyThrough)
         }
-        guard through > 0 else { return 0 }
+        guard marked > 0 else { return 0 }
+        // A shared ledger numbers this node's decisions among the others': the feeds reflect every decision up
+        // to the last catch-up, not up to this node's last.
+        let through = ledger.isShared ? (caughtUpThrough ?? 0) : marked
         do {
             let changed = try update(keys)
             // The feeds reach the disk before the note that says they are current; a crash in between only
             // makes the next start rewrite them again.
             try spool.barrier()
-            try spool.writeAtomically(SpoolNames.feedsThrough, Array("\(through)\n".utf8), durable: false)
+            if through > 0 { try spool.writeAtomically(SpoolNames.feedsThrough, Array("\(through)\n".utf8), durable: false) }
             return changed
         } catch {
-            markDirty(keys, through: through)  // tried again at the next flush
+            markDirty(keys, through: marked)  // tried again at the next flush
             throw error
         }
     }
@@ -107,6 +123,30 @@ public final class FeedWriter: @unchecked Sendable {
         let recorded = spool.readSpoolFile(SpoolNames.feedsThrough).flatMap { Int64(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
         let (keys, through) = try ledger.feedsTouched(after: recorded ?? 0)
         if recorded == nil || !keys.isEmpty { markDirty(keys, through: max(through, 1)) }
+        caughtUpThrough = through
+    }
+
+    /// `recover()` at start-up, or at the first `flush()` when the ledger cannot be read yet (a shared
+    /// ledger's database still down): the daemon starts and waits for it rather than fail.
+    public func recoverWhenReadable() throws {
+        do {
+            try recover()
+        } catch where Failure.isTransient(error) {
+            recoveryPending = true
+        }
+    }
+
+    /// In a shared ledger: marks the feeds of decisions other nodes recorded, when one was announced
+    /// (PostgreSQL's NOTIFY) and at least every `catchUpInterval` seconds regardless. It reads only the
+    /// decisions numbered after the last one seen (one index range), never the whole table.
+    public func followOtherNodes() throws {
+        guard ledger.isShared, !recoveryPending else { return }
+        let announced = ledger.takeNewsOfOtherNodes()
+        guard announced || Date() >= nextCatchUp, let after = caughtUpThrough else { return }
+        let (keys, through) = try ledger.feedsTouched(after: after)
+        nextCatchUp = Date().addingTimeInterval(catchUpInterval)
+        if through > after { markDirty(keys, through: through) }
+        caughtUpThrough = through
     }
 
     /// Regenerates every feed from the ledger (`meetingd feeds rebuild`).

@@ -1,0 +1,101 @@
+import Foundation
+import MeetingLedger
+import MeetingModel
+import MeetingRules
+
+/// The shared ledger as the rules see it inside one transaction: the statements of `CountPlan`, the same the
+/// SQLite ledger runs, so a cap counts the same on either backend.
+struct PostgresDecisionState: DecisionState {
+    let session: PostgresSession
+
+    private func arguments(_ plan: CountPlan.Plan) -> [SQLValue] { plan.values.map { .text($0) } }
+
+    func countApproved(matching query: MeetingQuery) throws -> Int {
+        let plan = CountPlan.plan(query)
+        return try session.rows(plan.countSQL, arguments(plan))[0].integer(0)
+    }
+
+    func approvedStartDates(matching query: MeetingQuery) throws -> [LocalDate] {
+        let plan = CountPlan.plan(query)
+        return try session.rows(plan.listSQL, arguments(plan)).map { row in
+            let text = try row.text(2)
+            guard let date = LocalDate(text) else { throw LedgerError.corrupt("local_date = \(text)") }
+            return date
+        }
+    }
+
+    func approvedMeetings(matching query: MeetingQuery, limit: Int?) throws -> [MeetingRecord] {
+        let plan = CountPlan.plan(query)
+        var sql = plan.listSQL
+        var values = arguments(plan)
+        if let limit {
+            sql += " LIMIT ?"
+            values.append(.integer(limit))
+        }
+        return try session.rows(sql, values).map { row in
+            let id = try row.text(0)
+            let n = try row.integer(1)
+            guard var record = try meetingRecord(id: id, approvedOnly: false) else { throw LedgerError.corrupt("meeting \(id) vanished") }
+            // A later occurrence of a series as the rules counted it: its own start and date.
+            if n != 0 {
+                let text = try row.text(2)
+                guard let date = LocalDate(text), let start = try session.rows(
+                    "SELECT start_utc FROM occurrence WHERE meeting_id = $1 AND n = $2", [.text(id), .integer(n)]).first?.real(0) else {
+                    throw LedgerError.corrupt("occurrence \(n) of \(id) vanished")
+                }
+                record.start = Date(timeIntervalSince1970: start)
+                record.localStartDate = date
+            }
+            return record
+        }
+    }
+
+    func countedMeetings(matching query: MeetingQuery, limit: Int) throws -> [CountedMeeting] {
+        let plan = CountPlan.plan(query)
+        return try session.rows(plan.countedSQL, arguments(plan) + [.integer(limit)]).map { row in
+            let text = try row.text(1)
+            guard let date = LocalDate(text) else { throw LedgerError.corrupt("local_date = \(text)") }
+            return CountedMeeting(id: try row.text(0), date: date, title: try row.text(2))
+        }
+    }
+
+    func approvedMeeting(id: String) throws -> MeetingRecord? { try meetingRecord(id: id, approvedOnly: true) }
+
+    /// One meeting as the rules know it, exactly as `MeetingRecord(request)` made it when it was approved.
+    private func meetingRecord(id: String, approvedOnly: Bool) throws -> MeetingRecord? {
+        guard let row = try session.rows("""
+            SELECT id, revision, title, kind, organizer_unit, organizer_level, organizer_type, organizer_system, organizer_region,
+                   start_utc, local_date, reaches_grassroots, attendee_units, exempt, status,
+                   ARRAY(SELECT region FROM meeting_principal_region WHERE meeting_id = $1 AND n = 0 ORDER BY position)
+            FROM meeting WHERE id = $1
+            """, [.text(id)]).first else { return nil }
+        if approvedOnly, try row.text(14) != "approved" { return nil }
+        func decode<E: RawRepresentable>(_ type: E.Type, _ index: Int, _ column: String) throws -> E where E.RawValue == String {
+            let text = try row.text(index)
+            guard let value = E(rawValue: text) else { throw LedgerError.corrupt("\(column) = \(text)") }
+            return value
+        }
+        let localDate = try row.text(10)
+        guard let date = LocalDate(localDate) else { throw LedgerError.corrupt("local_date = \(localDate)") }
+        return MeetingRecord(
+            id: try row.text(0), revision: try row.integer(1), title: try row.text(2), kind: try decode(MeetingKind.self, 3, "kind"),
+            organizerUnit: try row.text(4), organizerLevel: try decode(Level.self, 5, "organizer_level"),
+            organizerType: try decode(OrganizerType.self, 6, "organizer_type"), organizerSystem: try row.optionalText(7),
+            organizerRegion: try row.text(8), start: Date(timeIntervalSince1970: try row.real(9)), localStartDate: date,
+            reachesGrassroots: try row.integer(11) != 0, attendeeUnits: try StringList.decode(try row.text(12), column: "attendee_units"),
+            grassrootsPrincipalRegions: try row[15].decode([String].self), exempt: try row.integer(13) != 0)
+    }
+
+    func standing(of id: String) throws -> MeetingStanding {
+        let row = try session.rows("""
+            SELECT m.revision, m.status, m.sequence, d.revision, d.node, d.decided_at FROM (SELECT 1) AS one
+            LEFT JOIN meeting m ON m.id = $1
+            LEFT JOIN LATERAL (SELECT revision, node, decided_at FROM decision WHERE request_id = $1 AND action = 'propose'
+                AND verdict IN ('approved', 'rejected') ORDER BY revision DESC LIMIT 1) d ON true
+            """, [.text(id)])[0]
+        let status = try row.optionalText(1)
+        return MeetingStanding(approvedRevision: status == "approved" ? try row.optionalInteger(0) : nil, lastSequence: try row.optionalInteger(2),
+                               highestDecidedRevision: try row.optionalInteger(3), highestDecidedBy: try row.optionalText(4),
+                               highestDecidedAt: try row[5].decode(Double?.self).map(Date.init(timeIntervalSince1970:)))
+    }
+}

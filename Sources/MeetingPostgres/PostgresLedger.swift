@@ -1,0 +1,489 @@
+import Foundation
+import Logging
+import MeetingLedger
+import MeetingModel
+import MeetingRules
+import PostgresNIO
+
+/// The shared ledger: several nodes (offices), each deciding its own spool, against one PostgreSQL database,
+/// so that caps, windows and loads count every office's meetings.
+///
+/// Race-free by `SERIALIZABLE` transactions: a decision reads the counts its rules ask, records its rows and
+/// commits; when PostgreSQL finds that a concurrent decision could have changed what it read (SQLSTATE
+/// 40001), the whole decision is rolled back and made again on the state now committed. So no interleaving
+/// approves more than a cap allows, and a conflict never rejects a request a serial order would approve: the
+/// retried decision is the one that order makes. The rules stay pure; the view they read is the transaction's.
+///
+/// Decision numbers are taken in commit order (a transaction-scoped advisory lock from the number's
+/// allocation to the commit): a node that has seen decision N has seen every decision before it, so its
+/// feeds catch up from a number, never missing a decision another node committed late.
+public final class PostgresLedger: Ledger, @unchecked Sendable {
+    public let location: PostgresLocation
+    public let node: String
+    /// Opened for reading only (`check`, `replay`): nothing is migrated or written.
+    public let readOnly: Bool
+    public var localFile: String? { nil }
+    private let logger: Logger
+
+    private let lock = NSLock()
+    /// Connections not in use, and the one each thread holds through a transaction or snapshot of its own.
+    private var idle: [PostgresSession] = []
+    private var held: [pthread_t: PostgresSession] = [:]
+    private var nextConnectionID = 1
+    private var schemaReady = false
+    private let listener = ChangeListener()
+
+    /// Decisions retried after a serialization failure, since start (`/metrics`).
+    public private(set) var conflictRetries = 0
+
+    /// Connects lazily: a database that is down when meetingd starts is a wait, not a failure to start.
+    public init(url: String, node: String, readOnly: Bool = false, logger: Logger = Logger(label: "meetingd.ledger")) throws {
+        location = try PostgresLocation(url: url)
+        self.node = node
+        self.readOnly = readOnly
+        self.logger = logger
+    }
+
+    deinit {
+        for session in idle { session.close() }
+        listener.stop()
+    }
+
+    // MARK: Connections
+
+    /// Runs `body` on this thread's connection: the one its transaction or snapshot holds, else one taken
+    /// from the idle ones (or made) and given back after.
+    private func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        let thread = pthread_self()
+        if let session = lock.withLock({ held[thread] }) { return try body(session) }
+        let session = try takeSession()
+        defer { giveBack(session) }
+        return try body(session)
+    }
+
+    private func takeSession() throws -> PostgresSession {
+        let (reused, id) = lock.withLock { () -> (PostgresSession?, Int) in
+            while let session = idle.popLast() {
+                if !session.isClosed { return (session, 0) }
+            }
+            nextConnectionID += 1
+            return (nil, nextConnectionID)
+        }
+        if let reused { return reused }
+        let session = try PostgresSession.connect(location, id: id, logger: logger)
+        do {
+            try prepareSchema(on: session)
+        } catch {
+            session.close()
+            throw error
+        }
+        return session
+    }
+
+    private func giveBack(_ session: PostgresSession) {
+        guard !session.isClosed else { return }
+        lock.withLock { idle.append(session) }
+    }
+
+    /// Holds one connection for this thread while `body` runs inside `begin` … COMMIT.
+    private func inTransaction<T>(_ begin: String, _ body: (PostgresSession) throws -> T) throws -> T {
+        let thread = pthread_self()
+        if let session = lock.withLock({ held[thread] }) { return try body(session) }
+        let session = try takeSession()
+        lock.withLock { held[thread] = session }
+        defer {
+            _ = lock.withLock { held.removeValue(forKey: thread) }
+            giveBack(session)
+        }
+        try session.execute(begin)
+        do {
+            let result = try body(session)
+            try session.execute("COMMIT")
+            return result
+        } catch {
+            if !session.isClosed { try? session.execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// A transaction that locks the decision table against every node's writes, for a copy into the ledger.
+    func exclusiveTransaction<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        try inTransaction("BEGIN ISOLATION LEVEL SERIALIZABLE") { session in
+            try session.execute("LOCK TABLE decision, meeting IN EXCLUSIVE MODE")
+            return try body(session)
+        }
+    }
+
+    /// Creates or migrates the schema once per process; refuses one a newer meetingd wrote.
+    private func prepareSchema(on session: PostgresSession) throws {
+        if lock.withLock({ schemaReady }) { return }
+        let known = PostgresSchema.migrations.map(\.name)
+        let exists = try session.rows("SELECT to_regclass('meetingd_schema') IS NOT NULL")[0][0].decode(Bool.self)
+        if readOnly {
+            guard exists else { throw LedgerError.unavailable("\(location): no meetingd ledger there") }
+            let applied = try session.rows("SELECT name FROM meetingd_schema").map { try $0.text(0) }
+            if let unknown = applied.first(where: { !known.contains($0) }) {
+                throw PostgresLedgerError.schema("\(location) was written by a newer meetingd (migration \"\(unknown)\")")
+            }
+            if applied.count < known.count {
+                throw PostgresLedgerError.schema("\(location) was written by an older meetingd; start the daemon or run a drain once")
+            }
+        } else {
+            // One node migrates at a time; the others wait for it, then find nothing to do.
+            try session.execute("SELECT pg_advisory_lock(\(Self.migrationLock))")
+            defer { try? session.execute("SELECT pg_advisory_unlock(\(Self.migrationLock))") }
+            try session.execute("CREATE TABLE IF NOT EXISTS meetingd_schema (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+            let applied = Set(try session.rows("SELECT name FROM meetingd_schema").map { try $0.text(0) })
+            if let unknown = applied.sorted().first(where: { !known.contains($0) }) {
+                throw PostgresLedgerError.schema("\(location) was written by a newer meetingd (migration \"\(unknown)\"); this one knows: \(known.joined(separator: ", "))")
+            }
+            for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
+                try session.execute("BEGIN")
+                do {
+                    for statement in migration.statements { try session.execute(statement) }
+                    try session.execute("INSERT INTO meetingd_schema (name) VALUES ($1)", [.text(migration.name)])
+                    try session.execute("COMMIT")
+                } catch {
+                    try? session.execute("ROLLBACK")
+                    throw error
+                }
+                logger.notice("ledger schema migrated", metadata: ["migration": "\(migration.name)", "ledger": "\(location)"])
+            }
+        }
+        lock.withLock { schemaReady = true }
+    }
+
+    static let migrationLock = 0x6D65_6574_0001
+    /// Held from a decision number's allocation to the commit: numbers are visible in commit order.
+    static let numberingLock = 0x6D65_6574_0002
+
+    // MARK: Ledger
+
+    public func latestDecision(for input: InputIdentity) throws -> RecordedDecision? {
+        try withSession { session in
+            // Only this node's: another office may have a file of the same name and bytes (the same request
+            // dropped twice), which it decided itself.
+            guard let row = try session.rows("""
+                SELECT d.seq, d.input_name, d.input_digest, d.request_id, d.revision, d.verdict, d.decided_at, d.destination,
+                       d.decision_json, d.touched_feeds, m.feed_keys, d.node
+                FROM decision d LEFT JOIN meeting m ON m.id = d.request_id
+                WHERE d.node = $1 AND d.input_name = $2 AND d.input_digest = $3 ORDER BY d.seq DESC LIMIT 1
+                """, [.text(node), .text(input.name), .text(input.digest)]).first else { return nil }
+            let verdictText = try row.text(5)
+            guard let verdict = Verdict(rawValue: verdictText) else { throw LedgerError.corrupt("verdict = \(verdictText)") }
+            var body = try JSONDecoder().decode(DecisionBody.self, from: Data(try row.text(8).utf8))
+            body.assessment = try withCountedTitles(body.assessment, session)
+            return RecordedDecision(
+                sequenceNumber: Int64(try row.integer(0)), input: InputIdentity(name: try row.text(1), digest: try row.text(2)),
+                decision: body.decision(verdict: verdict, requestID: try row.optionalText(3), revision: try row.optionalInteger(4)),
+                decidedAt: Date(timeIntervalSince1970: try row.real(6)), destination: try row.text(7),
+                touchedFeeds: try LedgerColumns.touchedFeeds(try row.text(9), meetingFeedKeys: try row.optionalText(10)),
+                node: try row.text(11))
+        }
+    }
+
+    public func decideAndRecord(input: InputIdentity, decidedAt: Date,
+                                _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> RecordedDecision {
+        guard !readOnly else { throw LedgerError.unavailable("\(location) is open for reading only") }
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try inTransaction("BEGIN ISOLATION LEVEL SERIALIZABLE") { session in
+                    let outcome = try decide(PostgresDecisionState(session: session))
+                    return try record(outcome, input: input, decidedAt: decidedAt, session)
+                }
+            } catch let error as PostgresLedgerError where error.sqlState == "40001" || error.sqlState == "40P01" {
+                // Another node committed something this decision read: decide again on what is committed now.
+                lock.withLock { conflictRetries += 1 }
+                guard attempt < 1000 else { throw error }
+                usleep(UInt32.random(in: 0...UInt32(min(attempt, 20) * 500)))
+            } catch let error as PostgresLedgerError where error.sqlState == "23505" {
+                throw LedgerError.alreadyDecided(id: "", revision: 0, action: "\(error)")
+            }
+        }
+    }
+
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        // Each decision commits on its own: a group's barrier is the spool's, and the database is durable by itself.
+        try body()
+    }
+
+    public func snapshot<T>(_ body: () throws -> T) throws -> T {
+        try inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { _ in try body() }
+    }
+
+    public func read<T>(_ body: (any DecisionState) throws -> T) throws -> T {
+        try inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { session in
+            try body(PostgresDecisionState(session: session))
+        }
+    }
+
+    public func meeting(id: String) throws -> StoredMeeting? {
+        try withSession { session in
+            guard let row = try session.rows("""
+                SELECT m.revision, m.status, m.sequence, m.settings_version, m.decided_at, d.decision_json, d.request_bytes
+                FROM meeting m LEFT JOIN decision d ON d.request_id = m.id AND d.revision = m.revision AND d.action = 'propose'
+                    AND d.verdict = 'approved'
+                WHERE m.id = $1
+                """, [.text(id)]).first else { return nil }
+            let revision = try row.integer(0)
+            guard let json = try row.optionalText(5), let bytes = try row.optionalBytes(6) else {
+                throw LedgerError.corrupt("meeting \(id) revision \(revision) has no approving decision with its request")
+            }
+            let body = try JSONDecoder().decode(DecisionBody.self, from: Data(json.utf8))
+            return StoredMeeting(
+                id: id, revision: revision, withdrawn: try row.text(1) == "withdrawn", sequence: try row.integer(2), requestBytes: bytes,
+                assessment: try withCountedTitles(body.assessment, session), settingsVersion: try row.text(3),
+                decidedAt: Date(timeIntervalSince1970: try row.real(4)), occurrences: body.occurrences)
+        }
+    }
+
+    /// The counted meetings' titles, from their meeting rows (a stored assessment names them by id and date).
+    private func withCountedTitles(_ assessment: Assessment, _ session: PostgresSession) throws -> Assessment {
+        let ids = assessment.countedIDs
+        guard !ids.isEmpty else { return assessment }
+        var titles: [String: String] = [:]
+        for row in try session.rows("SELECT id, title FROM meeting WHERE id = ANY($1)", [.texts(Array(ids))]) {
+            titles[try row.text(0)] = try row.text(1)
+        }
+        return assessment.withCountedTitles(titles)
+    }
+
+    public func approvedCount() throws -> Int {
+        try withSession { try $0.rows("SELECT COUNT(*) FROM meeting WHERE status = 'approved'")[0].integer(0) }
+    }
+
+    public func historyCount() throws -> Int {
+        try withSession { try $0.rows("SELECT COUNT(*) FROM decision WHERE action IN ('propose', 'withdraw')")[0].integer(0) }
+    }
+
+    public func history(_ each: (HistoryEntry) throws -> Void) throws {
+        try snapshot {
+            try withSession { session in
+                let decoder = JSONDecoder()
+                var after = Int64(0)
+                // Pages of a thousand, in one snapshot: the history may be larger than memory should hold.
+                while true {
+                    let rows = try session.rows("""
+                        SELECT seq, input_name, input_digest, request_id, revision, verdict, decided_at, destination, decision_json,
+                               request_bytes FROM decision WHERE action IN ('propose', 'withdraw') AND seq > $1 ORDER BY seq LIMIT 1000
+                        """, [.integer(Int(after))])
+                    for row in rows {
+                        let verdictText = try row.text(5)
+                        guard let verdict = Verdict(rawValue: verdictText) else { throw LedgerError.corrupt("verdict = \(verdictText)") }
+                        let body = try decoder.decode(RecordedVerdicts.self, from: Data(try row.text(8).utf8))
+                        after = Int64(try row.integer(0))
+                        try each(HistoryEntry(
+                            sequenceNumber: after, input: InputIdentity(name: try row.text(1), digest: try row.text(2)),
+                            requestID: try row.optionalText(3), revision: try row.optionalInteger(4), verdict: verdict,
+                            violations: RecordedVerdicts.ids(body.assessment.violations), warnings: RecordedVerdicts.ids(body.assessment.warnings),
+                            settingsVersion: body.settingsVersion, occurrences: body.occurrences,
+                            decidedAt: Date(timeIntervalSince1970: try row.real(6)), destination: try row.text(7),
+                            requestBytes: try row.optionalBytes(9)))
+                    }
+                    if rows.count < 1000 { return }
+                }
+            }
+        }
+    }
+
+    public func feedEvents(visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent] {
+        try withSession { session in
+            try session.rows("""
+                SELECT vevent, tzid, start_utc, feed_keys FROM meeting
+                WHERE end_utc > $1 AND (status = 'approved' OR decided_at > $2) ORDER BY start_utc, id
+                """, [.real(visibleAfter.timeIntervalSince1970), .real(cancelledAfter.timeIntervalSince1970)]).map { row in
+                FeedEvent(vevent: try row.text(0), timeZone: try row.text(1), start: Date(timeIntervalSince1970: try row.real(2)),
+                          feedKeys: try row.text(3).split(separator: "\n").map(String.init))
+            }
+        }
+    }
+
+    public func feedKeys() throws -> [String] {
+        try withSession { session in try session.rows("SELECT key FROM feed ORDER BY key").map { try $0.text(0) } }
+    }
+
+    public func feedsTouched(after sequenceNumber: Int64) throws -> (keys: [String], through: Int64) {
+        try inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { session in
+            let through = Int64(try session.rows("SELECT COALESCE(MAX(seq), 0) FROM decision")[0].integer(0))
+            var keys = Set<String>()
+            for row in try session.rows("""
+                SELECT d.touched_feeds, m.feed_keys FROM decision d LEFT JOIN meeting m ON m.id = d.request_id
+                WHERE d.seq > $1 AND d.touched_feeds NOT IN ('', '[]')
+                """, [.integer(Int(sequenceNumber))]) {
+                keys.formUnion(try LedgerColumns.touchedFeeds(try row.text(0), meetingFeedKeys: try row.optionalText(1)))
+            }
+            return (keys.sorted(), through)
+        }
+    }
+
+    // MARK: Other nodes
+
+    public var isShared: Bool { true }
+
+    /// True when another node's decision was announced since the last call, or the announcements may have
+    /// been missed (the listening connection was lost and is made again): the caller catches up then.
+    public func takeNewsOfOtherNodes() -> Bool {
+        if listener.isListening { return listener.takeNews() }
+        do {
+            let session = try PostgresSession.connect(location, id: 0, logger: logger)
+            try listener.listen(on: session, ignoring: node)
+        } catch {
+            logger.debug("cannot listen for other nodes' decisions yet", metadata: ["error": "\(error)"])
+        }
+        return true
+    }
+
+    // MARK: Recording
+
+    private func record(_ outcome: DecisionToRecord, input: InputIdentity, decidedAt: Date, _ session: PostgresSession) throws -> RecordedDecision {
+        let decision = outcome.decision
+        let row = try RecordedRow(outcome, meetingFeedKeys: { id in try Self.feedKeys(ofMeeting: id, session) })
+        // Numbered in commit order (see the type's comment); held until COMMIT.
+        try session.execute("SELECT pg_advisory_xact_lock(\(Self.numberingLock))")
+        let seq = Int64(try session.rows("""
+            INSERT INTO decision (node, input_name, input_digest, request_id, revision, action, verdict, decided_at, destination,
+                                  decision_json, touched_feeds, request_bytes)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq
+            """, [.text(node), .text(input.name), .text(input.digest), .text(decision.requestID), .integer(decision.revision),
+                  .text(row.action), .text(decision.verdict.rawValue), .real(decidedAt.timeIntervalSince1970), .text(outcome.destination),
+                  .text(row.decisionJSON), .text(row.storedTouched), .bytes(row.action == "none" ? nil : outcome.requestBytes)])[0].integer(0))
+        switch row.change {
+        case let .approve(request, sequence, publication):
+            try upsertMeeting(request, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq, publication: publication, session)
+        case let .withdraw(publication):
+            let id = decision.requestID ?? ""
+            try deleteCountedRows(ofMeeting: id, session)
+            try session.execute("""
+                UPDATE meeting SET status = 'withdrawn', sequence = $1, decided_at = $2, decision_seq = $3, vevent = $4 WHERE id = $5
+                """, [.integer(decision.sequence), .real(decidedAt.timeIntervalSince1970), .integer(Int(seq)), .text(publication.vevent), .text(id)])
+        case .none:
+            break
+        }
+        // Delivered to the other nodes' listeners when this transaction commits, and not at all if it does not.
+        try session.execute("SELECT pg_notify('\(PostgresSchema.channel)', $1)", [.text("\(seq) \(node)")])
+        return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt,
+                                destination: outcome.destination, touchedFeeds: row.touched, node: node)
+    }
+
+    private static func feedKeys(ofMeeting id: String, _ session: PostgresSession) throws -> [String] {
+        let keys = try session.rows("SELECT feed_keys FROM meeting WHERE id = $1", [.text(id)]).first?.text(0) ?? ""
+        return keys.split(separator: "\n").map(String.init)
+    }
+
+    /// Removes the rows a meeting is counted by, before a revision replaces it or a withdrawal frees its places.
+    private func deleteCountedRows(ofMeeting id: String, _ session: PostgresSession) throws {
+        guard try !session.rows("SELECT 1 FROM meeting WHERE id = $1 AND status = 'approved'", [.text(id)]).isEmpty else { return }
+        for table in ["meeting_principal_region", "occurrence", "meeting_attendee"] {
+            try session.execute("DELETE FROM \(table) WHERE meeting_id = $1", [.text(id)])
+        }
+    }
+
+    private func upsertMeeting(_ request: MeetingRequest, decision: Decision, sequence: Int, decidedAt: Date, seq: Int64,
+                               publication: Publication, _ session: PostgresSession) throws {
+        let occurrences = MeetingRecord.occurrences(of: request)
+        guard let record = occurrences.first else { throw LedgerError.corrupt("meeting \(request.id) has no occurrence") }
+        try deleteCountedRows(ofMeeting: record.id, session)
+        let dates = occurrences.map(\.localStartDate.description)
+        let numbers = Array(occurrences.indices)
+        // One statement per table, whatever the number of occurrences, units and regions.
+        if !record.grassrootsPrincipalRegions.isEmpty {
+            try session.execute("""
+                INSERT INTO meeting_principal_region (meeting_id, n, region, local_date, position)
+                SELECT $1, o.n, r.region, o.date, r.position FROM unnest($2::text[]) WITH ORDINALITY AS r(region, position)
+                CROSS JOIN unnest($3::text[], $4::int8[]) AS o(date, n)
+                """, [.text(record.id), .texts(record.grassrootsPrincipalRegions), .texts(dates), .integers(numbers)])
+        }
+        if !record.exempt {
+            let comprehensive = record.kind == .comprehensive
+            try session.execute("""
+                INSERT INTO occurrence (organizer_unit, kind, local_date, meeting_id, n, start_utc, organizer_level, organizer_region,
+                                        organizer_system)
+                SELECT $1, $2, o.date, $3, o.n, CASE WHEN o.n = 0 THEN NULL ELSE o.start END, $4, $5, $6
+                FROM unnest($7::text[], $8::int8[], $9::float8[]) AS o(date, n, start)
+                """, [.text(record.organizerUnit), .text(record.kind.rawValue), .text(record.id),
+                      .text(comprehensive ? record.organizerLevel.rawValue : nil), .text(comprehensive ? record.organizerRegion : nil),
+                      .text(comprehensive ? record.organizerSystem : nil), .texts(dates), .integers(numbers),
+                      .reals(occurrences.map(\.start.timeIntervalSince1970))])
+            let units = Array(Set(record.attendeeUnits)).sorted()
+            if !units.isEmpty {
+                try session.execute("""
+                    INSERT INTO meeting_attendee (unit, organizer_unit, kind, local_date, meeting_id, n)
+                    SELECT u.unit, $2, $3, o.date, $4, o.n FROM unnest($1::text[]) AS u(unit) CROSS JOIN unnest($5::text[], $6::int8[]) AS o(date, n)
+                    """, [.texts(units), .text(record.organizerUnit), .text(record.kind.rawValue), .text(record.id), .texts(dates), .integers(numbers)])
+            }
+        }
+        try session.execute("""
+            INSERT INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level, organizer_type, organizer_system,
+                organizer_region, start_utc, local_date, reaches_grassroots, exempt, attendee_units, settings_version, decided_at, decision_seq,
+                vevent, tzid, end_utc, feed_keys, occurrence_dates)
+            VALUES ($1, $2, 'approved', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+            ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision, status = 'approved', sequence = EXCLUDED.sequence,
+                kind = EXCLUDED.kind, title = EXCLUDED.title, organizer_unit = EXCLUDED.organizer_unit,
+                organizer_level = EXCLUDED.organizer_level, organizer_type = EXCLUDED.organizer_type,
+                organizer_system = EXCLUDED.organizer_system, organizer_region = EXCLUDED.organizer_region,
+                start_utc = EXCLUDED.start_utc, local_date = EXCLUDED.local_date, reaches_grassroots = EXCLUDED.reaches_grassroots,
+                exempt = EXCLUDED.exempt, attendee_units = EXCLUDED.attendee_units, settings_version = EXCLUDED.settings_version,
+                decided_at = EXCLUDED.decided_at, decision_seq = EXCLUDED.decision_seq, vevent = EXCLUDED.vevent, tzid = EXCLUDED.tzid,
+                end_utc = EXCLUDED.end_utc, feed_keys = EXCLUDED.feed_keys, occurrence_dates = EXCLUDED.occurrence_dates
+            """, [
+                .text(record.id), .integer(record.revision), .integer(sequence), .text(record.kind.rawValue), .text(record.title),
+                .text(record.organizerUnit), .text(record.organizerLevel.rawValue), .text(record.organizerType.rawValue),
+                .text(record.organizerSystem), .text(record.organizerRegion), .real(record.start.timeIntervalSince1970),
+                .text(record.localStartDate.description), .integer(record.reachesGrassroots ? 1 : 0), .integer(record.exempt ? 1 : 0),
+                .text(StringList.encode(record.attendeeUnits)), .text(decision.settingsVersion), .real(decidedAt.timeIntervalSince1970),
+                .integer(Int(seq)), .text(publication.vevent), .text(publication.timeZone), .real(publication.end.timeIntervalSince1970),
+                .text(Set(publication.feedKeys).sorted().joined(separator: "\n")),
+                .text(request.recurrence == nil ? nil : dates.joined(separator: ",")),
+            ])
+        try session.execute("INSERT INTO feed (key) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+                            [.texts(Array(Set(publication.feedKeys)).sorted())])
+    }
+}
+
+/// Listens on the decisions channel with a connection of its own; the handler runs on the event loop and
+/// only sets a flag.
+final class ChangeListener: @unchecked Sendable {
+    private let lock = NSLock()
+    private var session: PostgresSession?
+    private var news = false
+
+    var isListening: Bool { lock.withLock { session.map { !$0.isClosed } ?? false } }
+
+    func listen(on session: PostgresSession, ignoring node: String) throws {
+        session.connection.addListener(channel: PostgresSchema.channel) { [weak self] _, notification in
+            guard let self, !notification.payload.hasSuffix(" " + node) else { return }
+            lock.withLock { news = true }
+        }
+        // Tasks on one connection run in order: once this answers, LISTEN is in force.
+        try session.execute("SELECT 1")
+        lock.withLock { self.session = session }
+    }
+
+    func takeNews() -> Bool {
+        lock.withLock {
+            defer { news = false }
+            return news
+        }
+    }
+
+    func stop() { lock.withLock { session }?.close() }
+}
+
+extension PostgresLedger {
+    /// Creates database `name` on the server `serverURL` connects to, and returns the URL of it (the test
+    /// command's throwaway cluster, the benchmarks). `name` is meetingd's own: letters, digits and `_`.
+    public static func createDatabase(named name: String, onServer serverURL: String) throws -> String {
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            throw PostgresLedgerError.badLocation("database name \(name)")
+        }
+        let server = try PostgresLocation(url: serverURL)
+        let session = try PostgresSession.connect(server, id: 0, logger: Logger(label: "meetingd.admin"))
+        defer { session.close() }
+        try session.execute("CREATE DATABASE \(name)")
+        var target = server
+        target.database = name
+        return target.url
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import MeetingLedger
+import PostgresNIO
+
+/// Why the PostgreSQL ledger failed. `unreachable` is the database's absence (refused, restarting, a lost
+/// connection): transient, so requests wait in `incoming/` and are retried; the others are not.
+public enum PostgresLedgerError: Error, ClassifiedFailure, CustomStringConvertible {
+    case badLocation(String)
+    case unreachable(String)
+    case server(sqlState: String, message: String)
+    case schema(String)
+
+    public var isTransient: Bool {
+        switch self {
+        case .unreachable: return true
+        // Out of connections, shutting down, disk full, cannot connect now, too many clients: the server's state.
+        case let .server(state, _): return ["53", "57", "08"].contains(String(state.prefix(2))) || state == "55006"
+        case .badLocation, .schema: return false
+        }
+    }
+
+    public var sqlState: String? {
+        if case let .server(state, _) = self { return state }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case let .badLocation(why): return "ledger URL: \(why)"
+        case let .unreachable(why): return "the PostgreSQL ledger is unreachable: \(why)"
+        case let .server(state, message): return "PostgreSQL: \(message) (SQLSTATE \(state))"
+        case let .schema(why): return "the PostgreSQL ledger's schema: \(why)"
+        }
+    }
+}
+
+/// A value bound to a statement's `$n`.
+enum SQLValue {
+    case text(String?)
+    case integer(Int?)
+    case real(Double?)
+    case bytes([UInt8]?)
+    case texts([String])
+    case integers([Int])
+    case reals([Double])
+}
+
+/// One connection, used by one thread at a time, blocking that thread on each statement (the pipeline is
+/// synchronous and runs on threads of its own, never on an event loop). Every statement has a deadline: a
+/// connection that dies unnoticed must not hang a decision forever.
+final class PostgresSession: @unchecked Sendable {
+    let connection: PostgresConnection
+    private let logger: Logger
+    /// Statement text with `?` placeholders turned into `$n`, per text (the rules ask a few shapes of query).
+    private var numbered: [String: String] = [:]
+    static let statementDeadline: TimeAmount = .seconds(30)
+
+    private init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    static func connect(_ location: PostgresLocation, id: Int, logger: Logger) throws -> PostgresSession {
+        let configuration = try location.configuration()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        do {
+            let connection = try PostgresConnection.connect(on: eventLoop, configuration: configuration, id: id, logger: logger).wait()
+            return PostgresSession(connection: connection, logger: logger)
+        } catch {
+            throw Self.classify(error, during: "connecting to \(location)")
+        }
+    }
+
+    var isClosed: Bool { connection.isClosed }
+
+    func close() { _ = try? connection.close().wait() }
+
+    deinit { if !connection.isClosed { let _: EventLoopFuture<Void> = connection.close() } }
+
+    /// Runs one statement; `sql` may use `?` (numbered here) or `$n` placeholders.
+    @discardableResult
+    func rows(_ sql: String, _ values: [SQLValue] = []) throws -> [PostgresRandomAccessRow] {
+        guard !connection.isClosed else { throw PostgresLedgerError.unreachable("the connection was closed") }
+        var bindings = PostgresBindings(capacity: values.count)
+        for value in values {
+            switch value {
+            case let .text(text): text.map { bindings.append($0) } ?? bindings.appendNull()
+            case let .integer(number): number.map { bindings.append($0) } ?? bindings.appendNull()
+            case let .real(number): number.map { bindings.append($0) } ?? bindings.appendNull()
+            case let .bytes(bytes): bytes.map { bindings.append(ByteBuffer(bytes: $0)) } ?? bindings.appendNull()
+            case let .texts(texts): bindings.append(texts)
+            case let .integers(numbers): bindings.append(numbers)
+            case let .reals(numbers): bindings.append(numbers)
+            }
+        }
+        let query = PostgresQuery(unsafeSQL: numberedText(sql), binds: bindings)
+        let eventLoop = connection.eventLoop
+        let promise = eventLoop.makePromise(of: PostgresQueryResult.self)
+        let deadline = eventLoop.scheduleTask(in: Self.statementDeadline) {
+            promise.fail(PostgresLedgerError.unreachable("no answer in \(Self.statementDeadline.nanoseconds / 1_000_000_000) s"))
+        }
+        connection.query(query, logger: logger).cascade(to: promise)
+        do {
+            let result = try promise.futureResult.wait()
+            deadline.cancel()
+            return result.rows.map { $0.makeRandomAccess() }
+        } catch {
+            deadline.cancel()
+            if case PostgresLedgerError.unreachable = error { let _: EventLoopFuture<Void> = connection.close() }
+            throw Self.classify(error, during: nil)
+        }
+    }
+
+    func execute(_ sql: String, _ values: [SQLValue] = []) throws { try rows(sql, values) }
+
+    /// `?` → `$1, $2, …` (the shared statements are written for SQLite), and SQLite's `CROSS JOIN … ON`,
+    /// which fixes SQLite's join order, as the plain join PostgreSQL plans itself.
+    private func numberedText(_ sql: String) -> String {
+        // Statements written for PostgreSQL (with `$n`) pass unchanged.
+        guard sql.contains("?") else { return sql }
+        if let known = numbered[sql] { return known }
+        var text = ""
+        var number = 0
+        for character in sql {
+            if character == "?" {
+                number += 1
+                text += "$\(number)"
+            } else {
+                text.append(character)
+            }
+        }
+        text = text.replacingOccurrences(of: " CROSS JOIN ", with: " JOIN ")
+        numbered[sql] = text
+        return text
+    }
+
+    static func classify(_ error: any Error, during: String?) -> any Error {
+        let prefix = during.map { "\($0): " } ?? ""
+        if let known = error as? PostgresLedgerError { return known }
+        if let psql = error as? PSQLError {
+            switch psql.code {
+            case .server:
+                let state = psql.serverInfo?[.sqlState] ?? "XX000"
+                let message = psql.serverInfo?[.message] ?? "error"
+                let failure = PostgresLedgerError.server(sqlState: state, message: prefix + message)
+                // A server shutting down or refusing connections is the database's absence, as a refused socket is.
+                return ["57P01", "57P02", "57P03", "08006", "08001", "08004"].contains(state)
+                    ? PostgresLedgerError.unreachable(prefix + message) : failure
+            default:
+                let underlying = psql.underlying.map { "\($0)" } ?? "\(psql.code)"
+                return PostgresLedgerError.unreachable(prefix + underlying)
+            }
+        }
+        if error is ChannelError || error is IOError || error is NIOConnectionError {
+            return PostgresLedgerError.unreachable(prefix + "\(error)")
+        }
+        return PostgresLedgerError.unreachable(prefix + String(describing: error))
+    }
+}
+
+extension PostgresRandomAccessRow {
+    func text(_ column: Int) throws -> String { try self[column].decode(String.self) }
+    func optionalText(_ column: Int) throws -> String? { try self[column].decode(String?.self) }
+    func integer(_ column: Int) throws -> Int { try self[column].decode(Int.self) }
+    func optionalInteger(_ column: Int) throws -> Int? { try self[column].decode(Int?.self) }
+    func real(_ column: Int) throws -> Double { try self[column].decode(Double.self) }
+    func optionalBytes(_ column: Int) throws -> [UInt8]? {
+        try self[column].decode(ByteBuffer?.self).map { Array($0.readableBytesView) }
+    }
+}
