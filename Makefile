@@ -6,13 +6,13 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 SPOOL ?= $(CURDIR)/spool
 SWIFT ?= swift
-APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip systemd vdirsyncer khal
+APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip systemd vdirsyncer khal postgresql
 export MEETINGD_REQUIRE_PARSERS = 1
 # A crash in a test's child prints its backtrace at once: full symbolication of the debug binary took minutes
 # on this machine, with the child's output pipes held open meanwhile.
 export SWIFT_BACKTRACE = enable=yes,symbolicate=fast
 
-.PHONY: run test build release deps python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay property replay-check fuzz
+.PHONY: run test test-postgresql bench-shared build release deps python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay property replay-check fuzz
 
 # Debian packages: installed with apt-get only when one is missing.
 deps:
@@ -43,12 +43,29 @@ run: build
 test: deps python-deps
 	$(SWIFT) build --build-tests
 	set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee .build/test.log
+	$(MAKE) test-postgresql
 	$(MAKE) property
 	$(MAKE) replay-check
 	$(MAKE) bench-smoke
-	@# The XCTest totals once more, last, as the closing line of the run.
-	@grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' .build/test.log | tail -1 | \
-	  sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/' | awk '{print "tests: " $$1 - $$2 " passed, " $$2 " failed"}'
+	@# The XCTest totals of both runs (SQLite, then PostgreSQL) once more, last, as the closing line of the run.
+	@for log in .build/test.log .build/test-postgresql.log; do \
+	  grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' $$log | tail -1; done | \
+	  sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/' | \
+	  awk '{run += $$1; failed += $$2} END {print "tests: " run - failed " passed, " failed " failed (SQLite and PostgreSQL runs)"}'
+
+# The rule-engine and spool tests again on a PostgreSQL ledger, then three real daemons on one database and
+# `ledger copy`, against a throwaway cluster started here (initdb into a temporary folder; stopped and removed
+# at the end, whatever happens). Nothing is assumed to be running.
+PG_TESTS = MeetingRulesTests|ScenarioTests|RevisionTests|RecurrenceTests|FeedTests|CrowdedKeyTests|CalendarOutputTests|RobustnessTests|HostileSpoolTests
+test-postgresql: deps python-deps
+	$(SWIFT) build --build-tests
+	@dir=$$(mktemp -d /tmp/meetingd-pg.XXXXXX); trap 'Tests/tools/pg_cluster.sh stop '"$$dir" EXIT; \
+	url=$$(Tests/tools/pg_cluster.sh start $$dir) || exit 1; echo "PostgreSQL for the tests: $$url ($$dir)"; \
+	set -o pipefail; \
+	MEETINGD_TEST_BACKEND=postgresql MEETINGD_TEST_POSTGRES=$$url $(SWIFT) test --skip-build --filter '$(PG_TESTS)' 2>&1 | \
+	  tee .build/test-postgresql.log && \
+	MEETINGD_TEST_POSTGRES=$$url python3 Tests/shared/three_offices.py .build/debug/meetingd $$dir && \
+	MEETINGD_TEST_POSTGRES=$$url python3 Tests/shared/ledger_copy.py .build/debug/meetingd
 
 # Whole-drain property test: thousands of seeded generated, mutated and hostile entries through one real
 # `meetingd drain`; every entry in exactly one destination, every calendar parsed, nothing outside the spool.
