@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Several offices on one PostgreSQL ledger (issue 10), measured in one run on this machine:
+
+- throughput of 1, 2 and 3 nodes (`meetingd drain` on their own spools, at once) against one database, on an
+  uncontended mix (every request its own keys) and a contended one (a third comprehensive meetings of a few
+  region + system keys, a third calling one township's head, a third plain), beside one node on SQLite;
+- the floor: `pgbench` running the database work of one decision and nothing else — the statements the
+  ledger sends for a typical approval, captured from the server's log, in one SERIALIZABLE transaction with
+  the commit-order lock — with as many clients as nodes;
+- the p99 drop → decision latency of three daemons (`meetingd run`) fed 50 requests/s each;
+- cap violations after every run: comprehensive meetings per region + system + year above 1, meetings
+  calling one township's head in a month above 4 (none may exist).
+
+Usage: shared.py MEETINGD [N=1500 per node]. BENCH_ROUNDS (default 1) repeats each throughput figure and
+keeps the median. Starts its own cluster (Tests/tools/pg_cluster.sh), removed at the end.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLUSTER_TOOL = os.path.join(HERE, "..", "Tests", "tools", "pg_cluster.sh")
+BINARY = sys.argv[1]
+N = int(sys.argv[2]) if len(sys.argv) > 2 else 1500
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
+LATENCY_SECONDS = float(os.environ.get("BENCH_LATENCY_SECONDS", "20"))
+TOWN = "浙江省/杭州市/西湖区/转塘街道"
+
+
+def psql(url, sql):
+    return subprocess.run(["psql", url, "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def request(node, index, contended):
+    """A request of node `node`; contended ones share caps across nodes."""
+    month, day = 1 + index % 11, 1 + index % 28
+    body = {
+        "format": 1, "id": f"n{node}-{index}", "title": f"会议 {node}-{index}", "kind": "business",
+        "organizer": {"unit": f"单位{node}-{index}", "level": "city", "type": "department", "system": "交通", "region": "浙江省/杭州市"},
+        "convener": {"rank": "department-head"},
+        "start": f"2027-{month:02d}-{day:02d}T09:00:00+08:00", "end": f"2027-{month:02d}-{day:02d}T11:00:00+08:00",
+        "plan_ref": "年度会议计划",
+        "attendees": [{"unit": f"区局{node}-{index}", "level": "county", "region": "浙江省/杭州市/西湖区", "role": "department-head"},
+                      {"unit": f"区局{node}-{index + 1}", "level": "county", "region": "浙江省/杭州市/西湖区", "role": "department-head"}],
+        "agenda": [{"type": "main-speech", "speaker_role": "department-head", "minutes": 45}],
+    }
+    if contended and index % 3 == 0:
+        body["kind"] = "comprehensive"
+        body["organizer"]["system"] = ["卫生健康", "教育", "民政"][index % 9 // 3]
+    elif contended and index % 3 == 1:
+        body["organizer"].update({"unit": "西湖区人民政府", "level": "county", "type": "government", "region": "浙江省/杭州市/西湖区"})
+        body["attendees"] = [{"unit": "转塘街道", "level": "township", "region": TOWN, "type": "party-committee",
+                              "role": "party-secretary", "reason": "部署重点工作"}]
+    return body
+
+
+def drop_all(spool, bodies):
+    incoming = os.path.join(spool, "incoming")
+    os.makedirs(incoming, exist_ok=True)
+    for index, body in enumerate(bodies):
+        path = os.path.join(incoming, f"r{index:06d}.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(body, f, ensure_ascii=False)
+        os.utime(path + ".tmp", ns=(1_700_000_000_000_000_000 + index,) * 2)
+        os.rename(path + ".tmp", path)
+
+
+def cap_violations(url):
+    """Rows above a cap: none may exist (no request of these mixes carries a waiver)."""
+    comprehensive = psql(url, """
+        SELECT organizer_region, organizer_system, substr(local_date, 1, 4), COUNT(*) FROM occurrence WHERE kind = 'comprehensive'
+        GROUP BY 1, 2, 3 HAVING COUNT(*) > 1""").strip()
+    township = psql(url, """
+        SELECT p.region, substr(p.local_date, 1, 7), COUNT(*) FROM meeting_principal_region p JOIN meeting m ON m.id = p.meeting_id
+        WHERE m.status = 'approved' AND m.exempt = 0 GROUP BY 1, 2 HAVING COUNT(*) > 4""").strip()
+    return [line for line in (comprehensive + "\n" + township).splitlines() if line]
+
+
+class Cluster:
+    def __init__(self, root):
+        # A folder of its own: the server runs as the postgres user, who cannot enter the benchmark's private one.
+        self.dir = tempfile.mkdtemp(prefix="meetingd-bench-pg-")
+        self.url = subprocess.run([CLUSTER_TOOL, "start", self.dir], check=True, capture_output=True, text=True).stdout.strip()
+        self.databases = 0
+
+    def fresh(self):
+        self.databases += 1
+        name = f"bench{self.databases}"
+        psql(self.url, f"CREATE DATABASE {name}")
+        return self.url.replace("/postgres?", f"/{name}?")
+
+    def stop(self):
+        subprocess.run([CLUSTER_TOOL, "stop", self.dir], check=False)
+
+
+def throughput(root, cluster, nodes, contended):
+    """Decisions per second of `nodes` drains at once, each on N requests of its own spool."""
+    ledger = cluster.fresh() if cluster else None
+    spools = []
+    for node in range(nodes):
+        spool = os.path.join(root, f"tp-{time.monotonic_ns()}-{node}")
+        drop_all(spool, [request(node, index, contended) for index in range(N)])
+        spools.append(spool)
+    started = time.monotonic()
+    processes = []
+    for node, spool in enumerate(spools):
+        arguments = [BINARY, "drain", "--spool", spool] + (["--ledger", ledger] if ledger else [])
+        environment = {**os.environ}
+        processes.append(subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment))
+    for process in processes:
+        _, error = process.communicate()
+        if process.returncode != 0:
+            raise SystemExit(f"drain failed: {error.decode()[-800:]}")
+    elapsed = time.monotonic() - started
+    violations = cap_violations(ledger) if ledger else []
+    for spool in spools:
+        shutil.rmtree(spool, ignore_errors=True)
+    return nodes * N / elapsed, violations
+
+
+def capture_statements(root, cluster):
+    """The statements one typical approval sends, from the server's log (log_statement = all on a database)."""
+    ledger = cluster.fresh()
+    database = ledger.split("/")[-1].split("?")[0]
+    spool = os.path.join(root, "capture")
+    drop_all(spool, [request(0, 0, False)])
+    subprocess.run([BINARY, "drain", "--spool", spool, "--ledger", ledger], check=True, capture_output=True)  # schema, first decision
+    psql(cluster.url, f"ALTER DATABASE {database} SET log_statement = 'all'")
+    log = os.path.join(cluster.dir, "server.log")
+    mark = os.path.getsize(log)
+    drop_all(spool, [request(0, 1, False)])
+    subprocess.run([BINARY, "drain", "--spool", spool, "--ledger", ledger], check=True, capture_output=True)
+    psql(cluster.url, f"ALTER DATABASE {database} RESET log_statement")
+    with open(log, errors="replace") as f:
+        f.seek(mark)
+        text = f.read()
+    # Log entries start with a timestamp; a parameter's value (a VEVENT) may span lines.
+    import re
+    entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", text)
+    statements = []
+    for entry in entries:
+        found = re.search(r"LOG:  (?:execute [^:]*|statement): (.*)", entry, re.S)
+        if found:
+            statements.append([found.group(1).strip(), ""])
+        elif "DETAIL:  parameters: " in entry and statements:
+            statements[-1][1] = entry.split("DETAIL:  parameters: ", 1)[1]
+    return statements
+
+
+def pgbench_script(statements):
+    """The decision's statements with its literal values in place of `$n`, the ids made unique per transaction."""
+    import re
+    body = []
+    begun = False
+    for sql, parameters in statements:
+        values = {}
+        if parameters:
+            for match in re.finditer(r"\$(\d+) = (NULL|'(?:[^']|'')*')", parameters, re.S):
+                values[int(match.group(1))] = match.group(2)
+        text = re.sub(r"\$(\d+)", lambda m: values.get(int(m.group(1)), "NULL"), sql)
+        if text.startswith("BEGIN ISOLATION LEVEL SERIALIZABLE"):
+            begun = True
+        if not begun:
+            continue  # the feed pass and start-up reads are not the decision's work
+        # Every decision a new id, unit and input: no unique key is hit twice.
+        text = text.replace("n0-1", "b:k").replace("单位0-1", "单位:k").replace("r000001.json", "r:k.json")
+        text = text.replace("区局0-1", "区局:k").replace("区局0-2", "区局:k2")
+        body.append(" ".join(text.split()) + ";")
+        if text.startswith("COMMIT"):
+            break
+    return "\\set k random(1, 1000000000)\n\\set k2 :k + 1\n" + "\n".join(body) + "\n"
+
+
+def floor(root, cluster, statements, clients):
+    ledger = cluster.fresh()
+    spool = os.path.join(root, f"floor-{clients}")
+    drop_all(spool, [request(9, 0, False)])
+    subprocess.run([BINARY, "drain", "--spool", spool, "--ledger", ledger], check=True, capture_output=True)  # the schema
+    script = os.path.join(root, "decision.sql")
+    with open(script, "w") as f:
+        f.write(pgbench_script(statements))
+    result = subprocess.run(["pgbench", "-n", "-M", "simple", "-f", script, "-c", str(clients), "-j", str(clients),
+                             "-T", os.environ.get("BENCH_FLOOR_SECONDS", "15"), "--max-tries", "100", ledger],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"pgbench failed: {result.stderr[-1500:]}")
+    for line in result.stdout.splitlines():
+        if line.startswith("tps = "):
+            return float(line.split()[2])
+    raise SystemExit(f"pgbench printed no tps: {result.stdout}")
+
+
+def latency(root, cluster, nodes=3, rate=50.0):
+    """p50/p99/max drop → decision (its log line written) of `nodes` daemons fed `rate` requests/s each."""
+    ledger = cluster.fresh()
+    daemons, spools = [], []
+    for node in range(nodes):
+        spool = os.path.join(root, f"lat-{node}")
+        os.makedirs(os.path.join(spool, "incoming"))
+        config = os.path.join(root, f"lat-{node}.yaml")
+        with open(config, "w") as f:
+            f.write(f"spool: {spool}\nledger: {ledger}\nnode: bench-{node}\nhttp: off\n")
+        daemons.append(subprocess.Popen([BINARY, "run", "--config", config], stderr=subprocess.DEVNULL))
+        spools.append(spool)
+    time.sleep(2)
+    count = int(rate * LATENCY_SECONDS)
+    results = [[] for _ in range(nodes)]
+
+    def feed(node):
+        spool = spools[node]
+        started = time.monotonic()
+        for index in range(count):
+            time.sleep(max(0.0, started + index / rate - time.monotonic()))
+            body = request(node, index, False)
+            hidden = os.path.join(spool, "incoming", f".r{index}")
+            with open(hidden, "w") as f:
+                json.dump(body, f, ensure_ascii=False)
+            dropped = time.monotonic()
+            os.rename(hidden, os.path.join(spool, "incoming", f"r{index}.json"))
+            output = os.path.join(spool, "approved", f"r{index}.json".replace(f"r{index}", f"{body['id']}.r1"))
+            while not os.path.exists(output):
+                time.sleep(0.0002)
+            results[node].append((time.monotonic() - dropped) * 1000)
+
+    threads = [threading.Thread(target=feed, args=(node,)) for node in range(nodes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for daemon in daemons:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+    everything = sorted(sum(results, []))
+    p = lambda q: everything[min(len(everything) - 1, int(len(everything) * q))]
+    return p(0.5), p(0.99), everything[-1], cap_violations(ledger)
+
+
+def main():
+    root = tempfile.mkdtemp(prefix="meetingd-shared-bench-")
+    cluster = Cluster(root)
+    try:
+        print(f"# {N} requests per node; {ROUNDS} round(s) per figure (median)", flush=True)
+        statements = capture_statements(root, cluster)
+        sqlite = statistics.median(throughput(root, None, 1, False)[0] for _ in range(ROUNDS))
+        print(f"sqlite 1 node: {sqlite:.0f} decisions/s", flush=True)
+        rows = {}
+        for contended in [False, True]:
+            for nodes in [1, 2, 3]:
+                runs = [throughput(root, cluster, nodes, contended) for _ in range(ROUNDS)]
+                rate = statistics.median(r[0] for r in runs)
+                violations = sum(len(r[1]) for r in runs)
+                rows[(contended, nodes)] = rate
+                print(f"postgresql {nodes} node(s), {'contended' if contended else 'uncontended'}: {rate:.0f} decisions/s, "
+                      f"cap violations {violations}", flush=True)
+        floors = {}
+        for clients in [1, 2, 3]:
+            floors[clients] = floor(root, cluster, statements, clients)
+            print(f"floor (pgbench, one decision's statements, {clients} client(s)): {floors[clients]:.0f} tps", flush=True)
+        print(f"three nodes uncontended / floor with 3 clients: {rows[(False, 3)] / floors[3]:.2f} (goal >= 0.5)", flush=True)
+        print(f"one node on PostgreSQL / one node on SQLite: {rows[(False, 1)] / sqlite:.2f}", flush=True)
+        p50, p99, worst, violations = latency(root, cluster)
+        print(f"latency, 3 daemons at 50 requests/s each: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms "
+              f"(goal p99 <= 50 ms); cap violations {len(violations)}", flush=True)
+        print(f"statements per approval: {sum(1 for s, _ in statements if not s.startswith(('BEGIN', 'COMMIT')))}", flush=True)
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
