@@ -35,7 +35,7 @@ public enum Daemon {
             })
         }
         services += [
-            FeedPublisher(feeds: pipeline.feeds, metrics: metrics, logger: logger),
+            FeedPublisher(feeds: pipeline.feeds, ledger: ledger, metrics: metrics, logger: logger),
             watcher,
             ConfigReloader(path: configPath, running: configuration, settings: settings, notifier: notifier, logger: logger),
         ]

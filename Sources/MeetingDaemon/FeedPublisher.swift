@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MeetingLedger
 import MeetingSpool
 import ServiceLifecycle
 
@@ -8,6 +9,7 @@ import ServiceLifecycle
 /// refresh hourly; each decision's own .ics is written at once by the watcher. On shutdown it flushes once more.
 struct FeedPublisher: Service {
     let feeds: FeedWriter
+    let ledger: any Ledger
     let metrics: DaemonMetrics
     let logger: Logger
     let interval: Duration = .seconds(1)
@@ -25,8 +27,20 @@ struct FeedPublisher: Service {
     /// Runs the feed pass on a thread of its own: it is blocking file and database work.
     private func flush() async {
         let feeds = feeds
+        let ledger = ledger
+        let metrics = metrics
         let outcome: Result<Int, any Error> = await withCheckedContinuation { continuation in
             Thread.detachNewThread {
+                if ledger.isShared {
+                    // Probed even while no request waits, so that /healthz tells of a database gone away.
+                    do {
+                        try ledger.checkReachable()
+                        metrics.ledgerUnreachable(nil)
+                    } catch {
+                        metrics.ledgerUnreachable("\(error)")
+                    }
+                    metrics.conflictRetries(ledger.conflictRetries)
+                }
                 continuation.resume(returning: Result {
                     // Other nodes' decisions in a shared ledger (announced, or the periodic catch-up), then everything marked.
                     try feeds.followOtherNodes()

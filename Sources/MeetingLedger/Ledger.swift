@@ -4,7 +4,7 @@ import MeetingRules
 
 /// Identifies one spool file as it was read: its name in `incoming/` and a digest of its bytes.
 /// A decision recorded for the same identity, whose file is still in `incoming/`, is a replay after a crash.
-public struct InputIdentity: Sendable, Equatable {
+public struct InputIdentity: Sendable, Hashable {
     public var name: String
     public var digest: String
 
@@ -228,11 +228,20 @@ public protocol Ledger: AnyObject, Sendable {
     /// True when other nodes may have recorded decisions since the last call: one was announced, or
     /// announcements may have been missed. A node catches its feeds up then.
     func takeNewsOfOtherNodes() -> Bool
+
+    /// Throws when the ledger cannot be reached now (a shared ledger's database down): `/healthz` says so
+    /// even while no request waits.
+    func checkReachable() throws
+
+    /// Decisions made again because a concurrent decision on another node changed what they read (`/metrics`).
+    var conflictRetries: Int { get }
 }
 
 extension Ledger {
     public var isShared: Bool { false }
     public func takeNewsOfOtherNodes() -> Bool { false }
+    public func checkReachable() throws {}
+    public var conflictRetries: Int { 0 }
 }
 
 public enum LedgerError: Error, CustomStringConvertible {

@@ -334,7 +334,12 @@ public final class SQLiteLedger: Ledger {
         }
         return try withoutActuallyEscaping(body) { body in
             let box = UncheckedBox(body)
-            return try queue.write { db in UncheckedBox(try box.value(db)) }.value
+            // Reads inside (a withdrawal's stored meeting) join this transaction, as inside `transaction`.
+            return try queue.write { db in
+                batch.database = db
+                defer { batch.database = nil }
+                return UncheckedBox(try box.value(db))
+            }.value
         }
     }
 

@@ -53,7 +53,8 @@ public enum LedgerCopy {
     /// (an empty `node`) are recorded as `node`'s. Refuses a target that holds any decision or meeting.
     public static func copy(from source: SQLiteLedger, to url: String, node: String) throws -> Copied {
         let target = try PostgresLedger(url: url, node: node)
-        return try target.copyInto { session in
+        // One snapshot of the source, one transaction of the target.
+        return try source.snapshot { try target.copyInto { session in
             let occupied = try session.rows("SELECT (SELECT COUNT(*) FROM decision) + (SELECT COUNT(*) FROM meeting)")[0].integer(0)
             guard occupied == 0 else {
                 throw LedgerError.unavailable("\(target.location) already holds \(occupied) decisions and meetings; ledger copy fills only an empty ledger")
@@ -79,7 +80,7 @@ public enum LedgerCopy {
             // New decisions are numbered after the copied ones.
             try session.execute("SELECT setval(pg_get_serial_sequence('decision', 'seq'), GREATEST((SELECT MAX(seq) FROM decision), 1))")
             return copied
-        }
+        } }
     }
 
     private static func insert(_ rows: [[SQLValue]], into table: Table, _ session: PostgresSession) throws {

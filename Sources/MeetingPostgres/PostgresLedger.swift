@@ -34,7 +34,8 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     private let listener = ChangeListener()
 
     /// Decisions retried after a serialization failure, since start (`/metrics`).
-    public private(set) var conflictRetries = 0
+    private var retries = 0
+    public var conflictRetries: Int { lock.withLock { retries } }
 
     /// Connects lazily: a database that is down when meetingd starts is a wait, not a failure to start.
     public init(url: String, node: String, readOnly: Bool = false, logger: Logger = Logger(label: "meetingd.ledger")) throws {
@@ -95,7 +96,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
             _ = lock.withLock { held.removeValue(forKey: thread) }
             giveBack(session)
         }
-        try session.execute(begin)
+        try session.send(begin)
         do {
             let result = try body(session)
             try session.execute("COMMIT")
@@ -189,19 +190,45 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         while true {
             attempt += 1
             do {
-                return try inTransaction("BEGIN ISOLATION LEVEL SERIALIZABLE") { session in
+                let recorded = try inTransaction("BEGIN ISOLATION LEVEL SERIALIZABLE") { session in
+                    // A COMMIT whose answer was lost with its connection may have committed: that decision is
+                    // this one, found by this node, its file and the time it was made — not a second copy.
+                    if let uncertain = lock.withLock({ uncertainCommits[input] }),
+                       let committed = try decision(of: input, decidedAt: uncertain, session) {
+                        return committed
+                    }
                     let outcome = try decide(PostgresDecisionState(session: session))
                     return try record(outcome, input: input, decidedAt: decidedAt, session)
                 }
+                _ = lock.withLock { uncertainCommits.removeValue(forKey: input) }
+                return recorded
             } catch let error as PostgresLedgerError where error.sqlState == "40001" || error.sqlState == "40P01" {
                 // Another node committed something this decision read: decide again on what is committed now.
-                lock.withLock { conflictRetries += 1 }
+                lock.withLock { retries += 1 }
+                // Past that, a transient failure: the request waits in incoming/ and the watcher tries again.
                 guard attempt < 1000 else { throw error }
                 usleep(UInt32.random(in: 0...UInt32(min(attempt, 20) * 500)))
-            } catch let error as PostgresLedgerError where error.sqlState == "23505" {
+            } catch let error as PostgresLedgerError where error.sqlState == "23505" && "\(error)".contains("decision_once") {
+                // The same id and revision committed by another node meanwhile: deciding again sees it.
                 throw LedgerError.alreadyDecided(id: "", revision: 0, action: "\(error)")
+            } catch let error as PostgresLedgerError where error.isConnectionLoss {
+                // The connection went, perhaps while COMMIT was on its way: the next try looks for this
+                // decision first (the first uncertain attempt's time is kept: a later one never committed).
+                lock.withLock { if uncertainCommits[input] == nil { uncertainCommits[input] = decidedAt } }
+                throw error
             }
         }
+    }
+
+    /// Inputs whose COMMIT went unanswered, with the decision time that attempt recorded.
+    private var uncertainCommits: [InputIdentity: Date] = [:]
+
+    /// This node's decision of `input` made at `decidedAt`, if it was committed.
+    private func decision(of input: InputIdentity, decidedAt: Date, _ session: PostgresSession) throws -> RecordedDecision? {
+        let found = try session.rows("""
+            SELECT 1 FROM decision WHERE node = $1 AND input_name = $2 AND input_digest = $3 AND decided_at = $4
+            """, [.text(node), .text(input.name), .text(input.digest), .real(decidedAt.timeIntervalSince1970)])
+        return found.isEmpty ? nil : try latestDecision(for: input)
     }
 
     public func transaction<T>(_ body: () throws -> T) throws -> T {
@@ -320,6 +347,10 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
 
     // MARK: Other nodes
 
+    public func checkReachable() throws {
+        try withSession { try $0.execute("SELECT 1") }
+    }
+
     public var isShared: Bool { true }
 
     /// True when another node's decision was announced since the last call, or the announcements may have
@@ -340,29 +371,32 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     private func record(_ outcome: DecisionToRecord, input: InputIdentity, decidedAt: Date, _ session: PostgresSession) throws -> RecordedDecision {
         let decision = outcome.decision
         let row = try RecordedRow(outcome, meetingFeedKeys: { id in try Self.feedKeys(ofMeeting: id, session) })
-        // Numbered in commit order (see the type's comment); held until COMMIT.
-        try session.execute("SELECT pg_advisory_xact_lock(\(Self.numberingLock))")
+        // One statement: the numbering lock (held until COMMIT: numbers in commit order), the row, and the
+        // notification, delivered to the other nodes' listeners when this transaction commits and not at all
+        // if it does not.
         let seq = Int64(try session.rows("""
-            INSERT INTO decision (node, input_name, input_digest, request_id, revision, action, verdict, decided_at, destination,
-                                  decision_json, touched_feeds, request_bytes)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq
+            WITH numbering AS (SELECT pg_advisory_xact_lock(\(Self.numberingLock))),
+            recorded AS (
+                INSERT INTO decision (node, input_name, input_digest, request_id, revision, action, verdict, decided_at, destination,
+                                      decision_json, touched_feeds, request_bytes)
+                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM numbering RETURNING seq)
+            SELECT seq, pg_notify('\(PostgresSchema.channel)', seq || ' ' || $1) FROM recorded
             """, [.text(node), .text(input.name), .text(input.digest), .text(decision.requestID), .integer(decision.revision),
                   .text(row.action), .text(decision.verdict.rawValue), .real(decidedAt.timeIntervalSince1970), .text(outcome.destination),
                   .text(row.decisionJSON), .text(row.storedTouched), .bytes(row.action == "none" ? nil : outcome.requestBytes)])[0].integer(0))
+        // The meeting's rows are sent without waiting: COMMIT reports any failure among them.
         switch row.change {
         case let .approve(request, sequence, publication):
             try upsertMeeting(request, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq, publication: publication, session)
         case let .withdraw(publication):
             let id = decision.requestID ?? ""
             try deleteCountedRows(ofMeeting: id, session)
-            try session.execute("""
+            try session.send("""
                 UPDATE meeting SET status = 'withdrawn', sequence = $1, decided_at = $2, decision_seq = $3, vevent = $4 WHERE id = $5
                 """, [.integer(decision.sequence), .real(decidedAt.timeIntervalSince1970), .integer(Int(seq)), .text(publication.vevent), .text(id)])
         case .none:
             break
         }
-        // Delivered to the other nodes' listeners when this transaction commits, and not at all if it does not.
-        try session.execute("SELECT pg_notify('\(PostgresSchema.channel)', $1)", [.text("\(seq) \(node)")])
         return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt,
                                 destination: outcome.destination, touchedFeeds: row.touched, node: node)
     }
@@ -372,14 +406,19 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         return keys.split(separator: "\n").map(String.init)
     }
 
-    /// Removes the rows a meeting is counted by, before a revision replaces it or a withdrawal frees its places.
+    /// Removes the rows a meeting is counted by, before a revision replaces it or a withdrawal frees its places
+    /// (found by meeting id, each table indexed by it; a new id finds none).
     private func deleteCountedRows(ofMeeting id: String, _ session: PostgresSession) throws {
-        guard try !session.rows("SELECT 1 FROM meeting WHERE id = $1 AND status = 'approved'", [.text(id)]).isEmpty else { return }
-        for table in ["meeting_principal_region", "occurrence", "meeting_attendee"] {
-            try session.execute("DELETE FROM \(table) WHERE meeting_id = $1", [.text(id)])
-        }
+        try session.send("""
+            WITH principal AS (DELETE FROM meeting_principal_region WHERE meeting_id = $1),
+                 attendee AS (DELETE FROM meeting_attendee WHERE meeting_id = $1)
+            DELETE FROM occurrence WHERE meeting_id = $1
+            """, [.text(id)])
     }
 
+    /// The meeting and every row it is counted by — its occurrences, their attendee units and the regions
+    /// whose township principal it requires (an exempt meeting has principal rows only) — and its feeds, in
+    /// one statement, whatever the number of occurrences, units and regions.
     private func upsertMeeting(_ request: MeetingRequest, decision: Decision, sequence: Int, decidedAt: Date, seq: Int64,
                                publication: Publication, _ session: PostgresSession) throws {
         let occurrences = MeetingRecord.occurrences(of: request)
@@ -387,34 +426,22 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         try deleteCountedRows(ofMeeting: record.id, session)
         let dates = occurrences.map(\.localStartDate.description)
         let numbers = Array(occurrences.indices)
-        // One statement per table, whatever the number of occurrences, units and regions.
-        if !record.grassrootsPrincipalRegions.isEmpty {
-            try session.execute("""
+        let counted = !record.exempt
+        let comprehensive = record.kind == .comprehensive
+        try session.send("""
+            WITH principal AS (
                 INSERT INTO meeting_principal_region (meeting_id, n, region, local_date, position)
-                SELECT $1, o.n, r.region, o.date, r.position FROM unnest($2::text[]) WITH ORDINALITY AS r(region, position)
-                CROSS JOIN unnest($3::text[], $4::int8[]) AS o(date, n)
-                """, [.text(record.id), .texts(record.grassrootsPrincipalRegions), .texts(dates), .integers(numbers)])
-        }
-        if !record.exempt {
-            let comprehensive = record.kind == .comprehensive
-            try session.execute("""
+                SELECT $1, o.n, r.region, o.date, r.position FROM unnest($24::text[]) WITH ORDINALITY AS r(region, position)
+                CROSS JOIN unnest($25::text[], $26::int8[]) AS o(date, n)),
+            counted_occurrence AS (
                 INSERT INTO occurrence (organizer_unit, kind, local_date, meeting_id, n, start_utc, organizer_level, organizer_region,
                                         organizer_system)
-                SELECT $1, $2, o.date, $3, o.n, CASE WHEN o.n = 0 THEN NULL ELSE o.start END, $4, $5, $6
-                FROM unnest($7::text[], $8::int8[], $9::float8[]) AS o(date, n, start)
-                """, [.text(record.organizerUnit), .text(record.kind.rawValue), .text(record.id),
-                      .text(comprehensive ? record.organizerLevel.rawValue : nil), .text(comprehensive ? record.organizerRegion : nil),
-                      .text(comprehensive ? record.organizerSystem : nil), .texts(dates), .integers(numbers),
-                      .reals(occurrences.map(\.start.timeIntervalSince1970))])
-            let units = Array(Set(record.attendeeUnits)).sorted()
-            if !units.isEmpty {
-                try session.execute("""
-                    INSERT INTO meeting_attendee (unit, organizer_unit, kind, local_date, meeting_id, n)
-                    SELECT u.unit, $2, $3, o.date, $4, o.n FROM unnest($1::text[]) AS u(unit) CROSS JOIN unnest($5::text[], $6::int8[]) AS o(date, n)
-                    """, [.texts(units), .text(record.organizerUnit), .text(record.kind.rawValue), .text(record.id), .texts(dates), .integers(numbers)])
-            }
-        }
-        try session.execute("""
+                SELECT $6, $4, o.date, $1, o.n, CASE WHEN o.n = 0 THEN NULL ELSE o.start END, $27, $28, $29
+                FROM unnest($30::text[], $31::int8[], $32::float8[]) AS o(date, n, start)),
+            attendee AS (
+                INSERT INTO meeting_attendee (unit, organizer_unit, kind, local_date, meeting_id, n)
+                SELECT u.unit, $6, $4, o.date, $1, o.n FROM unnest($33::text[]) AS u(unit) CROSS JOIN unnest($30::text[], $31::int8[]) AS o(date, n)),
+            feeds AS (INSERT INTO feed (key) SELECT unnest($34::text[]) ON CONFLICT DO NOTHING)
             INSERT INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level, organizer_type, organizer_system,
                 organizer_region, start_utc, local_date, reaches_grassroots, exempt, attendee_units, settings_version, decided_at, decision_seq,
                 vevent, tzid, end_utc, feed_keys, occurrence_dates)
@@ -428,6 +455,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                 decided_at = EXCLUDED.decided_at, decision_seq = EXCLUDED.decision_seq, vevent = EXCLUDED.vevent, tzid = EXCLUDED.tzid,
                 end_utc = EXCLUDED.end_utc, feed_keys = EXCLUDED.feed_keys, occurrence_dates = EXCLUDED.occurrence_dates
             """, [
+                // $1–$23: the meeting row.
                 .text(record.id), .integer(record.revision), .integer(sequence), .text(record.kind.rawValue), .text(record.title),
                 .text(record.organizerUnit), .text(record.organizerLevel.rawValue), .text(record.organizerType.rawValue),
                 .text(record.organizerSystem), .text(record.organizerRegion), .real(record.start.timeIntervalSince1970),
@@ -436,9 +464,16 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                 .integer(Int(seq)), .text(publication.vevent), .text(publication.timeZone), .real(publication.end.timeIntervalSince1970),
                 .text(Set(publication.feedKeys).sorted().joined(separator: "\n")),
                 .text(request.recurrence == nil ? nil : dates.joined(separator: ",")),
+                // $24–$26: principal regions, on every occurrence (exempt meetings too).
+                .texts(record.grassrootsPrincipalRegions), .texts(dates), .integers(numbers),
+                // $27–$32: counted occurrences (none for an exempt meeting); region, system and level kept for
+                // comprehensive meetings, the only ones counted by them.
+                .text(comprehensive ? record.organizerLevel.rawValue : nil), .text(comprehensive ? record.organizerRegion : nil),
+                .text(comprehensive ? record.organizerSystem : nil), .texts(counted ? dates : []), .integers(counted ? numbers : []),
+                .reals(counted ? occurrences.map(\.start.timeIntervalSince1970) : []),
+                // $33: attendee units; $34: feeds.
+                .texts(Array(Set(record.attendeeUnits)).sorted()), .texts(Array(Set(publication.feedKeys)).sorted()),
             ])
-        try session.execute("INSERT INTO feed (key) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
-                            [.texts(Array(Set(publication.feedKeys)).sorted())])
     }
 }
 

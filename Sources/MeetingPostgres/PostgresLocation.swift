@@ -28,8 +28,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             throw PostgresLedgerError.badLocation("\(Self.redacted(text)): unknown parameter \(unknown) (known: \(known.sorted().joined(separator: ", ")))")
         }
         let systemUser = environment["PGUSER"] ?? environment["USER"] ?? "postgres"
-        user = query["user"] ?? components.user.flatMap { $0.removingPercentEncoding } ?? systemUser
-        host = query["host"] ?? components.host.flatMap { $0.isEmpty ? nil : $0.removingPercentEncoding } ?? environment["PGHOST"] ?? "/var/run/postgresql"
+        // URLComponents' user, password, host and path are decoded once already (and its query items).
+        user = query["user"] ?? components.user ?? systemUser
+        host = query["host"] ?? components.host.flatMap { $0.isEmpty ? nil : $0 } ?? environment["PGHOST"] ?? "/var/run/postgresql"
         if let portText = query["port"] ?? components.port.map(String.init) ?? environment["PGPORT"] {
             guard let number = Int(portText), (1...65535).contains(number) else {
                 throw PostgresLedgerError.badLocation("\(Self.redacted(text)): port \(portText) is not a port number")
@@ -39,12 +40,12 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             port = 5432
         }
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        database = query["dbname"] ?? (path.isEmpty ? nil : path.removingPercentEncoding) ?? environment["PGDATABASE"] ?? user
+        database = query["dbname"] ?? (path.isEmpty ? nil : path) ?? environment["PGDATABASE"] ?? user
         sslMode = query["sslmode"] ?? environment["PGSSLMODE"] ?? "prefer"
         guard ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(sslMode) else {
             throw PostgresLedgerError.badLocation("\(Self.redacted(text)): sslmode \(sslMode) is not one of disable, allow, prefer, require, verify-ca, verify-full")
         }
-        password = query["password"] ?? components.password.flatMap { $0.removingPercentEncoding } ?? environment["PGPASSWORD"]
+        password = query["password"] ?? components.password ?? environment["PGPASSWORD"]
             ?? Self.passwordFile(environment: environment, host: host, port: port, database: database, user: user)
     }
 
@@ -64,12 +65,25 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         return "postgresql://\(credentials)@\(host):\(port)/\(escaped(database))?sslmode=\(sslMode)"
     }
 
+    /// `url` without its password: `user:password@` → `user@` (up to the last `@` before the path, which an
+    /// unencoded `@` in a password cannot hide), and no `password=` parameter.
     static func redacted(_ url: String) -> String {
-        // user:password@ → user@
-        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
-        let credentials = url[scheme.upperBound..<at]
-        guard let colon = credentials.firstIndex(of: ":") else { return url }
-        return String(url[..<colon]) + String(url[at...])
+        guard let scheme = url.range(of: "://") else { return url }
+        var rest = url[scheme.upperBound...]
+        var query = ""
+        if let mark = rest.firstIndex(of: "?") {
+            query = rest[mark...].split(separator: "&", omittingEmptySubsequences: false)
+                .map { $0.hasPrefix("password=") || $0.hasPrefix("?password=") ? ($0.hasPrefix("?") ? "?password=…" : "password=…") : String($0) }
+                .joined(separator: "&")
+            rest = rest[..<mark]
+        }
+        let authorityEnd = rest.lastIndex(of: "@").map { at in rest[at...].firstIndex(of: "/") ?? rest.endIndex } ?? rest.firstIndex(of: "/") ?? rest.endIndex
+        var authority = String(rest[..<authorityEnd])
+        if let at = authority.lastIndex(of: "@") {
+            let credentials = authority[..<at]
+            if let colon = credentials.firstIndex(of: ":") { authority = String(credentials[..<colon]) + String(authority[at...]) }
+        }
+        return String(url[..<scheme.upperBound]) + authority + String(rest[authorityEnd...]) + query
     }
 
     /// `~/.pgpass` lines `host:port:database:user:password`, `*` matching anything (libpq's rules; `\:` and

@@ -508,17 +508,18 @@ public final class DecisionPipeline {
     private func decideAndRecord(_ file: IncomingFile, identity: InputIdentity, parsed: Result<ParsedRequest, InvalidRequest>,
                                  bytes: [UInt8]) throws -> (RecordedDecision, Publication?) {
         let decidedAt = decisionTime()
-        // A withdrawal republishes the stored meeting as cancelled.
-        var stored: (meeting: StoredMeeting, request: MeetingRequest)?
-        if case let .success(.withdrawal(withdrawal)) = parsed, let meeting = try ledger.meeting(id: withdrawal.id),
-           case let .success(.proposal(request)) = parser.parseStored(meeting.requestBytes, asSeries: meeting.occurrences != nil) {
-            stored = (meeting, request)
-        }
         var published: Publication?
         var reservedName: String?
         let attempt = {
             try self.ledger.decideAndRecord(input: identity, decidedAt: decidedAt) { state in
                 published = nil
+                // A withdrawal republishes the stored meeting as cancelled: read in the decision's own transaction,
+                // so that a revision another node approved meanwhile is the one cancelled.
+                var stored: (meeting: StoredMeeting, request: MeetingRequest)?
+                if case let .success(.withdrawal(withdrawal)) = parsed, let meeting = try self.ledger.meeting(id: withdrawal.id),
+                   case let .success(.proposal(request)) = self.parser.parseStored(meeting.requestBytes, asSeries: meeting.occurrences != nil) {
+                    stored = (meeting, request)
+                }
                 let decision = try self.decider.decide(parsed, state: state)
                 // The bytes are kept with every proposal and withdrawal (an invalid file's are in invalid/).
                 var record = DecisionToRecord(decision: decision, destination: try self.destination(decision, file: file, reserved: &reservedName),

@@ -53,10 +53,12 @@ struct SpoolOptions: ParsableArguments {
         Self.ledgerPath(ledger: ledger, spool: spool, configuration)
     }
 
-    /// `--ledger`, else the ledger of `--spool DIR` (which points every folder, the ledger included, at DIR),
-    /// else the config's.
+    /// `--ledger`, else the config's shared ledger (a URL: it belongs to no spool), else the ledger of `--spool
+    /// DIR` (which points every folder, the ledger included, at DIR), else the config's.
     static func ledgerPath(ledger: String?, spool: String?, _ configuration: MeetingConfig.Configuration) -> String {
-        ledger ?? spool.map(SpoolNames.ledger(inSpool:)) ?? configuration.ledger ?? SpoolNames.ledger(inSpool: configuration.spool)
+        if let ledger { return ledger }
+        if let shared = configuration.ledger, PostgresLocation.isURL(shared) { return shared }
+        return spool.map(SpoolNames.ledger(inSpool:)) ?? configuration.ledger ?? SpoolNames.ledger(inSpool: configuration.spool)
     }
 
     /// The spool, its lock and a pipeline; throws when a daemon already decides this spool.
@@ -274,7 +276,8 @@ struct LedgerCommand: ParsableCommand {
             if let node, let problem = MeetingConfig.Configuration.nodeNameProblem(node) { throw ValidationError("--node: \(problem)") }
             let configuration = try SpoolOptions.configPath(config).map { try MeetingConfig.Configuration.load(path: $0) } ?? MeetingConfig.Configuration()
             do {
-                let copied = try LedgerCopy.copy(from: try SQLiteLedger(path: from), to: to, node: node ?? configuration.nodeName)
+                // Read only: the source is left as it was (one from an older meetingd is refused until a drain migrates it).
+                let copied = try LedgerCopy.copy(from: try SQLiteLedger(readingOnly: from), to: to, node: node ?? configuration.nodeName)
                 print("copied into \(LedgerOpener.displayName(to)): "
                     + LedgerCopy.tableNames.map { "\(copied.rows[$0] ?? 0) \($0)" }.joined(separator: ", "))
             } catch {

@@ -28,6 +28,24 @@ final class SystemdUnitTests: XCTestCase {
         XCTAssertEqual(output.trimmingCharacters(in: .whitespacesAndNewlines), "", output)
     }
 
+    func test_sharedLedgerDropIn_passesVerify_andReplacesTheSQLiteLedger() throws {
+        guard let binary = CommandLineTests.binary else { throw XCTSkip("meetingd binary not built") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("unit-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("meetingd.service.d"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let dropIn = Self.unit.deletingLastPathComponent().appendingPathComponent("meetingd.service.d/shared-ledger.conf")
+        for (source, target) in [(Self.unit, "meetingd.service"), (dropIn, "meetingd.service.d/shared-ledger.conf")] {
+            let text = try String(contentsOf: source, encoding: .utf8).replacingOccurrences(of: "/usr/local/bin/meetingd", with: binary.path)
+            try Data(text.utf8).write(to: folder.appendingPathComponent(target))
+        }
+        let (status, output) = try analyze(["verify", folder.appendingPathComponent("meetingd.service").path])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertEqual(output.trimmingCharacters(in: .whitespacesAndNewlines), "", output)
+        let text = try String(contentsOf: dropIn, encoding: .utf8)
+        XCTAssertTrue(text.contains("ExecStart=\nExecStart="), "the drop-in replaces the command line that names the SQLite ledger")
+        XCTAssertFalse(text.contains("--ledger"), "the ledger comes from the config")
+    }
+
     func test_unit_exposureIsAtMost1point5() throws {
         let (_, output) = try analyze(["security", "--offline=true", Self.unit.path])
         let line = try XCTUnwrap(output.split(separator: "\n").first { $0.contains("Overall exposure level") }, output)

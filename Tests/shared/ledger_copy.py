@@ -84,6 +84,7 @@ def main():
     on_sqlite = decisions("--ledger", sqlite)
     on_postgres = decisions("--ledger", target)
     check(len(on_sqlite) == len(probes), f"check decided {len(on_sqlite)} of {len(probes)} probes")
+    check(len(on_postgres) == len(probes), f"check on PostgreSQL decided {len(on_postgres)} of {len(probes)} probes")
     different = [a["input"] for a, b in zip(on_sqlite, on_postgres) if a != b]
     check(not different, f"check gives the same decisions on either ledger: {len(different)} differ, e.g. {different[:3]}")
     rejected = sum(1 for line in on_sqlite if line["verdict"] == "rejected")

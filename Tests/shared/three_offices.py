@@ -87,14 +87,14 @@ def requests():
 
 
 class Office:
-    def __init__(self, name, root):
+    def __init__(self, name, root, ledger):
         self.name = name
         self.spool = os.path.join(root, name)
         self.port = free_port()
         os.makedirs(os.path.join(self.spool, "incoming"))
         self.config = os.path.join(root, name + ".yaml")
         with open(self.config, "w") as f:
-            f.write(f"spool: {self.spool}\nledger: {DATABASE}\nnode: {name}\nhttp: 127.0.0.1:{self.port}\n")
+            f.write(f"spool: {self.spool}\nledger: {ledger}\nnode: {name}\nhttp: 127.0.0.1:{self.port}\n")
         self.process = None
         self.dropped = []
         self.log = open(os.path.join(root, name + ".stderr"), "ab")
@@ -158,7 +158,11 @@ def main():
     psql(SERVER, "CREATE DATABASE three_offices")
     DATABASE = SERVER.replace("/postgres?", "/three_offices?")
     root = tempfile.mkdtemp(prefix="meetingd-offices-")
-    offices = [Office(name, root) for name in OFFICES]
+    # Office C reaches the database through its unix socket, the others over TCP.
+    with open(os.path.join(CLUSTER, "port")) as f:
+        port = f.read().strip()
+    socket_url = f"postgresql:///three_offices?host={CLUSTER}&port={port}&user=meetingd"
+    offices = [Office(name, root, socket_url if name == "office-c" else DATABASE) for name in OFFICES]
     for office in offices:
         office.start()
     check(wait_for(lambda: all(o.http("/healthz")[0] == 200 for o in offices), 60), "the three daemons answer /healthz")
@@ -186,15 +190,21 @@ def main():
     threads = [threading.Thread(target=dropper, args=(o,)) for o in offices]
     for t in threads:
         t.start()
+    # B is killed while it decides: right after its log has grown (the next decision is under way).
     b = offices[1]
+    logged_at_kill = []
     for _ in range(2):
-        time.sleep(0.6)
+        before = len(b.log_lines())
+        wait_for(lambda: len(b.log_lines()) >= before + 5, 30, step=0.005)
         b.kill()
+        logged_at_kill.append(len(b.log_lines()))
         time.sleep(0.2)
         b.start()
     for t in threads:
         t.join()
     check(wait_for(lambda: not any(o.waiting() for o in offices), 120), "phase 1: every request leaves incoming/")
+    check(len(b.log_lines()) > logged_at_kill[-1] > logged_at_kill[0] > 0,
+          f"office B decided before, between and after its two kills ({logged_at_kill}, then {len(b.log_lines())})")
 
     # Phase 2: the database stops while requests arrive; they wait, /healthz says why; it comes back.
     subprocess.run([os.path.join(TOOLS, "pg_cluster.sh"), "pause", CLUSTER], check=True)
@@ -214,6 +224,9 @@ def main():
     subprocess.run([os.path.join(TOOLS, "pg_cluster.sh"), "resume", CLUSTER], check=True)
     check(wait_for(lambda: not any(o.waiting() for o in offices), 120), "the backlog is decided when the database is back")
     check(wait_for(lambda: a.http("/healthz")[0] == 200, 30), "/healthz is 200 again")
+    for office in offices:
+        order = [line["id"] for line in office.log_lines() if (line.get("id") or "").startswith("outage-")]
+        check(order == sorted(order), f"{office.name}: the backlog decided in arrival order: {order}")
 
     # Phase 3: a decision on one node reaches another node's feeds within 2 s.
     c = offices[2]

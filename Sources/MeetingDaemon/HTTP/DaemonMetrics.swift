@@ -11,6 +11,9 @@ public final class DaemonMetrics: Sendable {
     private let setAside: Counter
     private let heldBack: Gauge
     private let blocked: Gauge
+    private let ledgerDown: Gauge
+    private let conflicts: Gauge
+    private let ledgerReason = LockedText()
     /// Why requests cannot be decided now (the ledger unreachable, a full disk), or nil: `/healthz`.
     private let blockedReason = LockedText()
 
@@ -27,6 +30,9 @@ public final class DaemonMetrics: Sendable {
         heldBack = registry.makeGauge(name: "meetingd_held_back", help: "Requests left in incoming/ that failed even alone, until restart")
         blocked = registry.makeGauge(name: "meetingd_deciding_blocked",
                                      help: "1 while requests wait because they cannot be decided (the ledger unreachable, a full disk); /healthz says why")
+        ledgerDown = registry.makeGauge(name: "meetingd_ledger_unreachable", help: "1 while the shared ledger's database cannot be reached")
+        conflicts = registry.makeGauge(name: "meetingd_ledger_conflict_retries",
+                                       help: "Decisions made again since start because another node committed what they read (SQLSTATE 40001)")
     }
 
     /// Requests cannot be decided now, for `reason` (nil: they can again).
@@ -35,7 +41,16 @@ public final class DaemonMetrics: Sendable {
         blocked.set(Double(reason == nil ? 0 : 1))
     }
 
-    public var blockedBecause: String? { blockedReason.value }
+    /// Why `/healthz` fails: requests cannot be decided, or the shared ledger cannot be reached; nil when healthy.
+    public var blockedBecause: String? { blockedReason.value ?? ledgerReason.value }
+
+    /// The shared ledger's reachability, probed every second by the feed publisher (nil: reachable).
+    public func ledgerUnreachable(_ reason: String?) {
+        ledgerReason.value = reason
+        ledgerDown.set(Double(reason == nil ? 0 : 1))
+    }
+
+    public func conflictRetries(_ count: Int) { conflicts.set(Double(count)) }
 
     /// A request set aside in `invalid/` (its decision failed, or a step after it) with a note naming the cause.
     public func setAside(count: Int = 1) { setAside.increment(by: Int64(count)) }
