@@ -88,12 +88,14 @@ struct PostgresDecisionState: DecisionState {
 
     func standing(of id: String) throws -> MeetingStanding {
         let row = try session.rows("""
-            SELECT m.revision, m.status, m.sequence, d.revision, d.node, d.decided_at FROM (SELECT 1) AS one
+            SELECT m.revision, m.status, m.sequence, d.revision, d.node, d.decided_at, COALESCE(m.feed_keys, '') FROM (SELECT 1) AS one
             LEFT JOIN meeting m ON m.id = $1
             LEFT JOIN LATERAL (SELECT revision, node, decided_at FROM decision WHERE request_id = $1 AND action = 'propose'
                 AND verdict IN ('approved', 'rejected') ORDER BY revision DESC LIMIT 1) d ON true
             """, [.text(id)])[0]
         let status = try row.optionalText(1)
+        // The decision that follows records the meeting's feeds before and after: read here, in the same snapshot.
+        session.feedKeysRead[id] = try row.text(6)
         return MeetingStanding(approvedRevision: status == "approved" ? try row.optionalInteger(0) : nil, lastSequence: try row.optionalInteger(2),
                                highestDecidedRevision: try row.optionalInteger(3), highestDecidedBy: try row.optionalText(4),
                                highestDecidedAt: try row[5].decode(Double?.self).map(Date.init(timeIntervalSince1970:)))

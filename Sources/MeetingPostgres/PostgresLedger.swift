@@ -96,6 +96,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
             _ = lock.withLock { held.removeValue(forKey: thread) }
             giveBack(session)
         }
+        session.feedKeysRead = [:]
         try session.send(begin)
         do {
             let result = try body(session)
@@ -402,7 +403,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     }
 
     private static func feedKeys(ofMeeting id: String, _ session: PostgresSession) throws -> [String] {
-        let keys = try session.rows("SELECT feed_keys FROM meeting WHERE id = $1", [.text(id)]).first?.text(0) ?? ""
+        let keys = try session.feedKeysRead[id] ?? session.rows("SELECT feed_keys FROM meeting WHERE id = $1", [.text(id)]).first?.text(0) ?? ""
         return keys.split(separator: "\n").map(String.init)
     }
 

@@ -134,6 +134,10 @@ final class PostgresSession: @unchecked Sendable {
 
     private var pending: [EventLoopFuture<PostgresQueryResult>] = []
 
+    /// The feeds of meetings whose standing the transaction in progress read (one round trip less for the
+    /// decision that records them); emptied when a transaction begins.
+    var feedKeysRead: [String: String] = [:]
+
     private func start(_ sql: String, _ values: [SQLValue]) throws -> EventLoopFuture<PostgresQueryResult> {
         guard !connection.isClosed else { throw PostgresLedgerError.unreachable("the connection was closed") }
         var bindings = PostgresBindings(capacity: values.count)
