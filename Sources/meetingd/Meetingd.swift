@@ -159,8 +159,9 @@ struct Check: ParsableCommand {
         let parser = DecisionPipeline.parser(timeZone: configuration.timezone, settings: configuration.rules)
         let decider = Decider(engine: RuleEngine(settings: configuration.rules))
         let ledgerPath = options.ledgerPath(configuration)
-        // Without a ledger yet, decide against an empty one rather than create a file.
-        let ledger: (any Ledger)? = LedgerOpener.isMissing(ledgerPath) ? nil : try LedgerOpener.open(ledgerPath, node: configuration.nodeName)
+        // Without a ledger yet, decide against an empty one rather than create a file; with one, read it only
+        // (nothing migrated or checkpointed: the file stays byte for byte as it was).
+        let ledger: (any Ledger)? = LedgerOpener.isMissing(ledgerPath) ? nil : try LedgerOpener.openForReading(ledgerPath)
         let zone = TimeZoneDatabase.system.timeZone(named: configuration.timezone) ?? TimeZone(identifier: "Asia/Shanghai")!
         var worst: Int32 = 0
         for file in files {
