@@ -16,15 +16,18 @@ keeps the median. Starts its own cluster (Tests/tools/pg_cluster.sh), removed at
 """
 import json
 import os
+import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "replay"))
+import history  # noqa: E402  (the one way requests are dropped in arrival order)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLUSTER_TOOL = os.path.join(HERE, "..", "Tests", "tools", "pg_cluster.sh")
@@ -61,17 +64,6 @@ def request(node, index, contended):
         body["attendees"] = [{"unit": "转塘街道", "level": "township", "region": TOWN, "type": "party-committee",
                               "role": "party-secretary", "reason": "部署重点工作"}]
     return body
-
-
-def drop_all(spool, bodies):
-    incoming = os.path.join(spool, "incoming")
-    os.makedirs(incoming, exist_ok=True)
-    for index, body in enumerate(bodies):
-        path = os.path.join(incoming, f"r{index:06d}.json")
-        with open(path + ".tmp", "w") as f:
-            json.dump(body, f, ensure_ascii=False)
-        os.utime(path + ".tmp", ns=(1_700_000_000_000_000_000 + index,) * 2)
-        os.rename(path + ".tmp", path)
 
 
 def cap_violations(url):
@@ -121,7 +113,7 @@ def throughput(root, cluster, nodes, contended):
     spools = []
     for node in range(nodes):
         spool = os.path.join(root, f"tp-{time.monotonic_ns()}-{node}")
-        drop_all(spool, [request(node, index, contended) for index in range(N)])
+        history.drop([request(node, index, contended) for index in range(N)], spool)
         spools.append(spool)
     started = time.monotonic()
     processes = []
@@ -146,19 +138,18 @@ def capture_statements(root, cluster):
     ledger = cluster.fresh()
     database = ledger.split("/")[-1].split("?")[0]
     spool = os.path.join(root, "capture")
-    drop_all(spool, [request(0, 0, False)])
+    history.drop([request(0, 0, False)], spool)
     subprocess.run([BINARY, "drain", "--spool", spool, "--ledger", ledger], check=True, capture_output=True)  # schema, first decision
     psql(cluster.url, f"ALTER DATABASE {database} SET log_statement = 'all'")
     log = os.path.join(cluster.dir, "server.log")
     mark = os.path.getsize(log)
-    drop_all(spool, [request(0, 1, False)])
+    history.drop([request(0, 1, False)], spool)
     subprocess.run([BINARY, "drain", "--spool", spool, "--ledger", ledger], check=True, capture_output=True)
     psql(cluster.url, f"ALTER DATABASE {database} RESET log_statement")
     with open(log, errors="replace") as f:
         f.seek(mark)
         text = f.read()
     # Log entries start with a timestamp; a parameter's value (a VEVENT) may span lines.
-    import re
     entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", text)
     statements = []
     for entry in entries:
@@ -172,7 +163,6 @@ def capture_statements(root, cluster):
 
 def pgbench_script(statements):
     """The decision's statements with its literal values in place of `$n`, the ids made unique per transaction."""
-    import re
     body = []
     begun = False
     for sql, parameters in statements:
@@ -197,7 +187,7 @@ def pgbench_script(statements):
 def floor(root, cluster, statements, clients):
     ledger = cluster.fresh()
     spool = os.path.join(root, f"floor-{clients}")
-    drop_all(spool, [request(9, 0, False)])
+    history.drop([request(9, 0, False)], spool)
     subprocess.run([BINARY, "drain", "--spool", spool, "--ledger", ledger], check=True, capture_output=True)  # the schema
     script = os.path.join(root, "decision.sql")
     with open(script, "w") as f:

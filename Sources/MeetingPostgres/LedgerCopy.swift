@@ -54,7 +54,7 @@ public enum LedgerCopy {
     public static func copy(from source: SQLiteLedger, to url: String, node: String) throws -> Copied {
         let target = try PostgresLedger(url: url, node: node)
         // One snapshot of the source, one transaction of the target.
-        return try source.snapshot { try target.copyInto { session in
+        return try source.snapshot { try target.exclusiveTransaction { session in
             let occupied = try session.rows("SELECT (SELECT COUNT(*) FROM decision) + (SELECT COUNT(*) FROM meeting)")[0].integer(0)
             guard occupied == 0 else {
                 throw LedgerError.unavailable("\(target.location) already holds \(occupied) decisions and meetings; ledger copy fills only an empty ledger")
@@ -104,12 +104,5 @@ public enum LedgerCopy {
         case let (.text(text), .bytes): return .bytes(Array(text.utf8))
         default: throw LedgerError.corrupt("\(column) holds \(cell)")
         }
-    }
-}
-
-extension PostgresLedger {
-    /// Runs `body` in one transaction of its own on a connection of its own (`ledger copy`).
-    func copyInto<T>(_ body: (PostgresSession) throws -> T) throws -> T {
-        try exclusiveTransaction(body)
     }
 }
