@@ -54,11 +54,14 @@ let package = Package(
         ),
         // What-if replay: a ledger's history decided again under other settings, on a scratch ledger.
         .target(name: "MeetingReplay", dependencies: ["MeetingSpool", "MeetingLedger", "MeetingRules", "MeetingModel"]),
+        // `meetingd report` and the decision browser: a year of decisions, caps and the year-end window read from the
+        // ledger with the rules' own queries, as JSON, text and one self-contained HTML page.
+        .target(name: "MeetingReport", dependencies: ["MeetingSpool", "MeetingLedger", "MeetingRules", "MeetingModel"]),
         // The long-running daemon: spool watcher, config reloader, watchdog and feed server as Services in one ServiceGroup.
         .target(
             name: "MeetingDaemon",
             dependencies: [
-                "MeetingSpool", "MeetingConfig", "MeetingPostgres",
+                "MeetingSpool", "MeetingConfig", "MeetingPostgres", "MeetingReport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -69,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "meetingd",
             dependencies: [
-                "MeetingSpool", "MeetingConfig", "MeetingDaemon", "MeetingReplay", "MeetingPostgres",
+                "MeetingSpool", "MeetingConfig", "MeetingDaemon", "MeetingReplay", "MeetingPostgres", "MeetingReport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -83,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "MeetingSpoolTests",
             dependencies: ["MeetingSpool", "MeetingCalendar", "MeetingLedger", "MeetingConfig", "MeetingReplay", "MeetingPostgres",
-                           "TestSupport"],
+                           "MeetingReport", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]

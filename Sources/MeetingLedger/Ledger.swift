@@ -91,14 +91,18 @@ public struct DecisionToRecord: Sendable {
     public var approved: MeetingRequest?
     /// For an approval or a withdrawal: the event as feeds show it now.
     public var publication: Publication?
+    /// What reports and the browser show of the request (a withdrawal: of the meeting withdrawn); nil for an
+    /// invalid file and in a scratch ledger.
+    public var subject: DecisionSubject?
 
     public init(decision: Decision, destination: String, requestBytes: [UInt8]? = nil, approved: MeetingRequest? = nil,
-                publication: Publication? = nil) {
+                publication: Publication? = nil, subject: DecisionSubject? = nil) {
         self.decision = decision
         self.destination = destination
         self.requestBytes = requestBytes
         self.approved = approved
         self.publication = publication
+        self.subject = subject
     }
 }
 
@@ -235,6 +239,10 @@ public protocol Ledger: AnyObject, Sendable {
 
     /// Decisions made again because a concurrent decision on another node changed what they read (`/metrics`).
     var conflictRetries: Int { get }
+
+    /// Runs one of meetingd's own read-only statements (`ReportSQL`, `?` placeholders) and returns its rows:
+    /// reports and the decision browser. Inside `snapshot`, it reads that snapshot.
+    func select(_ sql: String, _ values: [LedgerCell]) throws -> [[LedgerCell]]
 }
 
 extension Ledger {

@@ -297,6 +297,33 @@ public final class SQLiteLedger: Ledger {
         migrator.registerMigration("v9: the node of every decision") { db in
             try db.execute(sql: "ALTER TABLE decision ADD COLUMN node TEXT NOT NULL DEFAULT ''")
         }
+        // Reports and the decision browser: what each decision was about, in columns indexed by year and
+        // organizer region (a report of one year and region reads that year and region), and the units and
+        // rules each decision names (the browser's filters), keyed so that a filter reads its own rows.
+        migrator.registerMigration("v10: what each decision was about") { db in
+            try db.execute(sql: ReportSQL.subjectColumns(.sqlite).map { "ALTER TABLE decision ADD COLUMN \($0);" }.joined())
+            try db.execute(sql: ReportSQL.subjectTables(.sqlite).map { $0 + ";" }.joined())
+            // Decisions recorded before: from the request bytes each proposal kept; a withdrawal from the
+            // proposal it withdrew.
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT seq, request_bytes, decision_json FROM decision WHERE action = 'propose' AND request_bytes IS NOT NULL
+                """)
+            for row in rows {
+                let bytes: Data = row[1]
+                guard let subject = DecisionSubject.of(requestBytes: [UInt8](bytes)) else { continue }
+                let json: String = row[2]
+                let body = try? JSONDecoder().decode(DecisionBody.self, from: Data(json.utf8))
+                let rules = body.map { DecisionSubject.rules(of: $0.decision(verdict: .rejected, requestID: nil, revision: nil)) } ?? []
+                try Self.recordSubject(subject, rules: rules, seq: row[0], in: db)
+            }
+            try db.execute(sql: ReportSQL.withdrawalSubjectsBackfill)
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO decision_unit (unit, seq)
+                    SELECT u.unit, w.seq FROM decision w JOIN decision p ON p.request_id = w.request_id AND p.revision = w.revision
+                        AND p.action = 'propose' AND p.verdict = 'approved'
+                    JOIN decision_unit u ON u.seq = p.seq WHERE w.action = 'withdraw'
+                """)
+        }
         return migrator
     }
 
@@ -449,22 +476,30 @@ public final class SQLiteLedger: Ledger {
         }
     }
 
+    public func select(_ sql: String, _ values: [LedgerCell]) throws -> [[LedgerCell]] {
+        try reading { db in
+            try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(values.map(\.databaseValue))).map(Self.cells)
+        }
+    }
+
+    private static func cells(_ row: Row) -> [LedgerCell] {
+        row.databaseValues.map { value in
+            switch value.storage {
+            case .null: return .null
+            case let .int64(number): return .integer(number)
+            case let .double(number): return .real(number)
+            case let .string(text): return .text(text)
+            case let .blob(data): return .bytes([UInt8](data))
+            }
+        }
+    }
+
     /// Every row of `table`, `columns` in that order, as stored, in `order` (`meetingd ledger copy`). The
     /// names are meetingd's own, never input.
     public func rows(of table: String, columns: [String], order: String, _ each: ([LedgerCell]) throws -> Void) throws {
         try reading { db in
             let rows = try Row.fetchCursor(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table) ORDER BY \(order)")
-            while let row = try rows.next() {
-                try each(row.databaseValues.map { value in
-                    switch value.storage {
-                    case .null: return .null
-                    case let .int64(number): return .integer(number)
-                    case let .double(number): return .real(number)
-                    case let .string(text): return .text(text)
-                    case let .blob(data): return .bytes([UInt8](data))
-                    }
-                })
-            }
+            while let row = try rows.next() { try each(Self.cells(row)) }
         }
     }
 
@@ -544,6 +579,11 @@ public final class SQLiteLedger: Ledger {
             throw LedgerError.alreadyDecided(id: decision.requestID ?? "", revision: decision.revision ?? 0, action: action)
         }
         let seq = db.lastInsertedRowID
+        if let subject = outcome.subject, !rulesOnly {
+            try recordSubject(subject, rules: DecisionSubject.rules(of: decision), seq: seq, in: db)
+        } else if decision.verdict == .invalid, !rulesOnly {
+            try db.cachedStatement(sql: ReportSQL.setInvalidYear).execute(arguments: [ReportSQL.utcYear(decidedAt), seq])
+        }
         switch change {
         case let .approve(request, sequence, publication):
             try upsertMeeting(request, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq,
@@ -559,6 +599,18 @@ public final class SQLiteLedger: Ledger {
         }
         return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt,
                                 destination: outcome.destination, touchedFeeds: touched, node: node)
+    }
+
+    /// A decision's subject columns, and its units' and rules' rows.
+    private static func recordSubject(_ subject: DecisionSubject, rules: [String], seq: Int64, in db: Database) throws {
+        try db.cachedStatement(sql: ReportSQL.setSubject).execute(arguments: StatementArguments(
+            ReportSQL.subjectValues(subject).map { $0.databaseValue } + [seq.databaseValue]))
+        for unit in subject.units {
+            try db.cachedStatement(sql: ReportSQL.insertUnit).execute(arguments: [unit, seq])
+        }
+        for rule in rules {
+            try db.cachedStatement(sql: ReportSQL.insertRule).execute(arguments: [rule, seq])
+        }
     }
 
     private static func feedKeys(ofMeeting id: String, in db: Database) throws -> [String] {
@@ -781,5 +833,17 @@ final class BatchSlot: @unchecked Sendable {
     var database: Database? {
         get { lock.withLock { current[pthread_self()] } }
         set { lock.withLock { current[pthread_self()] = newValue } }
+    }
+}
+
+extension LedgerCell {
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: return .null
+        case let .integer(number): return number.databaseValue
+        case let .real(number): return number.databaseValue
+        case let .text(text): return text.databaseValue
+        case let .bytes(bytes): return Data(bytes).databaseValue
+        }
     }
 }

@@ -382,7 +382,7 @@ extension String {
     /// The name in Unicode NFC: units, systems and regions are compared and stored as keys byte for byte (in
     /// SQL, in feed names), so two spellings a reader cannot tell apart (a composed and a decomposed é, a CJK
     /// compatibility ideograph and its unified one) must become one.
-    var canonicalName: String {
+    public var canonicalName: String {
         // Most names are ASCII and CJK ideographs, which no normalization changes or combines: Foundation's
         // NFC mapping, which cost 15 % of reading a request, is needed only for anything else.
         let stable = unicodeScalars.allSatisfy { scalar in

@@ -19,8 +19,11 @@ public enum LedgerCopy {
         Table(name: "decision", columns: [
             ("seq", .integer), ("node", .text), ("input_name", .text), ("input_digest", .text), ("request_id", .text), ("revision", .integer),
             ("action", .text), ("verdict", .text), ("decided_at", .real), ("destination", .text), ("decision_json", .text),
-            ("touched_feeds", .text), ("request_bytes", .bytes),
+            ("touched_feeds", .text), ("request_bytes", .bytes), ("title", .text), ("kind", .text), ("organizer_unit", .text),
+            ("organizer_region", .text), ("local_date", .text), ("last_date", .text), ("year", .integer),
         ], order: "seq"),
+        Table(name: "decision_unit", columns: [("unit", .text), ("seq", .integer)], order: "unit, seq"),
+        Table(name: "decision_rule", columns: [("rule", .text), ("seq", .integer)], order: "rule, seq"),
         Table(name: "meeting", columns: [
             ("id", .text), ("revision", .integer), ("status", .text), ("sequence", .integer), ("kind", .text), ("title", .text),
             ("organizer_unit", .text), ("organizer_level", .text), ("organizer_type", .text), ("organizer_system", .text),

@@ -143,6 +143,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                 try session.execute("BEGIN")
                 do {
                     for statement in migration.statements { try session.execute(statement) }
+                    try migration.backfill?(session)
                     try session.execute("INSERT INTO meetingd_schema (name) VALUES ($1)", [.text(migration.name)])
                     try session.execute("COMMIT")
                 } catch {
@@ -386,6 +387,11 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                   .text(row.action), .text(decision.verdict.rawValue), .real(decidedAt.timeIntervalSince1970), .text(outcome.destination),
                   .text(row.decisionJSON), .text(row.storedTouched), .bytes(row.action == "none" ? nil : outcome.requestBytes)])[0].integer(0))
         // The meeting's rows are sent without waiting: COMMIT reports any failure among them.
+        if let subject = outcome.subject {
+            try Self.recordSubject(subject, rules: DecisionSubject.rules(of: decision), seq: seq, session)
+        } else if decision.verdict == .invalid {
+            try session.send(ReportSQL.setInvalidYear, [.integer(ReportSQL.utcYear(decidedAt)), .integer(Int(seq))])
+        }
         switch row.change {
         case let .approve(request, sequence, publication):
             try upsertMeeting(request, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq, publication: publication, session)
@@ -400,6 +406,19 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         }
         return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt,
                                 destination: outcome.destination, touchedFeeds: row.touched, node: node)
+    }
+
+    /// A decision's subject columns, and its units' and rules' rows (sent without waiting).
+    static func recordSubject(_ subject: DecisionSubject, rules: [String], seq: Int64, _ session: PostgresSession) throws {
+        try session.send(ReportSQL.setSubject, ReportSQL.subjectValues(subject).map(SQLValue.init) + [.integer(Int(seq))])
+        for unit in subject.units { try session.send(ReportSQL.insertUnit, [.text(unit), .integer(Int(seq))]) }
+        for rule in rules { try session.send(ReportSQL.insertRule, [.text(rule), .integer(Int(seq))]) }
+    }
+
+    public func select(_ sql: String, _ values: [LedgerCell]) throws -> [[LedgerCell]] {
+        try withSession { session in
+            try session.rows(sql, values.map(SQLValue.init)).map { row in try (0..<row.count).map { try row.cell($0) } }
+        }
     }
 
     private static func feedKeys(ofMeeting id: String, _ session: PostgresSession) throws -> [String] {

@@ -1,13 +1,16 @@
 import Foundation
+import MeetingLedger
 
 /// The shared ledger's schema: the tables and indexes of the SQLite ledger at its v9, so that the rules'
 /// statements (`CountPlan`) are the same on both, created and migrated by meetingd through named, versioned
 /// migrations. Text that is compared or ordered is `COLLATE "C"`: byte order, as SQLite compares, whatever
 /// the database's locale — a finding lists the same meetings in the same order on either backend.
 enum PostgresSchema {
-    struct Migration {
+    struct Migration: Sendable {
         let name: String
         let statements: [String]
+        /// Rows the statements cannot fill by themselves, filled in the migration's transaction.
+        var backfill: (@Sendable (PostgresSession) throws -> Void)? = nil
     }
 
     static let migrations: [Migration] = [
@@ -110,6 +113,29 @@ enum PostgresSchema {
             "CREATE INDEX principal_by_region ON meeting_principal_region (region, local_date)",
             "CREATE TABLE feed (key TEXT COLLATE \"C\" PRIMARY KEY)",
         ]),
+        // Reports and the decision browser (the SQLite ledger's v10): what each decision was about.
+        Migration(
+            name: "v2: what each decision was about",
+            statements: ReportSQL.subjectColumns(.postgresql).map { "ALTER TABLE decision ADD COLUMN \($0)" }
+                + ReportSQL.subjectTables(.postgresql),
+            backfill: { session in
+                for row in try session.rows("""
+                    SELECT seq, request_bytes, decision_json FROM decision WHERE action = 'propose' AND request_bytes IS NOT NULL
+                    """) {
+                    guard let bytes = try row.optionalBytes(1), let subject = DecisionSubject.of(requestBytes: bytes) else { continue }
+                    let body = try? JSONDecoder().decode(DecisionBody.self, from: Data(try row.text(2).utf8))
+                    let rules = body.map { DecisionSubject.rules(of: $0.decision(verdict: .rejected, requestID: nil, revision: nil)) } ?? []
+                    try PostgresLedger.recordSubject(subject, rules: rules, seq: Int64(try row.integer(0)), session)
+                }
+                try session.execute(ReportSQL.withdrawalSubjectsBackfill)
+                try session.execute("""
+                    INSERT INTO decision_unit (unit, seq)
+                        SELECT u.unit, w.seq FROM decision w JOIN decision p ON p.request_id = w.request_id AND p.revision = w.revision
+                            AND p.action = 'propose' AND p.verdict = 'approved'
+                        JOIN decision_unit u ON u.seq = p.seq WHERE w.action = 'withdraw'
+                    ON CONFLICT DO NOTHING
+                    """)
+            }),
     ]
 
     /// The channel every commit of a decision notifies, with its decision number: the other nodes' feeds.

@@ -54,6 +54,19 @@ enum SQLValue {
     case reals([Double])
 }
 
+extension SQLValue {
+    /// A cell as bound for one of meetingd's own statements (`Ledger.select`).
+    init(_ cell: LedgerCell) {
+        switch cell {
+        case .null: self = .text(nil)
+        case let .integer(number): self = .integer(Int(number))
+        case let .real(number): self = .real(number)
+        case let .text(text): self = .text(text)
+        case let .bytes(bytes): self = .bytes(bytes)
+        }
+    }
+}
+
 /// One connection, used by one thread at a time, blocking that thread on each statement (the pipeline is
 /// synchronous and runs on threads of its own, never on an event loop). Every statement has a deadline: a
 /// connection that dies unnoticed must not hang a decision forever.
@@ -206,6 +219,19 @@ extension PostgresRandomAccessRow {
     func integer(_ column: Int) throws -> Int { try self[column].decode(Int.self) }
     func optionalInteger(_ column: Int) throws -> Int? { try self[column].decode(Int?.self) }
     func real(_ column: Int) throws -> Double { try self[column].decode(Double.self) }
+    /// A column as a ledger cell, by the type the server answered with.
+    func cell(_ column: Int) throws -> LedgerCell {
+        let value = self[column]
+        guard value.bytes != nil else { return .null }
+        switch value.dataType {
+        case .int2, .int4, .int8: return .integer(Int64(try value.decode(Int.self)))
+        case .float4, .float8: return .real(try value.decode(Double.self))
+        case .bool: return .integer(try value.decode(Bool.self) ? 1 : 0)
+        case .bytea: return .bytes(try optionalBytes(column) ?? [])
+        default: return .text(try value.decode(String.self))
+        }
+    }
+
     func optionalBytes(_ column: Int) throws -> [UInt8]? {
         try self[column].decode(ByteBuffer?.self).map { Array($0.readableBytesView) }
     }

@@ -524,6 +524,11 @@ public final class DecisionPipeline {
                 // The bytes are kept with every proposal and withdrawal (an invalid file's are in invalid/).
                 var record = DecisionToRecord(decision: decision, destination: try self.destination(decision, file: file, reserved: &reservedName),
                                               requestBytes: bytes)
+                if case let .success(.proposal(request)) = parsed {
+                    record.subject = DecisionSubject(request)
+                } else if let stored {
+                    record.subject = DecisionSubject(stored.request)
+                }
                 if decision.verdict == .approved, case let .success(.proposal(request)) = parsed {
                     record.approved = request
                     record.publication = try Self.publication(self.event(request, decision, decidedAt: decidedAt), request: request)

@@ -12,7 +12,7 @@ struct Meetingd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meetingd",
         abstract: "Decides meeting requests against the 2024 rules on reducing burdens on the grassroots.",
-        subcommands: [Drain.self, Check.self, Withdraw.self, Replay.self, Rules.self, Run.self, Feeds.self, LedgerCommand.self, DefaultConfig.self,
+        subcommands: [Drain.self, Check.self, Withdraw.self, Replay.self, ReportCommand.self, Rules.self, Run.self, Feeds.self, LedgerCommand.self, DefaultConfig.self,
                       Schema.self])
 }
 

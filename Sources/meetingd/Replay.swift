@@ -93,20 +93,7 @@ struct Replay: ParsableCommand {
         case .json: text = report.json.pretty + "\n"
         case .html: text = report.html
         }
-        if let out {
-            // Whole or not at all: written beside, then renamed over.
-            let temporary = out + ".tmp-\(getpid())"
-            do {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-                guard rename(temporary, out) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-            } catch {
-                unlink(temporary)
-                FileHandle.standardError.write(Data("meetingd: cannot write \(out): \(error)\n".utf8))
-                throw ExitCode(1)
-            }
-        } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
+        try writeOutput(text, to: out)
     }
 
     private static func date(_ text: String, option: String) throws -> LocalDate {

@@ -1,7 +1,7 @@
 import MeetingModel
 
 /// Clause 4: one comprehensive work meeting per system and field per year, in principle.
-public struct AnnualComprehensiveCap: Rule {
+public struct AnnualComprehensiveCap: CapRule {
     public let id = RuleID.annualComprehensiveCap
     public let clause = "4"
     public let sentence = "本系统本领域综合性工作会议，原则上每年不超过1次"
@@ -13,17 +13,25 @@ public struct AnnualComprehensiveCap: Rule {
     public let fix = Bilingual(zh: "与已批准的综合性工作会议合并，或改为业务工作会议，或附上批准（rule 为 annual-comprehensive-cap）。",
                                en: "Merge into the comprehensive meeting already approved, hold it as a business meeting, or add an approval naming annual-comprehensive-cap.")
 
+    public let keyKind = CapKeyKind.regionAndSystem
+    public let period = CapPeriod.year
+    public let limitSetting = "max_per_year"
+    public let countedKinds: Set<MeetingKind>? = [.comprehensive]
+
     public init() {}
+
+    public func query(for key: CapKey, in dates: ClosedRange<LocalDate>) -> MeetingQuery {
+        MeetingQuery(kinds: [.comprehensive], organizerRegion: key.region, organizerSystem: key.system, startDates: dates)
+    }
 
     public func check(_ context: RuleContext) throws -> [Finding] {
         let request = context.request
         guard request.kind == .comprehensive else { return [] }
         let year = context.localStartDate
-        let query = MeetingQuery(
-            kinds: [.comprehensive], organizerRegion: request.organizer.region, organizerSystem: request.organizer.system,
-            startDates: year.firstOfYear...year.lastOfYear)
+        let query = self.query(for: CapKey(region: request.organizer.region, system: request.organizer.system),
+                               in: period.dates(containing: year))
         let counted = try context.count(query)
-        let limit = context.settings.integer("max_per_year")
+        let limit = limit(context.settings)
         guard counted + 1 > limit else { return [] }
         let system = request.organizer.system ?? ""
         return [finding(

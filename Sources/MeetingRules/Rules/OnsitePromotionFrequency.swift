@@ -1,7 +1,7 @@
 import MeetingModel
 
 /// Clause 4: fewer on-site observation and promotion meetings.
-public struct OnsitePromotionFrequency: Rule {
+public struct OnsitePromotionFrequency: CapRule {
     public let id = RuleID.onsitePromotionFrequency
     public let clause = "4"
     public let sentence = "压减现场观摩会、推进会等频次数量"
@@ -13,16 +13,24 @@ public struct OnsitePromotionFrequency: Rule {
     public let fix = Bilingual(zh: "压减现场观摩会、推进会：与已批准的合并，或附上批准（rule 为 onsite-promotion-frequency）。",
                                en: "Hold fewer on-site and promotion meetings: merge with one already approved, or add an approval naming onsite-promotion-frequency.")
 
+    public let keyKind = CapKeyKind.organizerUnit
+    public let period = CapPeriod.year
+    public let limitSetting = "max_per_year"
+    public let countedKinds: Set<MeetingKind>? = [.onSite, .promotion]
+
     public init() {}
+
+    public func query(for key: CapKey, in dates: ClosedRange<LocalDate>) -> MeetingQuery {
+        MeetingQuery(kinds: [.onSite, .promotion], organizerUnit: key.unit, startDates: dates)
+    }
 
     public func check(_ context: RuleContext) throws -> [Finding] {
         let request = context.request
         guard request.kind == .onSite || request.kind == .promotion else { return [] }
         let day = context.localStartDate
-        let query = MeetingQuery(kinds: [.onSite, .promotion], organizerUnit: request.organizer.unit,
-                                 startDates: day.firstOfYear...day.lastOfYear)
+        let query = self.query(for: CapKey(unit: request.organizer.unit), in: period.dates(containing: day))
         let counted = try context.count(query)
-        let limit = context.settings.integer("max_per_year")
+        let limit = limit(context.settings)
         guard counted + 1 > limit else { return [] }
         return [finding(
             zh: "\(request.organizer.unit) \(day.year) 年现场观摩会、推进会连同本次共 \(counted + 1) 次，上限 \(limit) 次",

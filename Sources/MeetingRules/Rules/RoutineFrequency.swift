@@ -1,7 +1,7 @@
 import MeetingModel
 
 /// Clause 4: routine meetings are kept lean and their frequency controlled.
-public struct RoutineFrequency: Rule {
+public struct RoutineFrequency: CapRule {
     public let id = RuleID.routineFrequency
     public let clause = "4"
     public let sentence = "日常性会议应当精简务实、控制频次"
@@ -12,15 +12,24 @@ public struct RoutineFrequency: Rule {
     public let fix = Bilingual(zh: "减少本月日常性会议，合并议题或改用文件、简报。",
                                en: "Hold fewer routine meetings this month: combine agendas or use a circular instead.")
 
+    public let keyKind = CapKeyKind.organizerUnit
+    public let period = CapPeriod.month
+    public let limitSetting = "max_per_month"
+    public let countedKinds: Set<MeetingKind>? = [.routine]
+
     public init() {}
+
+    public func query(for key: CapKey, in dates: ClosedRange<LocalDate>) -> MeetingQuery {
+        MeetingQuery(kinds: [.routine], organizerUnit: key.unit, startDates: dates)
+    }
 
     public func check(_ context: RuleContext) throws -> [Finding] {
         let request = context.request
         guard request.kind == .routine else { return [] }
         let day = context.localStartDate
-        let query = MeetingQuery(kinds: [.routine], organizerUnit: request.organizer.unit, startDates: day.firstOfMonth...day.lastOfMonth)
+        let query = self.query(for: CapKey(unit: request.organizer.unit), in: period.dates(containing: day))
         let counted = try context.count(query)
-        let limit = context.settings.integer("max_per_month")
+        let limit = limit(context.settings)
         guard counted + 1 > limit else { return [] }
         return [finding(
             zh: "\(request.organizer.unit) \(day.monthKey) 月日常性会议连同本次共 \(counted + 1) 次，上限 \(limit) 次",

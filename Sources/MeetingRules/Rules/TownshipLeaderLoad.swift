@@ -1,7 +1,7 @@
 import MeetingModel
 
 /// Clause 4: markedly fewer meetings attended by township and village principals.
-public struct TownshipLeaderLoad: Rule {
+public struct TownshipLeaderLoad: CapRule {
     public let id = RuleID.townshipLeaderLoad
     public let clause = "4"
     public let sentence = "明显减少乡镇（街道）党政主要负责同志和村（社区）党组织书记、村（居）委会主任参加的会议数量"
@@ -13,13 +13,22 @@ public struct TownshipLeaderLoad: Rule {
     public let fix = Bilingual(zh: "不要求乡镇（村）主要负责同志参会，改由分管同志参加或不参加；或改期到下月；确需参加的附上批准（rule 为 township-leader-load）。",
                                en: "Do not require the township/village principal (let a deputy attend or no one), move the meeting to another month, or add an approval naming township-leader-load.")
 
+    public let keyKind = CapKeyKind.principalRegion
+    public let period = CapPeriod.month
+    public let limitSetting = "max_per_month"
+    public let countedKinds: Set<MeetingKind>? = nil
+
     public init() {}
+
+    public func query(for key: CapKey, in dates: ClosedRange<LocalDate>) -> MeetingQuery {
+        MeetingQuery(startDates: dates, grassrootsPrincipalRegion: key.region)
+    }
 
     public func check(_ context: RuleContext) throws -> [Finding] {
         let day = context.localStartDate
-        let limit = context.settings.integer("max_per_month")
+        let limit = limit(context.settings)
         return try context.request.grassrootsPrincipalRegions.compactMap { region in
-            let query = MeetingQuery(startDates: day.firstOfMonth...day.lastOfMonth, grassrootsPrincipalRegion: region)
+            let query = self.query(for: CapKey(region: region), in: period.dates(containing: day))
             let counted = try context.count(query)
             guard counted + 1 > limit else { return nil }
             return finding(

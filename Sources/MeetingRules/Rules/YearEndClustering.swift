@@ -32,6 +32,34 @@ public struct YearEndClustering: Rule {
         return candidates.first { $0.contains(day) }
     }
 
+    /// The window that starts in `year` under `settings` (it may end in the next year).
+    public static func window(startingIn year: Int, settings: RuleSettings) -> ClosedRange<LocalDate> {
+        let start = settings.monthDay("window_start")
+        let first = LocalDate(year: year, month: start.month, day: min(start.day, LocalDate.daysIn(month: start.month, year: year)))
+        return window(containing: first, start: start, end: settings.monthDay("window_end"))!
+    }
+
+    /// The comprehensive meetings of city and county organizers of `region` in `window`: what the check
+    /// counts against a request of that region, and what `meetingd report` shows.
+    public static func query(region: String, window: ClosedRange<LocalDate>) -> MeetingQuery {
+        MeetingQuery(kinds: [.comprehensive], organizerRegion: region, organizerLevels: [.city, .county], startDates: window)
+    }
+
+    /// The 7 consecutive days inside `window` that hold most of `dates` (the first such run on a tie), and
+    /// how many they hold.
+    public static func busiestSevenDays(_ dates: [LocalDate], in window: ClosedRange<LocalDate>) -> (run: ClosedRange<LocalDate>, count: Int) {
+        let lastStart = max(window.lowerBound, window.upperBound.adding(days: -6))
+        var best = (run: window.lowerBound...window.lowerBound.adding(days: 6), count: -1)
+        var start = window.lowerBound
+        while start <= lastStart {
+            let run = start...start.adding(days: 6)
+            let count = dates.filter { run.contains($0) }.count
+            if count > best.count { best = (run, count) }
+            start = start.adding(days: 1)
+        }
+        return best
+    }
+
     public func check(_ context: RuleContext) throws -> [Finding] {
         let request = context.request
         let day = context.localStartDate
@@ -39,8 +67,7 @@ public struct YearEndClustering: Rule {
               let window = Self.window(containing: day, start: context.settings.monthDay("window_start"),
                                        end: context.settings.monthDay("window_end"))
         else { return [] }
-        let inWindow = MeetingQuery(kinds: [.comprehensive], organizerRegion: request.organizer.region,
-                                    organizerLevels: [.city, .county], startDates: window)
+        let inWindow = Self.query(region: request.organizer.region, window: window)
         let dates = try context.startDates(inWindow)
         var findings: [Finding] = []
         let perWeek = context.settings.integer("max_per_7_days")

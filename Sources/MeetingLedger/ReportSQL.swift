@@ -1,0 +1,221 @@
+import Foundation
+import MeetingModel
+
+/// The tables and statements of reports and the decision browser, shared by every ledger backend like the
+/// rules' `CountPlan`: written once with `?` placeholders, in SQL that SQLite and PostgreSQL read alike.
+/// Every statement reads only what its year and organizer region (or its filter's key) hold, through an index
+/// made for it: a report's cost follows what the year and region hold, not the ledger's size.
+package enum ReportSQL {
+    package enum Dialect { case sqlite, postgresql }
+
+    /// The decision row's subject columns (`DecisionSubject`): `year` is the first occurrence's (an invalid
+    /// file's: the year it was decided, in UTC), `last_date` the last occurrence's local date.
+    package static func subjectColumns(_ dialect: Dialect) -> [String] {
+        let text = dialect == .postgresql ? "TEXT COLLATE \"C\"" : "TEXT"
+        return ["title \(text)", "kind \(text)", "organizer_unit \(text)", "organizer_region \(text)", "local_date \(text)",
+                "last_date \(text)", "year INTEGER"]
+    }
+
+    package static func subjectTables(_ dialect: Dialect) -> [String] {
+        let text = dialect == .postgresql ? "TEXT COLLATE \"C\"" : "TEXT"
+        let withoutRowID = dialect == .sqlite ? " WITHOUT ROWID" : ""
+        return [
+            // The browser's `unit` and `rule` filters, newest first: one index range each.
+            "CREATE TABLE decision_unit (unit \(text) NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (unit, seq))\(withoutRowID)",
+            "CREATE TABLE decision_rule (rule \(text) NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (rule, seq))\(withoutRowID)",
+            // A report's decisions: its year, then its organizer region (equal or under).
+            "CREATE INDEX decision_by_year ON decision (year, organizer_region)",
+            // Series, which count in later years too: few, so their own small index.
+            "CREATE INDEX decision_series_by_year ON decision (year, organizer_region) WHERE last_date > local_date",
+            // One request's history (`/decisions/<id>`), invalid files with its id included.
+            "CREATE INDEX decision_by_request_id ON decision (request_id, seq)",
+            // The township-leader load's keys of one year.
+            "CREATE INDEX principal_by_year ON meeting_principal_region ((substr(local_date, 1, 4)), region)",
+        ]
+    }
+
+    package static let setSubject = """
+        UPDATE decision SET title = ?, kind = ?, organizer_unit = ?, organizer_region = ?, local_date = ?, last_date = ?, year = ?
+        WHERE seq = ?
+        """
+
+    package static func subjectValues(_ subject: DecisionSubject) -> [LedgerCell] {
+        [.text(subject.title), .text(subject.kind.rawValue), .text(subject.organizerUnit), .text(subject.organizerRegion),
+         .text(subject.firstDate.description), .text(subject.lastDate.description), .integer(Int64(subject.firstDate.year))]
+    }
+
+    /// An invalid file's year: the year it was decided (UTC), with no region — counted only in a report of every region.
+    package static let setInvalidYear = "UPDATE decision SET year = ? WHERE seq = ?"
+
+    package static func utcYear(_ date: Date) -> Int {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar.component(.year, from: date)
+    }
+
+    package static let insertUnit = "INSERT INTO decision_unit (unit, seq) VALUES (?, ?) ON CONFLICT DO NOTHING"
+    package static let insertRule = "INSERT INTO decision_rule (rule, seq) VALUES (?, ?) ON CONFLICT DO NOTHING"
+
+    /// Migrating: a withdrawal's subject is its withdrawn proposal's.
+    package static let withdrawalSubjectsBackfill = """
+        UPDATE decision SET (title, kind, organizer_unit, organizer_region, local_date, last_date, year) =
+            (SELECT p.title, p.kind, p.organizer_unit, p.organizer_region, p.local_date, p.last_date, p.year FROM decision p
+             WHERE p.request_id = decision.request_id AND p.revision = decision.revision AND p.action = 'propose'
+                 AND p.verdict = 'approved')
+        WHERE action = 'withdraw'
+        """
+
+    /// The condition "`column` is `region` or under it" (`浙江省/杭州市` keeps `浙江省/杭州市/西湖区`) as an
+    /// index range, and its arguments: regions are compared byte by byte, and `0` follows `/`.
+    package static func under(_ column: String, _ region: String) -> (sql: String, values: [LedgerCell]) {
+        ("(\(column) = ? OR (\(column) > ? AND \(column) < ?))", [.text(region), .text(region + "/"), .text(region + "0")])
+    }
+
+    /// A report's decisions of `year`, each with its meeting's current standing (for proposals that are its
+    /// current revision): seq, action, verdict, kind, local_date, organizer_unit, decision_json, meeting status,
+    /// meeting exempt.
+    package static func decisionsOfYear(_ year: Int, region: String?) -> (sql: String, values: [LedgerCell]) {
+        var sql = """
+            SELECT d.seq, d.action, d.verdict, d.kind, d.local_date, d.organizer_unit, d.decision_json, m.status, m.exempt
+            FROM decision d LEFT JOIN meeting m ON m.id = d.request_id AND m.revision = d.revision AND d.action = 'propose'
+            WHERE d.year = ?
+            """
+        var values: [LedgerCell] = [.integer(Int64(year))]
+        if let region {
+            let condition = under("d.organizer_region", region)
+            sql += " AND " + condition.sql
+            values += condition.values
+        }
+        return (sql + " ORDER BY d.seq", values)
+    }
+
+    /// The organizer units of approved proposals touching `year` whose kind is among `kinds` (nil: any):
+    /// the candidate keys of a unit's cap (each is then counted with the rule's own query). Series that
+    /// began in the `seriesYears` before it count too.
+    package static func organizerUnits(year: Int, kinds: [String]?, region: String?, seriesYears: Int) -> (sql: String, values: [LedgerCell]) {
+        func part(_ yearCondition: String, _ yearValues: [LedgerCell], series: Bool) -> (String, [LedgerCell]) {
+            var sql = "SELECT d.organizer_unit FROM decision d WHERE \(yearCondition) AND d.action = 'propose' AND d.verdict = 'approved'"
+            var values = yearValues
+            if series { sql += " AND d.last_date > d.local_date AND d.last_date >= ?"; values.append(.text("\(LocalDate(year: year, month: 1, day: 1))")) }
+            if let kinds {
+                sql += " AND d.kind IN (\(Array(repeating: "?", count: kinds.count).joined(separator: ",")))"
+                values += kinds.map(LedgerCell.text)
+            }
+            if let region {
+                let condition = under("d.organizer_region", region)
+                sql += " AND " + condition.sql
+                values += condition.values
+            }
+            return (sql, values)
+        }
+        let thisYear = part("d.year = ?", [.integer(Int64(year))], series: false)
+        let earlier = part("d.year >= ? AND d.year < ?", [.integer(Int64(year - seriesYears)), .integer(Int64(year))], series: true)
+        return ("\(thisYear.0) UNION \(earlier.0) ORDER BY 1", thisYear.1 + earlier.1)
+    }
+
+    /// The region and system of comprehensive meetings in `dates` (the partial index on comprehensive
+    /// occurrences), optionally of city and county organizers only.
+    package static func comprehensiveKeys(_ dates: ClosedRange<LocalDate>, region: String?, cityAndCountyOnly: Bool) -> (sql: String, values: [LedgerCell]) {
+        var sql = """
+            SELECT DISTINCT organizer_region, organizer_system FROM occurrence
+            WHERE kind = 'comprehensive' AND local_date BETWEEN ? AND ?
+            """
+        var values: [LedgerCell] = [.text(dates.lowerBound.description), .text(dates.upperBound.description)]
+        if cityAndCountyOnly { sql += " AND organizer_level IN ('city', 'county')" }
+        if let region {
+            let condition = under("organizer_region", region)
+            sql += " AND " + condition.sql
+            values += condition.values
+        }
+        return (sql + " ORDER BY 1, 2", values)
+    }
+
+    /// The township and village regions whose principal a counted meeting of `year` requires, with the months.
+    package static func principalRegions(year: Int, region: String?) -> (sql: String, values: [LedgerCell]) {
+        var sql = """
+            SELECT DISTINCT p.region, substr(p.local_date, 1, 7) FROM meeting_principal_region p
+            JOIN meeting m ON m.id = p.meeting_id AND m.status = 'approved' AND m.exempt = 0
+            WHERE substr(p.local_date, 1, 4) = ?
+            """
+        var values: [LedgerCell] = [.text(String(year))]
+        if let region {
+            let condition = under("p.region", region)
+            sql += " AND " + condition.sql
+            values += condition.values
+        }
+        return (sql + " ORDER BY 1, 2", values)
+    }
+
+    /// The decision browser's filters.
+    package struct BrowserFilter: Sendable, Equatable {
+        package var id: String?
+        package var unit: String?
+        package var verdict: String?
+        package var rule: String?
+        package var from: String?
+        package var to: String?
+        package var titleContains: String?
+
+        package init(id: String? = nil, unit: String? = nil, verdict: String? = nil, rule: String? = nil, from: String? = nil,
+                     to: String? = nil, titleContains: String? = nil) {
+            self.id = id
+            self.unit = unit
+            self.verdict = verdict
+            self.rule = rule
+            self.from = from
+            self.to = to
+            self.titleContains = titleContains
+        }
+    }
+
+    package static let browserColumns = """
+        d.seq, d.request_id, d.revision, d.action, d.verdict, d.decided_at, d.node, d.title, d.kind, d.organizer_unit,
+        d.organizer_region, d.local_date, d.destination, d.decision_json
+        """
+
+    /// One page of decisions, newest first: `limit` rows after skipping `offset`. A `unit` or `rule` filter
+    /// reads its own index range newest first; an `id`, its request's.
+    package static func browse(_ filter: BrowserFilter, limit: Int, offset: Int) -> (sql: String, values: [LedgerCell]) {
+        var from = "decision d"
+        var conditions: [String] = []
+        var values: [LedgerCell] = []
+        var order = "d.seq DESC"
+        if let unit = filter.unit {
+            from = "decision_unit u JOIN decision d ON d.seq = u.seq"
+            conditions.append("u.unit = ?")
+            values.append(.text(unit))
+            order = "u.seq DESC"
+        }
+        if let rule = filter.rule {
+            from += " JOIN decision_rule r ON r.seq = d.seq AND r.rule = ?"
+            values.append(.text(rule))
+        }
+        if let id = filter.id {
+            conditions.append("d.request_id = ?")
+            values.append(.text(id))
+        }
+        if let verdict = filter.verdict {
+            conditions.append("d.verdict = ?")
+            values.append(.text(verdict))
+        }
+        if let day = filter.from {
+            conditions.append("d.local_date >= ?")
+            values.append(.text(day))
+        }
+        if let day = filter.to {
+            conditions.append("d.local_date <= ?")
+            values.append(.text(day))
+        }
+        if let text = filter.titleContains {
+            conditions.append("d.title LIKE ? ESCAPE '\\'")
+            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_")
+            values.append(.text("%" + escaped + "%"))
+        }
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        return ("SELECT \(browserColumns) FROM \(from)\(whereClause) ORDER BY \(order) LIMIT \(limit) OFFSET \(offset)", values)
+    }
+
+    /// Every decision of one request, oldest first.
+    package static let history = "SELECT \(browserColumns) FROM decision d WHERE d.request_id = ? ORDER BY d.seq"
+}
