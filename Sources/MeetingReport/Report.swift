@@ -17,6 +17,14 @@ public struct Report: Sendable, Equatable {
         public var withdrawn = 0
         /// Of the approved: statutory meetings, which count against no cap.
         public var exempt = 0
+
+        public init(approved: Int = 0, rejected: Int = 0, invalid: Int = 0, withdrawn: Int = 0, exempt: Int = 0) {
+            self.approved = approved
+            self.rejected = rejected
+            self.invalid = invalid
+            self.withdrawn = withdrawn
+            self.exempt = exempt
+        }
     }
 
     public struct Tally: Sendable, Equatable {

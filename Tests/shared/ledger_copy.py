@@ -99,6 +99,18 @@ def main():
         replays.append(report)
     check(replays[0] == replays[1], "replay gives the same report on either ledger")
 
+    # So does `report`: every year the history touches, and one region, give the same numbers on either ledger.
+    for arguments in [["--year", "2025"], ["--year", "2026"], ["--year", "2025", "--region", "浙江省/杭州市"]]:
+        reports = []
+        for ledger in [sqlite, target]:
+            result = run("report", "--ledger", ledger, "--format", "json", *arguments, expect=0)
+            report = json.loads(result.stdout)
+            report.pop("generated", None)
+            reports.append(report)
+        check(reports[0] == reports[1], f"report {' '.join(arguments)} is the same on either ledger")
+        if arguments == ["--year", "2025"]:
+            check(reports[0]["totals"]["approved"] > 0 and reports[0]["caps"], f"the 2025 report counts the copied history: {reports[0]['totals']}")
+
     # New decisions on the copy come after the copied ones, and the copied caps hold.
     rows = subprocess.run(["psql", target, "-At", "-c", "SELECT COUNT(*), MAX(seq), COUNT(*) FILTER (WHERE node <> '') FROM decision"],
                           check=True, capture_output=True, text=True).stdout.strip().split("|")
