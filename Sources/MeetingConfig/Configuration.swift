@@ -32,6 +32,9 @@ public struct Configuration: Sendable, Equatable {
     public var timezone: String = "Asia/Shanghai"
     /// `host:port`, or nil when `http: off`.
     public var http: String? = "127.0.0.1:8080"
+    /// Whether the HTTP listener also serves the report and the decision browser (`/report/`, `/decisions/`),
+    /// which show what the ledger holds: titles, units, names.
+    public var pages = true
     public var feeds = FeedSettings()
     /// Decisions per ledger transaction and durability barrier (1: each decision durable on its own).
     public var groupCommit = 1
@@ -125,6 +128,9 @@ extension Configuration {
                     }
                     configuration.http = address
                 }
+            case "pages":
+                guard let flag = value.bool else { throw ConfigurationError("\(at(value)): pages: expected true or false") }
+                configuration.pages = flag
             case "listed_meetings":
                 let range = RuleSettingsSet.listedMeetingsRange
                 guard let number = value.scalar.flatMap({ Int($0.string) }), range.contains(number) else {
@@ -211,7 +217,7 @@ extension Configuration {
                     }
                 }
             default:
-                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, node, timezone, http, group_commit, listed_meetings, recurrence, feeds, rules)")
+                throw ConfigurationError("\(at(keyNode)): \(key): unknown key (known: spool, ledger, node, timezone, http, pages, group_commit, listed_meetings, recurrence, feeds, rules)")
             }
         }
         return configuration
@@ -311,6 +317,11 @@ extension Configuration {
             "",
             "# Where `meetingd run` serves the feeds over HTTP (HOST:PORT), or off. `--http` overrides it.",
             "http: 127.0.0.1:8080",
+            "",
+            "# Whether that listener also serves the year's report (/report/, /report.json) and the decision browser",
+            "# (/decisions/, /decisions.json). They show titles, units and names from the ledger: before widening",
+            "# `http` beyond 127.0.0.1, put them behind the office's reverse proxy with authentication, or turn them off.",
+            "pages: true",
             "",
             "# Decisions per ledger transaction and durability barrier (one syncfs). 1: every decision is durable",
             "# before its request leaves incoming/. 100: a burst costs one barrier per hundred, and no request",

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeetingConfig
 import MeetingLedger
+import MeetingModel
 import MeetingPostgres
 import MeetingSpool
 import ServiceLifecycle
@@ -29,7 +30,9 @@ public enum Daemon {
         // into the feeds, and the feed server stops last.
         var services: [any Service] = []
         if let http {
-            services.append(FeedServer(spool: spool, metrics: metrics).application(address: http, logger: logger) {
+            let zone = TimeZoneDatabase.system.timeZone(named: configuration.timezone) ?? TimeZone(identifier: "Asia/Shanghai")!
+            let pages = configuration.pages ? PageSource(ledger: ledger, settings: { settings.settings }, timeZone: zone) : nil
+            services.append(FeedServer(spool: spool, metrics: metrics, pages: pages).application(address: http, logger: logger) {
                 logger.notice("serving feeds", metadata: ["http": "\(http.host):\(http.port)"])
                 readiness.ready("http")
             })

@@ -25,6 +25,9 @@ public final class SettingsBox: @unchecked Sendable {
     }
 
     public var version: String { lock.withLock { current.version } }
+
+    /// The settings in force now (the report counts with them).
+    public var settings: RuleSettingsSet { lock.withLock { current } }
 }
 
 /// Counts for `STATUS=` lines.

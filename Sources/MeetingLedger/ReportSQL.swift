@@ -217,5 +217,5 @@ package enum ReportSQL {
     }
 
     /// Every decision of one request, oldest first.
-    package static let history = "SELECT \(browserColumns) FROM decision d WHERE d.request_id = ? ORDER BY d.seq"
+    package static let history = "SELECT \(browserColumns), d.request_bytes FROM decision d WHERE d.request_id = ? ORDER BY d.seq"
 }

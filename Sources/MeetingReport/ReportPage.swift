@@ -252,7 +252,7 @@ public enum PageFrame {
     }
 
     public static let navigation = HTML.el("nav", [], [
-        .el("a", [("href", "/feeds/index.html")], "订阅源 Feeds"), .text(" · "),
+        .el("a", [("href", "/")], "订阅源 Feeds"), .text(" · "),
         .el("a", [("href", "/report/")], "年度报告 Report"), .text(" · "),
         .el("a", [("href", "/decisions/")], "决定记录 Decisions"),
     ])
@@ -285,6 +285,9 @@ public enum PageFrame {
         rect.busiest{fill:none;stroke:var(--ink);stroke-width:2}
         .swatch{display:inline-block;width:.9em;height:.9em;vertical-align:middle}
         q{quotes:"「" "」"}
+        .filters{display:flex;flex-wrap:wrap;gap:6px 12px;margin:.5em 0} .filters input{max-width:100%}
+        pre.note{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f6f6;padding:8px;border-radius:4px}
+        .verdict.approved{color:var(--ok)} .verdict.rejected{color:var(--no)}
         @media print{@page{size:A4;margin:14mm} body{padding:0;font-size:10.5pt} nav{display:none} svg,table,tr{break-inside:avoid} .table{overflow:visible}}
         """
 }

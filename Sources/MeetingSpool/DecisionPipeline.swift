@@ -562,7 +562,7 @@ public final class DecisionPipeline {
     }
 
     /// The single-event .ics of an approval or withdrawal: the VEVENT the ledger keeps for feeds, in its calendar.
-    private static func calendar(_ publication: Publication) throws -> [UInt8] {
+    public static func calendar(_ publication: Publication) throws -> [UInt8] {
         try ICalendarWriter.assemble(CalendarDocument(events: []), zones: [publication.timeZone: publication.start],
                                          events: [publication.vevent])
     }

@@ -3,100 +3,233 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import MeetingConfig
-import MeetingRules
+import MeetingLedger
 import MeetingModel
+import MeetingReport
+import MeetingRules
 import MeetingSpool
 
-/// Serves `feeds/` over HTTP for calendar programs: GET and HEAD only, strong ETags from the bytes,
-/// Last-Modified, 304 for `If-None-Match` (which wins) and `If-Modified-Since`, 404 for anything that is not
-/// a feed file (no traversal, no links followed, no listings), plus `/healthz` and `/metrics`.
+/// What the report and the decision browser read: the ledger (read-only), the settings in force and the
+/// office's time zone.
+public struct PageSource: Sendable {
+    let ledger: any Ledger
+    let settings: @Sendable () -> RuleSettingsSet
+    let timeZone: TimeZone
+
+    public init(ledger: any Ledger, settings: @escaping @Sendable () -> RuleSettingsSet, timeZone: TimeZone) {
+        self.ledger = ledger
+        self.settings = settings
+        self.timeZone = timeZone
+    }
+}
+
+/// The daemon's HTTP side on Hummingbird's `Router`: GET and HEAD only (405 otherwise), with
+/// - `feeds/` at the root for calendar programs: strong ETags from the bytes, Last-Modified, 304 for
+///   `If-None-Match` (which wins) and `If-Modified-Since`, 404 for anything that is not a feed file (no
+///   traversal, no links followed, no listings);
+/// - `/report/`, `/report.json`, `/decisions/`, `/decisions/<id>`, `/decisions/<id>.ics` and
+///   `/decisions.json`, read from the ledger (unless `pages: false`), with the same ETag and 304 rules and a
+///   400 naming the parameter for a bad value;
+/// - `/healthz` and `/metrics`.
 public struct FeedServer: Sendable {
     let spool: SpoolDirectory
     let metrics: DaemonMetrics
+    let pages: PageSource?
     /// ETags by file identity: a 304 needs no read of the feed.
     private let tags = TagCache()
 
-    public init(spool: SpoolDirectory, metrics: DaemonMetrics) {
+    public init(spool: SpoolDirectory, metrics: DaemonMetrics, pages: PageSource? = nil) {
         self.spool = spool
         self.metrics = metrics
+        self.pages = pages
     }
 
     /// The Hummingbird application, a Service for the daemon's ServiceGroup.
     public func application(address: HTTPAddress, logger: Logger, onRunning: @escaping @Sendable () -> Void) -> some Service {
-        let responder = CallbackResponder<BasicRequestContext> { request, _ in self.respond(to: request) }
-        return Application(responder: responder,
-                           configuration: .init(address: .hostname(address.host, port: address.port), serverName: "meetingd"),
-                           onServerRunning: { _ in onRunning() }, logger: logger)
+        Application(router: router(),
+                    configuration: .init(address: .hostname(address.host, port: address.port), serverName: "meetingd"),
+                    onServerRunning: { _ in onRunning() }, logger: logger)
     }
 
     static let types = ["ics": "text/calendar; charset=utf-8", "json": "application/json; charset=utf-8",
                         "html": "text/html; charset=utf-8"]
 
-    func respond(to request: Request) -> Response {
-        let response = answer(request)
-        metrics.served(status: Int(response.status.code))
-        return response
-    }
-
-    private func answer(_ request: Request) -> Response {
-        guard request.method == .get || request.method == .head else {
-            return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: GuardMiddleware(metrics: metrics))
+        func route(_ path: RouterPath, _ handler: @escaping @Sendable (Request) async -> Response) {
+            router.get(path) { request, _ in await handler(request) }
+            router.head(path) { request, _ in await handler(request) }
         }
-        let path = request.uri.path
-        if path == "/healthz" {
+        route("healthz") { request in
             // 503 while requests cannot be decided (a shared ledger's database down, a full disk), with the reason.
             if let reason = metrics.blockedBecause {
                 return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8", .retryAfter: "5"],
                                 body: .init(byteBuffer: ByteBuffer(bytes: Array("cannot decide: \(reason)\n".utf8))))
             }
-            return body(Array("ok\n".utf8), type: "text/plain; charset=utf-8", request)
+            return Self.body(Array("ok\n".utf8), headers: [.contentType: "text/plain; charset=utf-8"], request)
         }
-        if path == "/metrics" { return body(metrics.text, type: "text/plain; version=0.0.4; charset=utf-8", request) }
-        guard let relative = FeedRequestPath.relative(path) else { return notFound() }
-        guard let type = Self.types[String(relative.split(separator: ".").last ?? "")],
-              let file = spool.openFeed(relative) else { return notFound() }
+        route("metrics") { request in
+            Self.body(metrics.text, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], request)
+        }
+        route("report") { request in await page(request) { source, query in try Self.report(source, query, json: false) } }
+        route("report.json") { request in await page(request) { source, query in try Self.report(source, query, json: true) } }
+        route("decisions") { request in await page(request) { source, query in try Self.decisions(source, query, json: false) } }
+        route("decisions.json") { request in await page(request) { source, query in try Self.decisions(source, query, json: true) } }
+        route("decisions/:id") { request in
+            await page(request) { source, _ in try Self.history(source, path: request.uri.path) }
+        }
+        route("/") { request in feed(request) }
+        route("**") { request in feed(request) }
+        return router
+    }
+
+    // MARK: Feeds
+
+    private func feed(_ request: Request) -> Response {
+        guard let relative = FeedRequestPath.relative(request.uri.path),
+              let type = Self.types[String(relative.split(separator: ".").last ?? "")],
+              let file = spool.openFeed(relative) else { return Self.notFound() }
         // The bytes are read at most once per version of the file; the tag always comes from the bytes.
         var bytes: [UInt8]?
         let tag: String
         if let known = tags.tag(for: file.identity) {
             tag = known
         } else {
-            guard let read = file.readAll() else { return notFound() }
+            guard let read = file.readAll() else { return Self.notFound() }
             bytes = read
-            tag = "\"\(Digest.fnv1a64Hex(read))-\(read.count)\""
+            tag = Self.tag(read)
             tags.remember(tag, for: file.identity)
         }
         let modified = file.modified
-        let lastModified = HTTPDate.format(modified)
-        var headers: HTTPFields = [.eTag: tag, .lastModified: lastModified, .cacheControl: "no-cache"]
-        if let condition = request.headers[.ifNoneMatch] {
-            // Weak comparison, as RFC 9110 asks for If-None-Match.
-            let tags = condition.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                .map { $0.hasPrefix("W/") ? String($0.dropFirst(2)) : $0 }
-            if tags.contains("*") || tags.contains(tag) { return Response(status: .notModified, headers: headers) }
-        } else if let since = request.headers[.ifModifiedSince].flatMap(HTTPDate.parse),
-                  modified.timeIntervalSince1970.rounded(.down) <= since.timeIntervalSince1970 {
+        var headers: HTTPFields = [.eTag: tag, .lastModified: HTTPDate.format(modified), .cacheControl: "no-cache"]
+        if Self.matches(request, tag: tag) { return Response(status: .notModified, headers: headers) }
+        if request.headers[.ifNoneMatch] == nil, let since = request.headers[.ifModifiedSince].flatMap(HTTPDate.parse),
+           modified.timeIntervalSince1970.rounded(.down) <= since.timeIntervalSince1970 {
             return Response(status: .notModified, headers: headers)
         }
         headers[.contentType] = type
-        guard let content = bytes ?? file.readAll() else { return notFound() }
-        return body(content, headers: headers, request)
+        guard let content = bytes ?? file.readAll() else { return Self.notFound() }
+        return Self.body(content, headers: headers, request)
     }
 
-    private func body(_ bytes: [UInt8], type: String, _ request: Request) -> Response {
-        body(bytes, headers: [.contentType: type], request)
+    // MARK: Pages
+
+    /// A page's answer: made off the event loop (the ledger blocks), then served with a strong ETag from its
+    /// bytes and 304 for a matching `If-None-Match`, like a feed.
+    private func page(_ request: Request, _ make: @escaping @Sendable (PageSource, [(String, String)]) throws -> (bytes: [UInt8], type: String)?)
+        async -> Response {
+        guard let pages else {
+            return Self.plain(.notFound, "not found: pages are turned off in this office's configuration (pages: false)\n")
+        }
+        guard let query = Self.parameters(request.uri.query) else { return Self.plain(.badRequest, "query: not valid percent-encoded UTF-8\n") }
+        let outcome: Result<(bytes: [UInt8], type: String)?, any Error> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: Result { try make(pages, query) }) }
+        }
+        switch outcome {
+        case let .success(made?):
+            let tag = Self.tag(made.bytes)
+            let headers: HTTPFields = [.eTag: tag, .cacheControl: "no-cache", .contentType: made.type]
+            if Self.matches(request, tag: tag) { return Response(status: .notModified, headers: [.eTag: tag, .cacheControl: "no-cache"]) }
+            return Self.body(made.bytes, headers: headers, request)
+        case .success(nil):
+            return Self.notFound()
+        case let .failure(problem as ReportParameters.Problem):
+            return Self.plain(.badRequest, "bad request: \(problem)\n")
+        case let .failure(error):
+            return Self.plain(.serviceUnavailable, "cannot read the ledger: \(error)\n")
+        }
     }
 
-    private func body(_ bytes: [UInt8], headers: HTTPFields, _ request: Request) -> Response {
+    static func report(_ source: PageSource, _ query: [(String, String)], json: Bool) throws -> (bytes: [UInt8], type: String)? {
+        let value = { (name: String) in query.last { $0.0 == name }?.1 }
+        let parameters = try ReportParameters(year: value("year").flatMap { $0.isEmpty ? nil : $0 },
+                                              region: value("region").flatMap { $0.isEmpty ? nil : $0 })
+        let builder = ReportBuilder(settings: source.settings(), timeZone: source.timeZone)
+        let report = try builder.build(ledger: source.ledger, year: parameters.year ?? builder.currentYear(), region: parameters.region)
+        return json ? (Array((report.json.serialized + "\n").utf8), types["json"]!) : (Array(ReportPage.render(report).utf8), types["html"]!)
+    }
+
+    static func decisions(_ source: PageSource, _ query: [(String, String)], json: Bool) throws -> (bytes: [UInt8], type: String)? {
+        let listing = try DecisionBrowser(ledger: source.ledger, timeZone: source.timeZone).listing(DecisionBrowser.Query(parameters: query))
+        return json ? (Array((listing.json(timeZone: source.timeZone).serialized + "\n").utf8), types["json"]!)
+            : (Array(BrowserPage.listing(listing, timeZone: source.timeZone).utf8), types["html"]!)
+    }
+
+    /// `/decisions/<id>` and `/decisions/<id>.ics`; nil (404) for anything that is not a request id the ledger holds.
+    static func history(_ source: PageSource, path: String) throws -> (bytes: [UInt8], type: String)? {
+        guard path.hasPrefix("/decisions/"), let decoded = String(path.dropFirst("/decisions/".count)).removingPercentEncoding else { return nil }
+        let browser = DecisionBrowser(ledger: source.ledger, timeZone: source.timeZone)
+        if decoded.hasSuffix(".ics"), case let id = String(decoded.dropLast(4)), RequestParser.isValidID(id) {
+            return try browser.calendar(of: id).map { ($0, types["ics"]!) }
+        }
+        guard RequestParser.isValidID(decoded) else { return nil }
+        let entries = try browser.history(of: decoded)
+        guard !entries.isEmpty else { return nil }
+        let page = BrowserPage.history(id: decoded, entries, hasCalendar: try browser.calendar(of: decoded) != nil, timeZone: source.timeZone)
+        return (Array(page.utf8), types["html"]!)
+    }
+
+    // MARK: Pieces
+
+    /// The query's name=value pairs, percent-decoded (`+` is a space); nil when one does not decode.
+    static func parameters(_ query: String?) -> [(String, String)]? {
+        guard let query, !query.isEmpty else { return [] }
+        guard query.utf8.count <= 4096 else { return nil }
+        var pairs: [(String, String)] = []
+        for item in query.split(separator: "&") {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = parts[0].replacingOccurrences(of: "+", with: " ").removingPercentEncoding,
+                  let value = (parts.count > 1 ? String(parts[1]) : "").replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            else { return nil }
+            pairs.append((name, value))
+        }
+        return pairs
+    }
+
+    static func tag(_ bytes: [UInt8]) -> String { "\"\(Digest.fnv1a64Hex(bytes))-\(bytes.count)\"" }
+
+    /// `If-None-Match` names `tag` (weak comparison, as RFC 9110 asks) or `*`.
+    static func matches(_ request: Request, tag: String) -> Bool {
+        guard let condition = request.headers[.ifNoneMatch] else { return false }
+        let tags = condition.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .map { $0.hasPrefix("W/") ? String($0.dropFirst(2)) : $0 }
+        return tags.contains("*") || tags.contains(tag)
+    }
+
+    static func body(_ bytes: [UInt8], headers: HTTPFields, _ request: Request) -> Response {
         var headers = headers
         headers[.contentLength] = String(bytes.count)
         let payload = request.method == .head ? ResponseBody() : ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
         return Response(status: .ok, headers: headers, body: payload)
     }
 
-    private func notFound() -> Response {
-        Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: "not found\n")))
+    static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func notFound() -> Response { plain(.notFound, "not found\n") }
+}
+
+/// Every request passes here first: only GET and HEAD are served (405 with `Allow` otherwise), anything the
+/// router does not know is a 404, and every answer is counted for `/metrics`.
+struct GuardMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let metrics: DaemonMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response: Response
+        if request.method != .get && request.method != .head {
+            response = Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])
+        } else {
+            do {
+                response = try await next(request, context)
+            } catch {
+                response = FeedServer.notFound()
+            }
+        }
+        metrics.served(status: Int(response.status.code))
+        return response
     }
 }
 

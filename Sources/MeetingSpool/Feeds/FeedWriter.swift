@@ -186,6 +186,7 @@ public final class FeedWriter: @unchecked Sendable {
         let digest = Digest.content(json)
         guard digest != indexDigest else { return false }
         var html = ["<!doctype html>", "<html lang=\"zh\"><head><meta charset=\"utf-8\"><title>meetingd 会议日历订阅</title></head><body>",
+                    "<nav><a href=\"/\">订阅源 Feeds</a> · <a href=\"/report/\">年度报告 Report</a> · <a href=\"/decisions/\">决定记录 Decisions</a></nav>",
                     "<h1>会议日历订阅 / Calendar feeds</h1>", "<table>", "<tr><th>日历 Calendar</th><th>会议数 Events</th><th>订阅地址 URL</th></tr>"]
         for feed in feeds {
             let url = Self.url(feed.path)
