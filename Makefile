@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 SPOOL ?= $(CURDIR)/spool
 SWIFT ?= swift
-APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip systemd vdirsyncer khal postgresql
+APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip systemd vdirsyncer khal postgresql chromium chromium-driver fonts-noto-cjk
 export MEETINGD_REQUIRE_PARSERS = 1
 # A crash in a test's child prints its backtrace at once: full symbolication of the debug binary took minutes
 # on this machine, with the child's output pipes held open meanwhile.
@@ -25,9 +25,9 @@ deps:
 
 # The independent iCalendar parsers and the JSON Schema validator the tests use (PyPI).
 python-deps:
-	@python3 -c "import icalendar, vobject, jsonschema" 2>/dev/null || \
-	  python3 -m pip install --quiet icalendar vobject jsonschema || \
-	  python3 -m pip install --quiet --break-system-packages icalendar vobject jsonschema
+	@python3 -c "import icalendar, vobject, jsonschema, selenium" 2>/dev/null || \
+	  python3 -m pip install --quiet icalendar vobject jsonschema selenium || \
+	  python3 -m pip install --quiet --break-system-packages icalendar vobject jsonschema selenium
 
 build: deps
 	$(SWIFT) build
@@ -56,7 +56,7 @@ test: deps python-deps
 # The rule-engine and spool tests again on a PostgreSQL ledger, then three real daemons on one database and
 # `ledger copy`, against a throwaway cluster started here (initdb into a temporary folder; stopped and removed
 # at the end, whatever happens). Nothing is assumed to be running.
-PG_TESTS = MeetingRulesTests|ScenarioTests|ReportTests|RevisionTests|RecurrenceTests|FeedTests|CrowdedKeyTests|CalendarOutputTests|RobustnessTests|HostileSpoolTests
+PG_TESTS = MeetingRulesTests|ScenarioTests|ReportTests|PagesTests|RevisionTests|RecurrenceTests|FeedTests|CrowdedKeyTests|CalendarOutputTests|RobustnessTests|HostileSpoolTests
 test-postgresql: deps python-deps
 	$(SWIFT) build --build-tests
 	@dir=$$(mktemp -d /tmp/meetingd-pg.XXXXXX); trap 'Tests/tools/pg_cluster.sh stop '"$$dir" EXIT; \

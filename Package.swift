@@ -86,7 +86,8 @@ let package = Package(
         .testTarget(
             name: "MeetingSpoolTests",
             dependencies: ["MeetingSpool", "MeetingCalendar", "MeetingLedger", "MeetingConfig", "MeetingReplay", "MeetingPostgres",
-                           "MeetingReport", "TestSupport"],
+                           "MeetingReport", "MeetingDaemon", "TestSupport",
+                           .product(name: "HummingbirdTesting", package: "hummingbird")],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -1,0 +1,177 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import MeetingDaemon
+import MeetingLedger
+import MeetingModel
+import MeetingReport
+import MeetingRules
+import MeetingSpool
+import XCTest
+
+/// The report and decision browser routes, in process through Hummingbird's router (HummingbirdTesting), on a
+/// spool built by real drains: every route, filters, pagination, 400s, 404s, path tricks and ETag/304.
+final class PagesTests: XCTestCase {
+    static let zone = TimeZone(identifier: "Asia/Shanghai")!
+    static let hostileTitle = "<script>alert(\"x\")</script> 'q' \u{200F}rtl &amp;"
+
+    /// The report's year, 40 more business meetings (more than one page of decisions) and a hostile title.
+    private func drained() throws -> (TestSpool, DecisionPipeline) {
+        let spool = try TestSpool()
+        for (name, json) in ReportTests.requests { try spool.drop(name, json: json) }
+        for index in 0..<40 {
+            try spool.drop(String(format: "b%02d.json", index), json: ReportTests.request(
+                "b-\(index)", day: "2025-10-\(10 + index % 15)", unit: "杭州市单位\(index % 4)", system: "系统\(index)"))
+        }
+        try spool.drop("h.json", json: ReportTests.request("hostile", day: "2025-11-03", unit: "杭州市单位0", title: Self.hostileTitle))
+        let pipeline = try spool.pipeline()
+        XCTAssertEqual(try pipeline.drain().count, 19 + 41)
+        return (spool, pipeline)
+    }
+
+    private func application(_ spool: TestSpool, _ ledger: any Ledger, pages: Bool = true) throws -> some ApplicationProtocol {
+        let source = PageSource(ledger: ledger, settings: { RuleSettingsSet() }, timeZone: Self.zone)
+        let server = FeedServer(spool: try SpoolDirectory(root: spool.root.path), metrics: DaemonMetrics(), pages: pages ? source : nil)
+        return Application(router: server.router())
+    }
+
+    private static func text(_ response: TestResponse) -> String { String(buffer: response.body) }
+
+    private static func json(_ response: TestResponse) throws -> JSONValue { try JSONReader.parse(Array(text(response).utf8)) }
+
+    func test_everyRoute_withFiltersPagesAndConditionalRequests() async throws {
+        let (spool, pipeline) = try drained()
+        let expected = try ReportBuilder(settings: RuleSettingsSet(), timeZone: Self.zone).build(ledger: pipeline.ledger, year: 2025, region: nil)
+        try await application(spool, pipeline.ledger).test(.router) { client in
+            // The JSON report is the command's, generated time aside.
+            let report = try await client.execute(uri: "/report.json?year=2025", method: .get)
+            XCTAssertEqual(report.status, .ok)
+            XCTAssertEqual(report.headers[.contentType], "application/json; charset=utf-8")
+            func withoutGenerated(_ value: JSONValue) -> JSONValue {
+                guard case let .object(members) = value else { return value }
+                return .object(members.filter { $0.key != "generated" })
+            }
+            XCTAssertEqual(withoutGenerated(try Self.json(report)), withoutGenerated(expected.json))
+
+            // The HTML report: every chart, the links, and a strong ETag from its bytes that a revalidation matches.
+            let page = try await client.execute(uri: "/report/?year=2025&unknown=1", method: .get)
+            XCTAssertEqual(page.status, .ok)
+            let html = Self.text(page)
+            for part in ["chart-months", "chart-calendar", "chart-township", "chart-bars", "href=\"/decisions/\"", "href=\"/\""] {
+                XCTAssertTrue(html.contains(part), part)
+            }
+            let tag = try XCTUnwrap(page.headers[.eTag])
+            XCTAssertTrue(tag.hasPrefix("\"") && !tag.hasPrefix("W/"))
+            let again = try await client.execute(uri: "/report/?year=2025", method: .get, headers: [.ifNoneMatch: tag])
+            XCTAssertEqual(again.status, .notModified)
+            XCTAssertEqual(again.body.readableBytes, 0)
+            let head = try await client.execute(uri: "/report/?year=2025", method: .head)
+            XCTAssertEqual(head.status, .ok)
+            XCTAssertEqual(head.body.readableBytes, 0)
+            XCTAssertEqual(head.headers[.contentLength], String(page.body.readableBytes))
+            let elsewhere = "/report/?year=2025&region=浙江省/宁波市".addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!
+            let value1 = try await client.execute(uri: elsewhere, method: .get).status
+            XCTAssertEqual(value1, .ok)
+
+            // Pages of 50, newest first, that together hold every decision once.
+            let first = try Self.json(try await client.execute(uri: "/decisions.json", method: .get))
+            let next = try XCTUnwrap(first["next"]?.stringValue)
+            XCTAssertEqual(next, "/decisions.json?page=2")
+            let second = try Self.json(try await client.execute(uri: next, method: .get))
+            XCTAssertNil(second["next"]?.stringValue, "the last page has no next")
+            let seqs = (first["decisions"]!.arrayValue! + second["decisions"]!.arrayValue!).map { $0["seq"]!.intValue! }
+            XCTAssertEqual(seqs, Array((1...60).reversed()))
+            let listing = try await client.execute(uri: "/decisions/?page=2", method: .get)
+            XCTAssertTrue(Self.text(listing).contains("?page=1") || Self.text(listing).contains("href=\"/decisions/?\""))
+
+            // Filters: a unit as organizer or attendee, verdict, rule, dates, title; unknown parameters ignored.
+            func ids(_ query: String) async throws -> [String] {
+                let response = try await client.execute(uri: "/decisions.json?" + query, method: .get)
+                XCTAssertEqual(response.status, .ok, query)
+                return try Self.json(response)["decisions"]!.arrayValue!.map { $0["id"]?.stringValue ?? "" }
+            }
+            func encoded(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
+            let value2 = try await ids("unit=" + encoded("杭州市教育局"))
+            XCTAssertEqual(value2, ["promo-y", "promo-y", "promo-x", "comp-c"])
+            let value3 = try await ids("unit=" + encoded("转塘街道党工委"))
+            XCTAssertEqual(value3, ["town-5", "town-4", "town-3", "town-2", "town-1"],
+                           "an attendee unit finds the meetings that call it")
+            let value4 = try await ids("verdict=rejected")
+            XCTAssertEqual(value4, ["town-5", "site-3", "comp-e", "comp-b"])
+            let value5 = try await ids("rule=township-leader-load")
+            XCTAssertEqual(value5, ["town-5"])
+            let value6 = try await ids("verdict=approved&from=2025-04-02&to=2025-04-03&foo=bar")
+            XCTAssertEqual(value6, ["town-3", "town-2"])
+            let value7 = try await ids("q=" + encoded("<script>"))
+            XCTAssertEqual(value7, ["hostile"])
+            let value8 = try await ids("q=" + encoded("%"))
+            XCTAssertEqual(value8, [], "a % in q is a character, not a wildcard")
+            let value9 = try await ids("id=comp-a&verdict=approved")
+            XCTAssertEqual(value9, ["comp-a"])
+
+            // Bad values: 400 with one line naming the parameter.
+            for (query, parameter) in [("year=abc", "year"), ("year=20255", "year"), ("region=%2F%E6%B5%99", "region"), ("verdict=maybe", "verdict"),
+                                       ("rule=nope", "rule"), ("from=2025-13-01", "from"), ("to=yesterday", "to"), ("page=0", "page"),
+                                       ("page=abc", "page"), ("id=..%2Fx", "id"), ("q=%ff", "query")] {
+                let path = (parameter == "year" || parameter == "region" ? "/report/?" : "/decisions/?") + query
+                let response = try await client.execute(uri: path, method: .get)
+                XCTAssertEqual(response.status, .badRequest, path)
+                XCTAssertTrue(Self.text(response).contains(parameter + ":"), "\(path): \(Self.text(response))")
+                XCTAssertEqual(Self.text(response).filter { $0 == "\n" }.count, 1, "one line")
+            }
+
+            // One request's history: the rejection note's text, the withdrawal, the calendar.
+            let rejected = Self.text(try await client.execute(uri: "/decisions/comp-b", method: .get))
+            XCTAssertTrue(rejected.contains("annual-comprehensive-cap") && rejected.contains("本系统本领域综合性工作会议"))
+            XCTAssertTrue(rejected.contains("How to pass:"), "the note's text")
+            let withdrawn = Self.text(try await client.execute(uri: "/decisions/promo-y", method: .get))
+            XCTAssertTrue(withdrawn.contains("撤回 withdrawal") && withdrawn.contains("/decisions/promo-y.ics"))
+            let calendar = try await client.execute(uri: "/decisions/promo-y.ics", method: .get)
+            XCTAssertEqual(calendar.headers[.contentType], "text/calendar; charset=utf-8")
+            XCTAssertTrue(Self.text(calendar).contains("STATUS:CANCELLED"))
+            XCTAssertEqual(Self.text(calendar), try spool.text("approved/promo-y.ics"), "the same calendar as approved/ holds")
+
+            // Hostile values are text, never markup.
+            let hostile = Self.text(try await client.execute(uri: "/decisions/hostile", method: .get))
+            XCTAssertFalse(hostile.contains("<script"))
+            XCTAssertTrue(hostile.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &#39;q&#39; &#x200F;rtl &amp;amp;"))
+            let value10 = Self.text(try await client.execute(uri: "/decisions/?q=%3C", method: .get)).contains("<script")
+            XCTAssertFalse(value10)
+
+            // 404s and path tricks.
+            for path in ["/decisions/nope", "/decisions/..%2Fstate%2Fledger.sqlite", "/decisions/%2e%2e", "/decisions/a%00b", "/decisions/comp-a/x",
+                         "/decisions/.hidden", "/decisions/comp-b.ics", "/report/x", "/decisions/" + String(repeating: "a", count: 129)] {
+                let value11 = try await client.execute(uri: path, method: .get).status
+                XCTAssertEqual(value11, .notFound, path)
+            }
+            let value12 = try await client.execute(uri: "/report/", method: .post).status
+            XCTAssertEqual(value12, .methodNotAllowed)
+            let value13 = try await client.execute(uri: "/all.ics", method: .get).status
+            XCTAssertEqual(value13, .ok, "feeds still served")
+        }
+    }
+
+    func test_pagesTurnedOff_answer404_whileFeedsAreServed() async throws {
+        let spool = try TestSpool()
+        try spool.drop("a.json", json: requestJSON(id: "a", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
+        let pipeline = try spool.pipeline()
+        _ = try pipeline.drain()
+        try await application(spool, pipeline.ledger, pages: false).test(.router) { client in
+            for path in ["/report/", "/report.json", "/decisions/", "/decisions.json", "/decisions/a"] {
+                let response = try await client.execute(uri: path, method: .get)
+                XCTAssertEqual(response.status, .notFound, path)
+                XCTAssertTrue(Self.text(response).contains("pages: false"), path)
+            }
+            let value14 = try await client.execute(uri: "/all.ics", method: .get).status
+            XCTAssertEqual(value14, .ok)
+            let value15 = Self.text(try await client.execute(uri: "/", method: .get)).contains("/report/")
+            XCTAssertTrue(value15, "the index links to the report")
+        }
+    }
+}
+
+extension JSONValue {
+    var stringValue: String? { if case let .string(text) = self { return text } else { return nil } }
+    var arrayValue: [JSONValue]? { if case let .array(items) = self { return items } else { return nil } }
+    var intValue: Int? { if case let .integer(number) = self { return number } else { return nil } }
+}
