@@ -12,7 +12,7 @@ export MEETINGD_REQUIRE_PARSERS = 1
 # on this machine, with the child's output pipes held open meanwhile.
 export SWIFT_BACKTRACE = enable=yes,symbolicate=fast
 
-.PHONY: run test test-postgresql bench-shared build release deps python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay property replay-check fuzz
+.PHONY: run test test-postgresql test-pages bench-shared build release deps python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay property replay-check fuzz
 
 # Debian packages: installed with apt-get only when one is missing.
 deps:
@@ -44,6 +44,7 @@ test: deps python-deps
 	$(SWIFT) build --build-tests
 	set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee .build/test.log
 	$(MAKE) test-postgresql
+	$(MAKE) test-pages
 	$(MAKE) property
 	$(MAKE) replay-check
 	$(MAKE) bench-smoke
@@ -66,6 +67,13 @@ test-postgresql: deps python-deps
 	  tee .build/test-postgresql.log && \
 	MEETINGD_TEST_POSTGRES=$$url python3 Tests/shared/three_offices.py .build/debug/meetingd $$dir && \
 	MEETINGD_TEST_POSTGRES=$$url python3 Tests/shared/ledger_copy.py .build/debug/meetingd
+
+# The report and the decision browser in headless Chromium (Selenium), served by a real daemon on 127.0.0.1:
+# 1280 px and 390 px, no console errors, no sideways scroll, every chart drawn, hostile values as text, A4
+# print. Screenshots and the PDF are kept in .build/artefacts/pages.
+test-pages: deps python-deps
+	$(SWIFT) build
+	python3 Tests/pages/browser_check.py .build/debug/meetingd .build/artefacts/pages
 
 # Whole-drain property test: thousands of seeded generated, mutated and hostile entries through one real
 # `meetingd drain`; every entry in exactly one destination, every calendar parsed, nothing outside the spool.

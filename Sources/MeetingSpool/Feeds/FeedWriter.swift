@@ -185,16 +185,21 @@ public final class FeedWriter: @unchecked Sendable {
         let json = Array((JSONValue.object([("feeds", .array(entries))]).serialized + "\n").utf8)
         let digest = Digest.content(json)
         guard digest != indexDigest else { return false }
-        var html = ["<!doctype html>", "<html lang=\"zh\"><head><meta charset=\"utf-8\"><title>meetingd 会议日历订阅</title></head><body>",
-                    "<nav><a href=\"/\">订阅源 Feeds</a> · <a href=\"/report/\">年度报告 Report</a> · <a href=\"/decisions/\">决定记录 Decisions</a></nav>",
-                    "<h1>会议日历订阅 / Calendar feeds</h1>", "<table>", "<tr><th>日历 Calendar</th><th>会议数 Events</th><th>订阅地址 URL</th></tr>"]
-        for feed in feeds {
+        let rows: [HTML] = feeds.map { feed in
             let url = Self.url(feed.path)
-            html.append("<tr><td>\(HTML.escape(feed.displayName))</td><td>\(counts[feed.key] ?? 0)</td><td><a href=\"\(url)\">\(HTML.escape(url))</a></td></tr>")
+            let link: [(name: StaticString, value: String)] = [("href", url)]
+            return .el("tr", [], [.el("td", [], feed.displayName), .el("td", [("class", "num")], "\(counts[feed.key] ?? 0)"),
+                                  .el("td", [], [.el("a", link, url)])])
         }
-        html += ["</table>", "</body></html>"]
+        let html = PageFrame.document(title: "会议日历订阅 Calendar feeds", body: [
+            .el("h1", [], "会议日历订阅 / Calendar feeds"),
+            .el("div", [("class", "table")], [.el("table", [], [
+                .el("thead", [], [.el("tr", [], [.el("th", [], "日历 Calendar"), .el("th", [], "会议数 Events"), .el("th", [], "订阅地址 URL")])]),
+                .el("tbody", [], rows),
+            ])]),
+        ])
         let jsonChanged = try writeIfChanged("feeds/index.json", json)
-        let htmlChanged = try writeIfChanged("feeds/index.html", Array((html.joined(separator: "\n") + "\n").utf8))
+        let htmlChanged = try writeIfChanged("feeds/index.html", Array(html.utf8))
         indexDigest = digest
         return jsonChanged || htmlChanged
     }
