@@ -126,6 +126,30 @@ final class HTTPTests: XCTestCase {
         XCTAssertEqual(daemon.waitForExit(), 0, daemon.stderr)
     }
 
+    func test_reportAndDecisionBrowser_overARealSocket() throws {
+        let spool = try TestSpool()
+        let (daemon, port) = try Self.daemonServingOneMeeting(spool)
+        let report = try Self.get(port, "/report.json?year=2030")
+        XCTAssertEqual(report.status, 200)
+        let json = try JSONReader.parse(report.body)
+        XCTAssertEqual(json["totals"]?["approved"], .integer(1))
+        let tag = try XCTUnwrap(report.headers["etag"])
+        XCTAssertEqual(try Self.get(port, "/report.json?year=2030", headers: ["If-None-Match: \(tag)"]).status, 304)
+        XCTAssertEqual(try Self.get(port, "/report/?year=2030").headers["content-type"], "text/html; charset=utf-8")
+        let listing = try Self.get(port, "/decisions.json?id=a")
+        XCTAssertEqual(listing.status, 200)
+        XCTAssertTrue(String(decoding: listing.body, as: UTF8.self).contains("\"id\":\"a\""))
+        XCTAssertTrue(String(decoding: try Self.get(port, "/decisions/a").body, as: UTF8.self).contains("/decisions/a.ics"))
+        XCTAssertTrue(String(decoding: try Self.get(port, "/decisions/a.ics").body, as: UTF8.self).contains("UID:a@meetingd"))
+        XCTAssertEqual(try Self.get(port, "/report/?year=abc").status, 400)
+        for target in ["/decisions/../state/ledger.sqlite", "/decisions/%2e%2e%2fstate", "/decisions//a", "/decisions/a/../../etc/passwd"] {
+            XCTAssertEqual(try Self.get(port, target).status, 404, target)
+        }
+        XCTAssertEqual(try Self.get(port, "/decisions/", method: "POST").status, 405)
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(), 0, daemon.stderr)
+    }
+
     func test_realSubscriber_vdirsyncerAndKhal_seeTheUnitsMeetings_andTheCancellation() throws {
         try KhalSubscriber.requireTools()
         let spool = try TestSpool()
