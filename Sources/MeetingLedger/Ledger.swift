@@ -243,6 +243,10 @@ public protocol Ledger: AnyObject, Sendable {
     /// Runs one of meetingd's own read-only statements (`ReportSQL`, `?` placeholders) and returns its rows:
     /// reports and the decision browser. Inside `snapshot`, it reads that snapshot.
     func select(_ sql: String, _ values: [LedgerCell]) throws -> [[LedgerCell]]
+
+    /// How the database would run one of those statements (SQLite's `EXPLAIN QUERY PLAN`, PostgreSQL's
+    /// `EXPLAIN`), one line a step: `meetingd report --explain` shows that each reads an index range.
+    func explain(_ sql: String, _ values: [LedgerCell]) throws -> [String]
 }
 
 extension Ledger {

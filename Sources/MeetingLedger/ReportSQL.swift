@@ -65,10 +65,13 @@ package enum ReportSQL {
         WHERE action = 'withdraw'
         """
 
-    /// The condition "`column` is `region` or under it" (`浙江省/杭州市` keeps `浙江省/杭州市/西湖区`) as an
-    /// index range, and its arguments: regions are compared byte by byte, and `0` follows `/`.
+    /// The condition "`column` is `region` or under it" (`浙江省/杭州市` keeps `浙江省/杭州市/西湖区`) as one
+    /// index range, and its arguments. Regions are compared byte by byte and `0` follows `/`, so the range
+    /// [R, R0) holds R, everything under R/, and names that merely begin with R and a byte below `0` (R-x),
+    /// which the second condition drops. (An OR of two ranges would keep the database from using either.)
     package static func under(_ column: String, _ region: String) -> (sql: String, values: [LedgerCell]) {
-        ("(\(column) = ? OR (\(column) > ? AND \(column) < ?))", [.text(region), .text(region + "/"), .text(region + "0")])
+        ("(\(column) >= ? AND \(column) < ? AND (\(column) = ? OR \(column) > ?))",
+         [.text(region), .text(region + "0"), .text(region), .text(region + "/")])
     }
 
     /// A report's decisions of `year`, each with its meeting's current standing (for proposals that are its

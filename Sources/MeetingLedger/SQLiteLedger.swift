@@ -482,6 +482,13 @@ public final class SQLiteLedger: Ledger {
         }
     }
 
+    public func explain(_ sql: String, _ values: [LedgerCell]) throws -> [String] {
+        try reading { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(values.map(\.databaseValue)))
+                .map { row in row["detail"] as String? ?? "" }
+        }
+    }
+
     private static func cells(_ row: Row) -> [LedgerCell] {
         row.databaseValues.map { value in
             switch value.storage {

@@ -421,6 +421,10 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         }
     }
 
+    public func explain(_ sql: String, _ values: [LedgerCell]) throws -> [String] {
+        try withSession { session in try session.rows("EXPLAIN " + sql, values.map(SQLValue.init)).map { try $0.text(0) } }
+    }
+
     private static func feedKeys(ofMeeting id: String, _ session: PostgresSession) throws -> [String] {
         let keys = try session.feedKeysRead[id] ?? session.rows("SELECT feed_keys FROM meeting WHERE id = $1", [.text(id)]).first?.text(0) ?? ""
         return keys.split(separator: "\n").map(String.init)

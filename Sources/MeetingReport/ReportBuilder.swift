@@ -162,6 +162,28 @@ public struct ReportBuilder {
         }
     }
 
+    // MARK: Plans
+
+    /// The statements of the report's own (its counts are the rules', whose plans the ledger tests check) and
+    /// of the browser's `unit` listing, each with the database's plan for it: what `report --explain` prints.
+    public func explain(ledger: any Ledger, year: Int, region: String?, unit: String) throws -> String {
+        var statements: [(String, (sql: String, values: [LedgerCell]))] = [
+            ("decisions of the year", ReportSQL.decisionsOfYear(year, region: region)),
+            ("units of the year", ReportSQL.organizerUnits(year: year, kinds: ["routine"], region: region, seriesYears: Self.seriesYears)),
+            ("comprehensive keys", ReportSQL.comprehensiveKeys(CapPeriod.year.periods(of: year)[0].dates, region: region, cityAndCountyOnly: false)),
+            ("township keys", ReportSQL.principalRegions(year: year, region: region)),
+            ("decisions of a unit, newest first", ReportSQL.browse(ReportSQL.BrowserFilter(unit: unit), limit: DecisionBrowser.pageSize + 1, offset: 0)),
+        ]
+        statements.append(("one request's history", (ReportSQL.history, [.text("x")])))
+        var lines: [String] = []
+        for (name, statement) in statements {
+            lines.append("-- \(name)")
+            lines.append(statement.sql.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))
+            lines += try ledger.explain(statement.sql, statement.values).map { "   " + $0 }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     // MARK: Helpers
 
     /// Each once, in the order first seen (a series' occurrences share its id).

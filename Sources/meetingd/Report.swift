@@ -22,6 +22,8 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Keep organizer regions equal to this one or under it (浙江省/杭州市 keeps 浙江省/杭州市/西湖区).") var region: String?
     @Option(help: "text, json or html (one self-contained page).") var format: Format = .text
     @Option(help: "Write to this file (replaced whole) instead of standard output.") var out: String?
+    @Flag(help: "Print the ledger's plan for each of the report's statements (and the browser's unit listing) instead.")
+    var explain = false
     @OptionGroup var options: SpoolOptions
 
     func run() throws {
@@ -36,6 +38,11 @@ struct ReportCommand: ParsableCommand {
         let builder = ReportBuilder(settings: configuration.rules, timeZone: zone)
         let year = parameters.year ?? builder.currentYear()
         let ledgerPath = options.ledgerPath(configuration)
+        if explain {
+            let ledger = try LedgerOpener.openForReading(ledgerPath)
+            try writeOutput(builder.explain(ledger: ledger, year: year, region: parameters.region, unit: "x"), to: out)
+            return
+        }
         // No ledger yet: an empty report, and no file made.
         let report = try LedgerOpener.isMissing(ledgerPath)
             ? builder.build(ledger: SQLiteLedger.scratch(), year: year, region: parameters.region)

@@ -215,4 +215,17 @@ final class ReportTests: XCTestCase {
         let units = try migrated.select("SELECT COUNT(*) FROM decision_unit", [])
         XCTAssertEqual(units, try pipeline.ledger.select("SELECT COUNT(*) FROM decision_unit", []))
     }
+
+    /// Every statement of the report's own and the browser's unit listing reads an index range of its year and
+    /// region (or its unit): none scans a table, so a report's cost follows what its year and region hold.
+    func test_theReportsStatements_readIndexRanges_neverWholeTables() throws {
+        if TestLedger.onPostgres { throw XCTSkip("SQLite's plans; PostgreSQL's are shown by the benchmark") }
+        let (_, pipeline) = try drained()
+        let plans = try builder().explain(ledger: pipeline.ledger, year: 2025, region: "浙江省/杭州市", unit: "杭州市教育局")
+        let steps = plans.split(separator: "\n").filter { $0.hasPrefix("   ") }
+        XCTAssertFalse(steps.isEmpty)
+        for step in steps where step.contains("SCAN") { XCTFail("a statement scans: \(step)\n\(plans)") }
+        XCTAssertTrue(plans.contains("decision_by_year (year=? AND organizer_region>? AND organizer_region<?)"), plans)
+        XCTAssertTrue(plans.contains("principal_by_year (<expr>=? AND region>? AND region<?)"), plans)
+    }
 }
