@@ -36,8 +36,9 @@ public struct ConfigReloader: Service {
         }
         do {
             let loaded = try Configuration.load(path: path)
-            if loaded.spool != running.spool || loaded.ledger != running.ledger || loaded.node != running.node || loaded.timezone != running.timezone {
-                logger.warning("spool, ledger, node and timezone change only on restart", metadata: ["config": "\(path)"])
+            if loaded.spool != running.spool || loaded.ledger != running.ledger || loaded.node != running.node || loaded.timezone != running.timezone
+                || loaded.http != running.http || loaded.pages != running.pages {
+                logger.warning("spool, ledger, node, timezone, http and pages change only on restart", metadata: ["config": "\(path)"])
             }
             settings.publish(loaded.rules)
             logger.notice("settings reloaded", metadata: ["config": "\(path)", "settings": "\(loaded.rules.version)"])
