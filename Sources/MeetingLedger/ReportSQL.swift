@@ -1,5 +1,6 @@
 import Foundation
 import MeetingModel
+import MeetingRules
 
 /// The tables and statements of reports and the decision browser, shared by every ledger backend like the
 /// rules' `CountPlan`: written once with `?` placeholders, in SQL that SQLite and PostgreSQL read alike.
@@ -44,9 +45,24 @@ package enum ReportSQL {
          .text(subject.firstDate.description), .text(subject.lastDate.description), .integer(Int64(subject.firstDate.year))]
     }
 
-    /// An invalid file's year: the year it was decided (UTC), with no region — counted only in a report of every region.
-    package static let setInvalidYear = "UPDATE decision SET year = ? WHERE seq = ?"
+    /// The subject columns a decision row is inserted with: its subject's, an invalid file's year alone, or
+    /// nothing (a scratch ledger's rows).
+    package static let subjectColumnNames = "title, kind, organizer_unit, organizer_region, local_date, last_date, year"
 
+    package static func insertedSubject(_ subject: DecisionSubject?, verdict: Verdict, decidedAt: Date, rulesOnly: Bool) -> [LedgerCell] {
+        if rulesOnly { return Array(repeating: .null, count: 7) }
+        if let subject { return subjectValues(subject) }
+        return Array(repeating: .null, count: 6) + [verdict == .invalid ? .integer(Int64(utcYear(decidedAt))) : .null]
+    }
+
+    /// Migrating: invalid files set aside before, counted in the year they were decided (UTC).
+    package static func invalidYearsBackfill(_ dialect: Dialect) -> String {
+        let year = dialect == .sqlite ? "CAST(strftime('%Y', decided_at, 'unixepoch') AS INTEGER)"
+            : "CAST(EXTRACT(YEAR FROM to_timestamp(decided_at) AT TIME ZONE 'UTC') AS INTEGER)"
+        return "UPDATE decision SET year = \(year) WHERE verdict = 'invalid' AND year IS NULL"
+    }
+
+    /// An invalid file's year: the year it was decided (UTC), with no region — counted only in a report of every region.
     package static func utcYear(_ date: Date) -> Int {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
@@ -142,9 +158,11 @@ package enum ReportSQL {
             """
         var values: [LedgerCell] = [.text(String(year))]
         if let region {
-            let condition = under("p.region", region)
-            sql += " AND " + condition.sql
-            values += condition.values
+            // Townships under the region (the index range), called by organizers of the region.
+            let township = under("p.region", region)
+            let organizer = under("m.organizer_region", region)
+            sql += " AND " + township.sql + " AND " + organizer.sql
+            values += township.values + organizer.values
         }
         return (sql + " ORDER BY 1, 2", values)
     }
@@ -190,7 +208,8 @@ package enum ReportSQL {
             order = "u.seq DESC"
         }
         if let rule = filter.rule {
-            from += " JOIN decision_rule r ON r.seq = d.seq AND r.rule = ?"
+            from += " JOIN decision_rule r ON r.seq = d.seq"
+            conditions.append("r.rule = ?")
             values.append(.text(rule))
         }
         if let id = filter.id {
@@ -210,13 +229,17 @@ package enum ReportSQL {
             values.append(.text(day))
         }
         if let text = filter.titleContains {
-            conditions.append("d.title LIKE ? ESCAPE '\\'")
+            // lower() on both sides: SQLite's LIKE ignores ASCII case and PostgreSQL's does not; lower() changes
+            // only ASCII on both (SQLite's built-in, PostgreSQL's under COLLATE "C").
+            conditions.append("lower(d.title) LIKE lower(?) ESCAPE '\\'")
             let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_")
             values.append(.text("%" + escaped + "%"))
         }
         let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        return ("SELECT \(browserColumns) FROM \(from)\(whereClause) ORDER BY \(order) LIMIT \(limit) OFFSET \(offset)", values)
+        // LIMIT and OFFSET are bound, not written in: one statement text per combination of filters.
+        return ("SELECT \(browserColumns) FROM \(from)\(whereClause) ORDER BY \(order) LIMIT ? OFFSET ?",
+                values + [.integer(Int64(limit)), .integer(Int64(offset))])
     }
 
     /// Every decision of one request, oldest first.

@@ -317,6 +317,7 @@ public final class SQLiteLedger: Ledger {
                 try Self.recordSubject(subject, rules: rules, seq: row[0], in: db)
             }
             try db.execute(sql: ReportSQL.withdrawalSubjectsBackfill)
+            try db.execute(sql: ReportSQL.invalidYearsBackfill(.sqlite))
             try db.execute(sql: """
                 INSERT OR IGNORE INTO decision_unit (unit, seq)
                     SELECT u.unit, w.seq FROM decision w JOIN decision p ON p.request_id = w.request_id AND p.revision = w.revision
@@ -575,21 +576,23 @@ public final class SQLiteLedger: Ledger {
         let row = try RecordedRow(outcome, rulesOnly: rulesOnly, meetingFeedKeys: { id in try feedKeys(ofMeeting: id, in: db) })
         let (action, change, touched) = (row.action, row.change, row.touched)
         do {
+            // The subject is written with the row, not updated after it: one write of the row and its indexes.
+            let subject = ReportSQL.insertedSubject(outcome.subject, verdict: decision.verdict, decidedAt: decidedAt, rulesOnly: rulesOnly)
+            let bytes = action == "none" || rulesOnly ? nil : outcome.requestBytes.map { Data($0) }
+            let arguments: StatementArguments = [input.name, input.digest, decision.requestID, decision.revision, action,
+                                                 decision.verdict.rawValue, decidedAt.timeIntervalSince1970, outcome.destination,
+                                                 row.decisionJSON, row.storedTouched, bytes, node]
             try db.cachedStatement(sql: """
                 INSERT INTO decision (input_name, input_digest, request_id, revision, action, verdict, decided_at, destination,
-                                      decision_json, touched_feeds, request_bytes, node)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [input.name, input.digest, decision.requestID, decision.revision, action,
-                                 decision.verdict.rawValue, decidedAt.timeIntervalSince1970, outcome.destination, row.decisionJSON,
-                                 row.storedTouched, action == "none" || rulesOnly ? nil : outcome.requestBytes.map { Data($0) }, node])
+                                      decision_json, touched_feeds, request_bytes, node, \(ReportSQL.subjectColumnNames))
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: arguments + StatementArguments(subject.map(\.databaseValue)))
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw LedgerError.alreadyDecided(id: decision.requestID ?? "", revision: decision.revision ?? 0, action: action)
         }
         let seq = db.lastInsertedRowID
         if let subject = outcome.subject, !rulesOnly {
-            try recordSubject(subject, rules: DecisionSubject.rules(of: decision), seq: seq, in: db)
-        } else if decision.verdict == .invalid, !rulesOnly {
-            try db.cachedStatement(sql: ReportSQL.setInvalidYear).execute(arguments: [ReportSQL.utcYear(decidedAt), seq])
+            try recordKeys(subject, rules: DecisionSubject.rules(of: decision), seq: seq, in: db)
         }
         switch change {
         case let .approve(request, sequence, publication):
@@ -608,10 +611,15 @@ public final class SQLiteLedger: Ledger {
                                 destination: outcome.destination, touchedFeeds: touched, node: node)
     }
 
-    /// A decision's subject columns, and its units' and rules' rows.
+    /// A decision's subject columns (migrating a decision recorded before them), and its units' and rules' rows.
     private static func recordSubject(_ subject: DecisionSubject, rules: [String], seq: Int64, in db: Database) throws {
         try db.cachedStatement(sql: ReportSQL.setSubject).execute(arguments: StatementArguments(
             ReportSQL.subjectValues(subject).map { $0.databaseValue } + [seq.databaseValue]))
+        try recordKeys(subject, rules: rules, seq: seq, in: db)
+    }
+
+    /// The rows of a decision's units and rules: the browser's filters.
+    private static func recordKeys(_ subject: DecisionSubject, rules: [String], seq: Int64, in db: Database) throws {
         for unit in subject.units {
             try db.cachedStatement(sql: ReportSQL.insertUnit).execute(arguments: [unit, seq])
         }

@@ -380,18 +380,15 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
             WITH numbering AS (SELECT pg_advisory_xact_lock(\(Self.numberingLock))),
             recorded AS (
                 INSERT INTO decision (node, input_name, input_digest, request_id, revision, action, verdict, decided_at, destination,
-                                      decision_json, touched_feeds, request_bytes)
-                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM numbering RETURNING seq)
+                                      decision_json, touched_feeds, request_bytes, \(ReportSQL.subjectColumnNames))
+                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 FROM numbering RETURNING seq)
             SELECT seq, pg_notify('\(PostgresSchema.channel)', seq || ' ' || $1) FROM recorded
             """, [.text(node), .text(input.name), .text(input.digest), .text(decision.requestID), .integer(decision.revision),
                   .text(row.action), .text(decision.verdict.rawValue), .real(decidedAt.timeIntervalSince1970), .text(outcome.destination),
-                  .text(row.decisionJSON), .text(row.storedTouched), .bytes(row.action == "none" ? nil : outcome.requestBytes)])[0].integer(0))
+                  .text(row.decisionJSON), .text(row.storedTouched), .bytes(row.action == "none" ? nil : outcome.requestBytes)]
+                + Self.subjectValues(outcome.subject, verdict: decision.verdict, decidedAt: decidedAt))[0].integer(0))
         // The meeting's rows are sent without waiting: COMMIT reports any failure among them.
-        if let subject = outcome.subject {
-            try Self.recordSubject(subject, rules: DecisionSubject.rules(of: decision), seq: seq, session)
-        } else if decision.verdict == .invalid {
-            try session.send(ReportSQL.setInvalidYear, [.integer(ReportSQL.utcYear(decidedAt)), .integer(Int(seq))])
-        }
+        if let subject = outcome.subject { try Self.recordKeys(subject, rules: DecisionSubject.rules(of: decision), seq: seq, session) }
         switch row.change {
         case let .approve(request, sequence, publication):
             try upsertMeeting(request, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq, publication: publication, session)
@@ -408,9 +405,21 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                                 destination: outcome.destination, touchedFeeds: row.touched, node: node)
     }
 
-    /// A decision's subject columns, and its units' and rules' rows (sent without waiting).
+    /// The subject columns a decision row is inserted with, typed as the columns are (the year an int4).
+    private static func subjectValues(_ subject: DecisionSubject?, verdict: Verdict, decidedAt: Date) -> [SQLValue] {
+        let cells = ReportSQL.insertedSubject(subject, verdict: verdict, decidedAt: decidedAt, rulesOnly: false)
+        // A missing year is an integer NULL: a text one would not go into the INTEGER column.
+        return cells.dropLast().map(SQLValue.init) + [cells.last.flatMap { if case let .integer(year) = $0 { .integer(Int(year)) } else { nil } } ?? .integer(nil)]
+    }
+
+    /// A decision's subject columns (migrating a decision recorded before them), and its units' and rules' rows.
     static func recordSubject(_ subject: DecisionSubject, rules: [String], seq: Int64, _ session: PostgresSession) throws {
         try session.send(ReportSQL.setSubject, ReportSQL.subjectValues(subject).map(SQLValue.init) + [.integer(Int(seq))])
+        try recordKeys(subject, rules: rules, seq: seq, session)
+    }
+
+    /// The rows of a decision's units and rules (sent without waiting): the browser's filters.
+    static func recordKeys(_ subject: DecisionSubject, rules: [String], seq: Int64, _ session: PostgresSession) throws {
         for unit in subject.units { try session.send(ReportSQL.insertUnit, [.text(unit), .integer(Int(seq))]) }
         for rule in rules { try session.send(ReportSQL.insertRule, [.text(rule), .integer(Int(seq))]) }
     }

@@ -119,15 +119,24 @@ enum PostgresSchema {
             statements: ReportSQL.subjectColumns(.postgresql).map { "ALTER TABLE decision ADD COLUMN \($0)" }
                 + ReportSQL.subjectTables(.postgresql),
             backfill: { session in
-                for row in try session.rows("""
-                    SELECT seq, request_bytes, decision_json FROM decision WHERE action = 'propose' AND request_bytes IS NOT NULL
-                    """) {
-                    guard let bytes = try row.optionalBytes(1), let subject = DecisionSubject.of(requestBytes: bytes) else { continue }
-                    let body = try? JSONDecoder().decode(DecisionBody.self, from: Data(try row.text(2).utf8))
-                    let rules = body.map { DecisionSubject.rules(of: $0.decision(verdict: .rejected, requestID: nil, revision: nil)) } ?? []
-                    try PostgresLedger.recordSubject(subject, rules: rules, seq: Int64(try row.integer(0)), session)
+                // In pages of a thousand: a ledger's whole history need not fit in memory, nor one statement's time.
+                var after = 0
+                while true {
+                    let rows = try session.rows("""
+                        SELECT seq, request_bytes, decision_json FROM decision WHERE action = 'propose' AND request_bytes IS NOT NULL
+                            AND seq > $1 ORDER BY seq LIMIT 1000
+                        """, [.integer(after)])
+                    for row in rows {
+                        after = try row.integer(0)
+                        guard let bytes = try row.optionalBytes(1), let subject = DecisionSubject.of(requestBytes: bytes) else { continue }
+                        let body = try? JSONDecoder().decode(DecisionBody.self, from: Data(try row.text(2).utf8))
+                        let rules = body.map { DecisionSubject.rules(of: $0.decision(verdict: .rejected, requestID: nil, revision: nil)) } ?? []
+                        try PostgresLedger.recordSubject(subject, rules: rules, seq: Int64(after), session)
+                    }
+                    if rows.count < 1000 { break }
                 }
                 try session.execute(ReportSQL.withdrawalSubjectsBackfill)
+                try session.execute(ReportSQL.invalidYearsBackfill(.postgresql))
                 try session.execute("""
                     INSERT INTO decision_unit (unit, seq)
                         SELECT u.unit, w.seq FROM decision w JOIN decision p ON p.request_id = w.request_id AND p.revision = w.revision
