@@ -18,6 +18,7 @@ public enum Daemon {
         let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone,
                                             feedSettings: configuration.feeds)
         pipeline.batchSize = groupCommit
+        pipeline.feeds.linksPages = configuration.pages && http != nil
         let notifier = SystemdNotifier()
         let settings = SettingsBox(configuration.rules)
         let metrics = DaemonMetrics()

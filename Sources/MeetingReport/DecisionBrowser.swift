@@ -62,6 +62,9 @@ public struct DecisionBrowser {
                     if name == "from" { filter.from = day.description } else { filter.to = day.description }
                 case "q":
                     guard value.count <= 200 else { throw problem(name, value, "is longer than 200 characters") }
+                    guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                        throw problem(name, value, "contains a control character")
+                    }
                     filter.titleContains = value
                 case "page":
                     guard value.utf8.count <= 6, value.allSatisfy(\.isASCII), let number = Int(value), number >= 1 else {
@@ -125,17 +128,30 @@ public struct DecisionBrowser {
 
     /// Every decision of request `id`, oldest first; empty when the ledger holds none.
     public func history(of id: String) throws -> [Entry] {
-        try ledger.select(ReportSQL.history, [.text(id)]).map { cells in
+        try ledger.select(ReportSQL.history, [.text(id)]).map { (cells) throws -> Entry in
             let row = Self.row(cells)
             var note: String?
             if row.verdict == "rejected", row.action == "propose", case let .bytes(bytes) = cells[14],
                case let .success(.proposal(request)) = RequestParser().parseStored(bytes),
                let json = cells[13].text, let body = try? JSONDecoder().decode(DecisionBody.self, from: Data(json.utf8)) {
-                let decision = body.decision(verdict: .rejected, requestID: row.requestID, revision: row.revision)
+                var decision = body.decision(verdict: .rejected, requestID: row.requestID, revision: row.revision)
+                // A stored finding names its counted meetings by id and date; the note shows their titles too.
+                decision.assessment = try withCountedTitles(decision.assessment)
                 note = Notes.rejection(request, decision, decidedAt: row.decidedAt)
             }
             return Entry(row: row, note: note)
         }
+    }
+
+    private func withCountedTitles(_ assessment: Assessment) throws -> Assessment {
+        let ids = Array(assessment.countedIDs).sorted()
+        guard !ids.isEmpty else { return assessment }
+        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
+        var titles: [String: String] = [:]
+        for cells in try ledger.select("SELECT id, title FROM meeting WHERE id IN (\(placeholders))", ids.map(LedgerCell.text)) {
+            if let id = cells[0].text, let title = cells[1].text { titles[id] = title }
+        }
+        return assessment.withCountedTitles(titles)
     }
 
     /// The request's current calendar object (approved or cancelled), as its `.ics` in `approved/` has it.

@@ -1,7 +1,8 @@
 /// The frame every page of meetingd shares: head, style and the links between the feeds index, the report
 /// and the decision browser.
 public enum PageFrame {
-    public static func document(title: String, body: [HTML]) -> String {
+    /// `linksPages`: the navigation to the report and the browser (left out where `pages: false` turns them off).
+    public static func document(title: String, body: [HTML], linksPages: Bool = true) -> String {
         HTML.el("html", [("lang", "zh-CN")], [
             .el("head", [], [
                 .el("meta", [("charset", "utf-8")]),
@@ -11,7 +12,7 @@ public enum PageFrame {
                 .el("title", [], title),
                 .el("style", [], [.trusted(css)]),
             ]),
-            .el("body", [], [navigation, .el("main", [], body)]),
+            .el("body", [], (linksPages ? [navigation] : []) + [.el("main", [], body)]),
         ]).document()
     }
 
@@ -27,6 +28,7 @@ public enum PageFrame {
         body{margin:0;padding:12px;font:15px/1.5 "Noto Sans CJK SC","Source Han Sans SC","PingFang SC",sans-serif;color:var(--ink);max-width:1100px;margin-inline:auto}
         nav{padding:6px 0;border-bottom:1px solid var(--line)}
         nav a{color:#0b57d0}
+        h1,h2,h3,p,li{overflow-wrap:anywhere}
         h1{font-size:1.4em;margin:.6em 0 .2em} h2{font-size:1.2em;border-bottom:2px solid var(--ink);margin-top:1.6em} h3{font-size:1.05em}
         .meta,.legend,.empty{color:var(--muted)}
         section{break-inside:avoid-page}

@@ -70,6 +70,7 @@ struct SpoolOptions: ParsableArguments {
         let pipeline = try DecisionPipeline(spool: spoolDirectory, ledger: ledger, settings: configuration.rules,
                                             timeZone: configuration.timezone, feedSettings: configuration.feeds)
         pipeline.batchSize = groupCommit ?? configuration.groupCommit
+        pipeline.feeds.linksPages = configuration.pages && configuration.http != nil
         return (pipeline, lock)
     }
 }
@@ -120,6 +121,7 @@ struct Withdraw: ParsableCommand {
         let ledger = try LedgerOpener.open(options.ledgerPath(configuration), node: configuration.nodeName)
         let pipeline = try DecisionPipeline(spool: spool, ledger: ledger, settings: configuration.rules, timeZone: configuration.timezone,
                                             feedSettings: configuration.feeds)
+        pipeline.feeds.linksPages = configuration.pages && configuration.http != nil
         defer { withExtendedLifetime(lock) {} }
         // Only this withdrawal is decided: what else waits is the daemon's (or the next drain's) to decide.
         var exitCode: Int32 = 2

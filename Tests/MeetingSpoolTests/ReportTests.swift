@@ -1,6 +1,7 @@
 import Foundation
 import MeetingLedger
 import MeetingModel
+import MeetingPostgres
 import MeetingReport
 import MeetingRules
 import MeetingSpool
@@ -170,21 +171,28 @@ final class ReportTests: XCTestCase {
 
     func test_hostileValues_appearEscaped_neverAsMarkup() throws {
         let spool = try TestSpool()
+        // What the report shows of a request: units, regions and systems (in caps, the window and the rejections).
         let longUnit = String(repeating: "县", count: 193) + "卫生健康委员会"
         XCTAssertEqual(longUnit.count, 200)
-        let hostile = "<script>alert(\"x\")</script> 'q' \u{202E}evil\u{202C} &amp;"
-        try spool.drop("a.json", json: Self.request("h-1", kind: "on-site", day: "2025-04-10", unit: longUnit, title: hostile))
-        try spool.drop("b.json", json: Self.request("h-2", kind: "on-site", day: "2025-05-10", unit: longUnit, title: hostile))
-        try spool.drop("c.json", json: Self.request("h-3", kind: "on-site", day: "2025-06-10", unit: longUnit, title: hostile))
+        let hostileUnit = "<script>alert(\"x\")</script>'q'\u{200F}"
+        let hostileRegion = "浙江省/<b>杭州</b>\u{202E}"
+        for (index, unit) in [longUnit, longUnit, longUnit, hostileUnit, hostileUnit, hostileUnit].enumerated() {
+            try spool.drop("\(index).json", json: Self.request("h-\(index)", kind: index % 3 == 2 ? "comprehensive" : "on-site",
+                                                                  day: "2025-12-1\(index)", unit: unit, system: "<i>sys</i>", region: hostileRegion))
+        }
         let pipeline = try spool.pipeline()
-        XCTAssertEqual(try pipeline.drain().map(\.recorded.decision.verdict), [.approved, .approved, .rejected])
+        XCTAssertEqual(try pipeline.drain().map(\.recorded.decision.verdict), [.approved, .approved, .approved, .approved, .approved, .rejected])
         let report = try builder().build(ledger: pipeline.ledger, year: 2025, region: nil)
+        XCTAssertTrue(report.caps.contains { $0.key.unit == hostileUnit }, "the hostile unit is a key of the report")
+        XCTAssertTrue(report.rejectionsByOrganizer.contains { $0.unit == hostileUnit })
         let page = ReportPage.render(report)
         XCTAssertTrue(page.contains(longUnit), "the long unit is shown whole")
-        XCTAssertFalse(page.contains("<script"))
-        XCTAssertFalse(page.contains("\u{202E}"), "a bidirectional override is shown as a character reference")
-        XCTAssertTrue(page.contains("&#x202E;") || !page.contains("evil"))
+        XCTAssertTrue(page.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;q&#39;&#x200F;"), "the unit, escaped")
+        XCTAssertTrue(page.contains("浙江省/&lt;b&gt;杭州&lt;/b&gt;&#x202E;"), "the region, escaped")
+        XCTAssertTrue(page.contains("&lt;i&gt;sys&lt;/i&gt;"), "the system, escaped")
+        for markup in ["<script", "<b>", "<i>", "\u{202E}", "\u{200F}"] { XCTAssertFalse(page.contains(markup), markup) }
         XCTAssertEqual(page.components(separatedBy: "<style>").count, 2, "one style element, the page's own")
+        XCTAssertFalse(report.text.isEmpty)
     }
 
     /// A ledger of schema v9 knew nothing of what decisions were about: migrating fills it in from the request
@@ -213,6 +221,12 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(status, 0, output)
         let migrated = try SQLiteLedger(path: copy)
         XCTAssertEqual(try builder().build(ledger: migrated, year: 2025, region: nil, now: Self.generated), current)
+        // The next year holds the invalid file, migrated with the year it was decided in.
+        let next = try builder().build(ledger: pipeline.ledger, year: 2026, region: nil, now: Self.generated)
+        XCTAssertEqual(next.totals.invalid, 1)
+        XCTAssertEqual(try builder().build(ledger: migrated, year: 2026, region: nil, now: Self.generated), next)
+        XCTAssertEqual(try migrated.select("SELECT rule, seq FROM decision_rule ORDER BY rule, seq", []),
+                       try pipeline.ledger.select("SELECT rule, seq FROM decision_rule ORDER BY rule, seq", []))
         let units = try migrated.select("SELECT COUNT(*) FROM decision_unit", [])
         XCTAssertEqual(units, try pipeline.ledger.select("SELECT COUNT(*) FROM decision_unit", []))
     }
@@ -228,5 +242,29 @@ final class ReportTests: XCTestCase {
         for step in steps where step.contains("SCAN") { XCTFail("a statement scans: \(step)\n\(plans)") }
         XCTAssertTrue(plans.contains("decision_by_year (year=? AND organizer_region>? AND organizer_region<?)"), plans)
         XCTAssertTrue(plans.contains("principal_by_year (<expr>=? AND region>? AND region<?)"), plans)
+    }
+
+    /// The same on the shared ledger: a PostgreSQL ledger of schema v1 is migrated to v2, its decisions filled
+    /// in from their request bytes in pages, and reports as it did.
+    func test_aVersion1SharedLedger_isMigrated_andReportsTheSame() throws {
+        guard TestLedger.onPostgres else { throw XCTSkip("the shared ledger's migration") }
+        let (spool, pipeline) = try drained()
+        let current = try builder().build(ledger: pipeline.ledger, year: 2025, region: nil, now: Self.generated)
+        let next = try builder().build(ledger: pipeline.ledger, year: 2026, region: nil, now: Self.generated)
+        let units = try pipeline.ledger.select("SELECT unit, seq FROM decision_unit ORDER BY unit, seq", [])
+        XCTAssertFalse(units.isEmpty)
+        let url = try TestLedger.location(sqlitePath: spool.url("state/ledger.sqlite").path)
+        let downgrade = """
+            DROP TABLE decision_unit; DROP TABLE decision_rule; DROP INDEX principal_by_year; DROP INDEX decision_by_request_id;
+            ALTER TABLE decision DROP COLUMN title, DROP COLUMN kind, DROP COLUMN organizer_unit, DROP COLUMN organizer_region,
+                DROP COLUMN local_date, DROP COLUMN last_date, DROP COLUMN year;
+            DELETE FROM meetingd_schema WHERE name LIKE 'v2:%';
+            """
+        let (status, output) = try runTool(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", downgrade])
+        XCTAssertEqual(status, 0, output)
+        let migrated = try PostgresLedger(url: url, node: "")
+        XCTAssertEqual(try builder().build(ledger: migrated, year: 2025, region: nil, now: Self.generated), current)
+        XCTAssertEqual(try builder().build(ledger: migrated, year: 2026, region: nil, now: Self.generated), next)
+        XCTAssertEqual(try migrated.select("SELECT unit, seq FROM decision_unit ORDER BY unit, seq", []), units)
     }
 }

@@ -62,7 +62,9 @@ def main():
     os.makedirs(ARTEFACTS, exist_ok=True)
     root = tempfile.mkdtemp(prefix="meetingd-pages-")
     spool = os.path.join(root, "spool")
-    requests = history.history(400, seed=11) + [hostile(i, f"2025-0{4 + i}-10") for i in range(3)]
+    long_id = "L" * 128  # the longest id, nothing to break it on
+    requests = history.history(400, seed=11) + [hostile(i, f"2025-0{4 + i}-10") for i in range(3)] \
+        + [dict(hostile(9, "2025-09-09", kind="business"), id=long_id)]
     history.drop(requests, spool)
     drained = subprocess.run([BINARY, "drain", "--spool", spool], capture_output=True, text=True)
     check(drained.returncode in (0, 1, 2), f"drain ran: {drained.stderr[-300:]}")
@@ -97,6 +99,7 @@ def main():
                      ("decisions", "/decisions/", []),
                      ("decisions-hostile", "/decisions/?unit=" + urllib.parse.quote(LONG_UNIT), []),
                      ("history-hostile", "/decisions/hostile-2", []),
+                     ("history-long-id", "/decisions/" + long_id, []),
                      ("feeds-index", "/", [])]
             for name, path, charts in pages:
                 for width in (1280, 390):
@@ -134,8 +137,22 @@ def main():
             driver.get(base + "/report/")
             links = driver.execute_script("return Array.from(document.querySelectorAll('nav a')).map(a => a.getAttribute('href'))")
             check(links == ["/", "/report/", "/decisions/"], f"the report links back: {links}")
-            # Printed on A4: a PDF whose pages are A4 (595 x 842 points).
+            # Printed on A4: with the print stylesheet at an A4 page's width (794 px at 96 dpi), the navigation is
+            # hidden, no chart or table row may be cut by a page break, and nothing is wider than the page.
+            driver.set_window_size(794, 1123)
             driver.get(base + f"/report/?year={year}")
+            driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+            printed = driver.execute_script("""
+                const svgs = Array.from(document.querySelectorAll('svg'));
+                return {nav: getComputedStyle(document.querySelector('nav')).display,
+                        unbreakable: svgs.every(s => getComputedStyle(s).breakInside === 'avoid'),
+                        widest: Math.max(...svgs.map(s => s.getBoundingClientRect().right)),
+                        scroll: document.documentElement.scrollWidth, viewport: document.documentElement.clientWidth}""")
+            check(printed["nav"] == "none", f"print: the navigation is hidden ({printed['nav']})")
+            check(printed["unbreakable"], "print: no chart is cut by a page break (break-inside: avoid)")
+            check(printed["widest"] <= printed["viewport"] and printed["scroll"] <= printed["viewport"], f"print: everything fits the page's width {printed}")
+            driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+            # The PDF Chromium prints: A4 pages (595 x 842 points).
             options = PrintOptions()
             options.page_width, options.page_height = 21.0, 29.7
             pdf = base64.b64decode(driver.print_page(options))

@@ -37,6 +37,18 @@ public struct FeedServer: Sendable {
     let pages: PageSource?
     /// ETags by file identity: a 304 needs no read of the feed.
     private let tags = TagCache()
+    /// Pages made, by what they are made of: a page is made again only when the ledger, the settings or the
+    /// year changed, and a revalidation of an unchanged one is a 304 without reading more than the ledger's
+    /// last decision number.
+    private let made = PageCache()
+    /// Pages are made on two threads at most, beside the decider on this 2-core office machine, and with as
+    /// many database connections at most on a shared ledger.
+    private let makers: OperationQueue = {
+        let queue = OperationQueue()
+        queue.maxConcurrentOperationCount = 2
+        queue.name = "meetingd.pages"
+        return queue
+    }()
 
     public init(spool: SpoolDirectory, metrics: DaemonMetrics, pages: PageSource? = nil) {
         self.spool = spool
@@ -123,15 +135,28 @@ public struct FeedServer: Sendable {
             return Self.plain(.notFound, "not found: pages are turned off in this office's configuration (pages: false)\n")
         }
         guard let query = Self.parameters(request.uri.query) else { return Self.plain(.badRequest, "query: not valid percent-encoded UTF-8\n") }
-        let outcome: Result<(bytes: [UInt8], type: String)?, any Error> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: Result { try make(pages, query) }) }
+        let made = self.made
+        let outcome: Result<PageCache.Page?, any Error> = await withCheckedContinuation { continuation in
+            makers.addOperation {
+                continuation.resume(returning: Result {
+                    // What the page is made of: the request, the settings, the current year and the ledger's last decision.
+                    let settings = pages.settings()
+                    let last = try pages.ledger.select("SELECT MAX(seq) FROM decision", []).first?.first ?? .null
+                    let year = ZonedClock(timeZone: pages.timeZone).local(Date()).date.year
+                    let key = "\(request.uri.path)?\(request.uri.query ?? "")|\(settings.version)|\(settings.listedMeetings)|\(year)|\(last)"
+                    if let page = made[key] { return page }
+                    guard let page = try make(pages, query) else { return nil }
+                    let kept = PageCache.Page(bytes: page.bytes, type: page.type, tag: Self.tag(page.bytes))
+                    made[key] = kept
+                    return kept
+                })
+            }
         }
         switch outcome {
-        case let .success(made?):
-            let tag = Self.tag(made.bytes)
-            let headers: HTTPFields = [.eTag: tag, .cacheControl: "no-cache", .contentType: made.type]
-            if Self.matches(request, tag: tag) { return Response(status: .notModified, headers: [.eTag: tag, .cacheControl: "no-cache"]) }
-            return Self.body(made.bytes, headers: headers, request)
+        case let .success(page?):
+            let headers: HTTPFields = [.eTag: page.tag, .cacheControl: "no-cache", .contentType: page.type]
+            if Self.matches(request, tag: page.tag) { return Response(status: .notModified, headers: [.eTag: page.tag, .cacheControl: "no-cache"]) }
+            return Self.body(page.bytes, headers: headers, request)
         case .success(nil):
             return Self.notFound()
         case let .failure(problem as ReportParameters.Problem):
@@ -156,18 +181,21 @@ public struct FeedServer: Sendable {
             : (Array(BrowserPage.listing(listing, timeZone: source.timeZone).utf8), types["html"]!)
     }
 
-    /// `/decisions/<id>` and `/decisions/<id>.ics`; nil (404) for anything that is not a request id the ledger holds.
+    /// `/decisions/<id>` and `/decisions/<id>.ics`; nil (404) for anything that is not a request id the ledger
+    /// holds. An id may itself end in `.ics`: its history wins over the calendar of the id without it.
     static func history(_ source: PageSource, path: String) throws -> (bytes: [UInt8], type: String)? {
-        guard path.hasPrefix("/decisions/"), let decoded = String(path.dropFirst("/decisions/".count)).removingPercentEncoding else { return nil }
+        guard path.hasPrefix("/decisions/"), let decoded = String(path.dropFirst("/decisions/".count)).removingPercentEncoding,
+              RequestParser.isValidID(decoded) else { return nil }
         let browser = DecisionBrowser(ledger: source.ledger, timeZone: source.timeZone)
-        if decoded.hasSuffix(".ics"), case let id = String(decoded.dropLast(4)), RequestParser.isValidID(id) {
-            return try browser.calendar(of: id).map { ($0, types["ics"]!) }
+        return try source.ledger.snapshot {
+            let entries = try browser.history(of: decoded)
+            if entries.isEmpty {
+                guard decoded.hasSuffix(".ics"), case let id = String(decoded.dropLast(4)), RequestParser.isValidID(id) else { return nil }
+                return try browser.calendar(of: id).map { ($0, types["ics"]!) }
+            }
+            let page = BrowserPage.history(id: decoded, entries, hasCalendar: try browser.calendar(of: decoded) != nil, timeZone: source.timeZone)
+            return (Array(page.utf8), types["html"]!)
         }
-        guard RequestParser.isValidID(decoded) else { return nil }
-        let entries = try browser.history(of: decoded)
-        guard !entries.isEmpty else { return nil }
-        let page = BrowserPage.history(id: decoded, entries, hasCalendar: try browser.calendar(of: decoded) != nil, timeZone: source.timeZone)
-        return (Array(page.utf8), types["html"]!)
     }
 
     // MARK: Pieces
@@ -229,7 +257,33 @@ struct GuardMiddleware: RouterMiddleware {
             }
         }
         metrics.served(status: Int(response.status.code))
-        return response
+        // A 400 quotes its input as text: no browser is to guess it is anything else.
+        var answered = response
+        answered.headers[.xContentTypeOptions] = "nosniff"
+        return answered
+    }
+}
+
+/// The pages last made, by what they were made of (at most 64).
+final class PageCache: @unchecked Sendable {
+    struct Page: Sendable {
+        let bytes: [UInt8]
+        let type: String
+        /// Strong: a digest of these bytes.
+        let tag: String
+    }
+
+    private let lock = NSLock()
+    private var pages: [String: Page] = [:]
+
+    subscript(key: String) -> Page? {
+        get { lock.withLock { pages[key] } }
+        set {
+            lock.withLock {
+                if pages.count >= 64 { pages.removeAll() }
+                pages[key] = newValue
+            }
+        }
     }
 }
 

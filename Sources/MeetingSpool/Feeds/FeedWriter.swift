@@ -40,6 +40,9 @@ public final class FeedWriter: @unchecked Sendable {
     /// `recover()` could not read the ledger (a database not up yet): `flush()` tries again first.
     private var recoveryPending = false
 
+    /// Whether the index links to the report and the decision browser (`pages` in the config).
+    public var linksPages = true
+
     public init(spool: SpoolDirectory, ledger: any Ledger, settings: FeedSettings) {
         self.spool = spool
         self.ledger = ledger
@@ -197,7 +200,7 @@ public final class FeedWriter: @unchecked Sendable {
                 .el("thead", [], [.el("tr", [], [.el("th", [], "日历 Calendar"), .el("th", [], "会议数 Events"), .el("th", [], "订阅地址 URL")])]),
                 .el("tbody", [], rows),
             ])]),
-        ])
+        ], linksPages: linksPages)
         let jsonChanged = try writeIfChanged("feeds/index.json", json)
         let htmlChanged = try writeIfChanged("feeds/index.html", Array(html.utf8))
         indexDigest = digest
