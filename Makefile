@@ -12,7 +12,7 @@ export MEETINGD_REQUIRE_PARSERS = 1
 # on this machine, with the child's output pipes held open meanwhile.
 export SWIFT_BACKTRACE = enable=yes,symbolicate=fast
 
-.PHONY: run test test-postgresql test-pages bench-shared build release deps python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay property replay-check fuzz
+.PHONY: run test test-postgresql test-pages bench-shared bench-reports build release deps python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay property replay-check fuzz
 
 # Debian packages: installed with apt-get only when one is missing.
 deps:
@@ -121,6 +121,12 @@ bench-series: release
 bench-shared: release
 	python3 Benchmarks/shared.py .build/release/meetingd 1500
 
+# Reports on ledgers of 333,333 and 1,000,000 meetings against ledgers of only the year and region reported:
+# `report --year --region` and a unit's page of the decision browser (Benchmarks/reports.py; goal: ratio <= 2),
+# with the plans. About 6 minutes.
+bench-reports: release
+	python3 Benchmarks/reports.py .build/release/meetingd 1000000
+
 # The same harness at a tiny size on the debug build: keeps the benchmark scripts working, measures nothing.
 bench-smoke:
 	BENCH_REQUESTS=200 BENCH_ROUNDS=1 BENCH_BUILD=debug bash Benchmarks/run.sh
@@ -128,6 +134,7 @@ bench-smoke:
 	BENCH_OCCURRENCES=3 python3 Benchmarks/series.py .build/debug/meetingd 20
 	BENCH_ROUNDS=1 python3 Benchmarks/replay.py .build/debug/meetingd 100
 	BENCH_FLOOR_SECONDS=2 BENCH_LATENCY_SECONDS=2 python3 Benchmarks/shared.py .build/debug/meetingd 30
+	BENCH_ROUNDS=1 BENCH_SMOKE=1 python3 Benchmarks/reports.py .build/debug/meetingd 6000
 
 # Drops the shared examples into ./spool/incoming and decides them: a first look at the outputs.
 example: build

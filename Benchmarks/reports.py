@@ -12,7 +12,7 @@ Then, on each pair, alternating, BENCH_ROUNDS times (default 5):
 and prints the fastest round of each and the ratio whole ledger ÷ slice (goal: <= 2). The report and the
 page must be the same bytes on both ledgers (generated time aside), and `report --explain` prints the plans.
 
-Usage: reports.py MEETINGD [N]
+Usage: reports.py MEETINGD [N]   (BENCH_SMOKE=1: a small run that checks only that the script works)
 """
 import json
 import os
@@ -31,6 +31,8 @@ import urllib.request
 BINARY = os.path.abspath(sys.argv[1])
 TOTAL = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+# A smoke run (`make bench-smoke`) keeps the script working at a size too small for its goals: it measures nothing.
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"
 YEAR, REGION, UNIT = 2025, "浙江省/杭州市", "杭州市单位0"
 CITIES = [f"浙江省/{name}" for name in ["杭州市", "宁波市", "温州市", "嘉兴市", "湖州市", "绍兴市", "金华市", "衢州市", "舟山市", "台州市"]] \
     + [f"江苏省/{name}" for name in ["南京市", "无锡市", "徐州市", "常州市", "苏州市", "南通市", "连云港市", "淮安市", "盐城市", "扬州市"]]
@@ -182,9 +184,12 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("the daemon did not answer")
 
-    def page(self):
+    def page(self, round):
+        # An unknown parameter of its own makes each request a page made anew (the daemon keeps pages it made,
+        # by their whole URL), with the same content.
         started = time.perf_counter()
-        body = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/decisions/?unit=" + urllib.parse.quote(UNIT), timeout=60).read()
+        body = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/decisions/?unit=" + urllib.parse.quote(UNIT) + f"&round={round}",
+                                      timeout=60).read()
         return time.perf_counter() - started, body
 
     def stop(self):
@@ -220,12 +225,14 @@ def main():
         servers = {name: Server(folder, paths[name]) for name in ["whole", "slice"]}
         pages = {"whole": [], "slice": []}
         bodies = {}
+        sample = 0
         try:
             for _ in range(ROUNDS):
                 for name, server in servers.items():
                     samples = []
                     for _ in range(20):
-                        elapsed, bodies[name] = server.page()
+                        sample += 1
+                        elapsed, bodies[name] = server.page(sample)
                         samples.append(elapsed)
                     pages[name].append(statistics.median(samples))
         finally:
@@ -244,8 +251,8 @@ def main():
             if ratio > 2:
                 failures.append(f"{total}: {name} ratio {ratio:.2f} > 2")
     for failure in failures:
-        print("FAIL:", failure)
-    sys.exit(1 if failures else 0)
+        print("FAIL:" if not SMOKE else "(smoke size, not a goal:)", failure)
+    sys.exit(1 if failures and not SMOKE else 0)
 
 
 if __name__ == "__main__":
