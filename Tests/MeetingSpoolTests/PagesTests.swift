@@ -72,6 +72,12 @@ final class PagesTests: XCTestCase {
             let again = try await client.execute(uri: "/report/?year=2025&unknown=1", method: .get, headers: [.ifNoneMatch: tag])
             XCTAssertEqual(again.status, .notModified)
             XCTAssertEqual(again.body.readableBytes, 0)
+            let modified = try XCTUnwrap(page.headers[.lastModified])
+            let unchanged = try await client.execute(uri: "/report/?year=2025&unknown=1", method: .get, headers: [.ifModifiedSince: modified])
+            XCTAssertEqual(unchanged.status, .notModified)
+            let otherTag = try await client.execute(uri: "/report/?year=2025&unknown=1", method: .get,
+                                                    headers: [.ifNoneMatch: "\"other\"", .ifModifiedSince: modified])
+            XCTAssertEqual(otherTag.status, .ok, "If-None-Match wins over If-Modified-Since")
             let head = try await client.execute(uri: "/report/?year=2025", method: .head)
             XCTAssertEqual(head.status, .ok)
             XCTAssertEqual(head.body.readableBytes, 0)

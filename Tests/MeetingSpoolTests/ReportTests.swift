@@ -103,7 +103,7 @@ final class ReportTests: XCTestCase {
     }
 
     func test_remaining_isWhatTheNextRequestOfEachKeySees() throws {
-        let (_, pipeline) = try drained()
+        let (spool, pipeline) = try drained()
         let report = try builder().build(ledger: pipeline.ledger, year: 2025, region: nil)
         let decider = Decider(engine: RuleEngine(settings: RuleSettingsSet()))
         let parser = RequestParser()
@@ -123,6 +123,14 @@ final class ReportTests: XCTestCase {
             let rejectedByTheCap = decision.assessment.violations.contains { $0.rule == cap.rule }
             XCTAssertEqual(rejectedByTheCap, cap.remaining == 0, "\(probe.key): remaining \(cap.remaining), decided \(decision.verdict)")
             if cap.remaining > 0 { XCTAssertEqual(decision.verdict, .approved, probe.key) }
+            // And `meetingd check`, the command an office runs, decides the same against the same ledger.
+            let file = spool.url("probe-\(cap.rule.rawValue)-\(probes.firstIndex { $0.key == probe.key }!).json")
+            try Data(probe.json.utf8).write(to: file)
+            let ledger = try TestLedger.location(sqlitePath: spool.url("state/ledger.sqlite").path)
+            let checked = try runMeetingd(["check", "--json", "--ledger", ledger, file.path])
+            let line = try JSONReader.parse(Array(checked.output.utf8))
+            XCTAssertEqual(line["verdict"], .string(decision.verdict.rawValue), "\(probe.key): \(checked.errors)")
+            XCTAssertEqual(checked.output.contains("\"\(cap.rule.rawValue)\""), rejectedByTheCap, "\(probe.key): \(checked.output)")
         }
         // With the limits raised, the same keys have room, and the report says so with the same counts.
         var raised = RuleSettingsSet()

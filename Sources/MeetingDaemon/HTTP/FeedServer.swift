@@ -146,7 +146,8 @@ public struct FeedServer: Sendable {
                     let key = "\(request.uri.path)?\(request.uri.query ?? "")|\(settings.version)|\(settings.listedMeetings)|\(year)|\(last)"
                     if let page = made[key] { return page }
                     guard let page = try make(pages, query) else { return nil }
-                    let kept = PageCache.Page(bytes: page.bytes, type: page.type, tag: Self.tag(page.bytes))
+                    let kept = PageCache.Page(bytes: page.bytes, type: page.type, tag: Self.tag(page.bytes),
+                                              modified: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
                     made[key] = kept
                     return kept
                 })
@@ -154,8 +155,14 @@ public struct FeedServer: Sendable {
         }
         switch outcome {
         case let .success(page?):
-            let headers: HTTPFields = [.eTag: page.tag, .cacheControl: "no-cache", .contentType: page.type]
-            if Self.matches(request, tag: page.tag) { return Response(status: .notModified, headers: [.eTag: page.tag, .cacheControl: "no-cache"]) }
+            // As for feeds: If-None-Match wins; else If-Modified-Since against when this page was made.
+            var headers: HTTPFields = [.eTag: page.tag, .lastModified: HTTPDate.format(page.modified), .cacheControl: "no-cache"]
+            if Self.matches(request, tag: page.tag) { return Response(status: .notModified, headers: headers) }
+            if request.headers[.ifNoneMatch] == nil, let since = request.headers[.ifModifiedSince].flatMap(HTTPDate.parse),
+               page.modified.timeIntervalSince1970 <= since.timeIntervalSince1970 {
+                return Response(status: .notModified, headers: headers)
+            }
+            headers[.contentType] = page.type
             return Self.body(page.bytes, headers: headers, request)
         case .success(nil):
             return Self.notFound()
@@ -271,6 +278,8 @@ final class PageCache: @unchecked Sendable {
         let type: String
         /// Strong: a digest of these bytes.
         let tag: String
+        /// When it was made (whole seconds): its Last-Modified.
+        let modified: Date
     }
 
     private let lock = NSLock()
