@@ -19,6 +19,7 @@ public enum Daemon {
                                             feedSettings: configuration.feeds)
         pipeline.batchSize = groupCommit
         pipeline.feeds.linksPages = configuration.pages && http != nil
+        pipeline.feeds.indexInterval = 5
         let notifier = SystemdNotifier()
         let settings = SettingsBox(configuration.rules)
         let metrics = DaemonMetrics()

@@ -21,6 +21,8 @@ struct FeedPublisher: Service {
             try? await Task.sleep(for: interval)
             await flush()
         }
+        // The last pass leaves nothing behind, the index's counts included.
+        feeds.indexInterval = 0
         await flush()
     }
 

@@ -64,6 +64,41 @@ final class FeedTests: XCTestCase {
         XCTAssertTrue(try spool.text("feeds/index.html").contains("全部会议"))
     }
 
+    /// The daemon rewrites the index for changed counts at most every `indexInterval`; a new feed is listed at
+    /// once, and a pass with nothing else to do brings the counts up to date.
+    func test_theIndex_listsANewFeedAtOnce_andCatchesUpOnCountsLater() throws {
+        let spool = try TestSpool()
+        func allCount() throws -> JSONValue? {
+            let index = try JSONReader.parse(Array(try spool.text("feeds/index.json").utf8))
+            guard case let .array(entries)? = index["feeds"] else { return nil }
+            return entries.first { $0["path"] == .string("all.ics") }?["events"]
+        }
+        let pipeline = try spool.pipeline()
+        pipeline.feeds.indexInterval = 3600
+        try spool.drop("a.json", json: requestJSON(id: "a", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
+        _ = try pipeline.drain()
+        XCTAssertEqual(try allCount(), .integer(1))
+        // Same feeds, one more event: the index waits.
+        try spool.drop("b.json", json: requestJSON(id: "b", start: "2030-03-19T09:00:00+08:00", end: "2030-03-19T11:00:00+08:00"))
+        _ = try pipeline.drain()
+        XCTAssertEqual(try allCount(), .integer(1))
+        XCTAssertTrue(pipeline.feeds.indexIsBehind)
+        // A new feed (another organizer): listed at once, with the counts of now.
+        try spool.drop("c.json", json: requestJSON(id: "c", start: "2030-03-20T09:00:00+08:00", end: "2030-03-20T11:00:00+08:00",
+                                                   unit: "杭州市民政局"))
+        _ = try pipeline.drain()
+        XCTAssertEqual(try allCount(), .integer(3))
+        XCTAssertTrue(try spool.text("feeds/index.html").contains("杭州市民政局"))
+        // Counts behind, then a pass with nothing dirty once the interval is over.
+        try spool.drop("d.json", json: requestJSON(id: "d", start: "2030-03-21T09:00:00+08:00", end: "2030-03-21T11:00:00+08:00"))
+        _ = try pipeline.drain()
+        XCTAssertEqual(try allCount(), .integer(3))
+        pipeline.feeds.indexInterval = 0
+        XCTAssertEqual(try pipeline.feeds.flush(), 1, "only the index is written")
+        XCTAssertEqual(try allCount(), .integer(4))
+        XCTAssertFalse(pipeline.feeds.indexIsBehind)
+    }
+
     func test_aDecision_rewritesOnlyTheFeedsItTouches_andUnchangedBytesStay() throws {
         let spool = try TestSpool()
         try spool.drop("a.json", json: requestJSON(id: "a"))

@@ -43,6 +43,14 @@ public final class FeedWriter: @unchecked Sendable {
     /// Whether the index links to the report and the decision browser (`pages` in the config).
     public var linksPages = true
 
+    /// How often the index is rewritten for changed counts alone (0: with every pass). A new feed is listed at
+    /// once; the daemon lets counts lag by a few seconds, since an index of thousands of feeds rewritten every
+    /// second was a sixth of a busy daemon's CPU. A drain's last pass, and the daemon's, write it in any case.
+    public var indexInterval: TimeInterval = 0
+    private var nextIndex = Date.distantPast
+    /// Counts changed since the index was last written.
+    private var indexPending = false
+
     public init(spool: SpoolDirectory, ledger: any Ledger, settings: FeedSettings) {
         self.spool = spool
         self.ledger = ledger
@@ -61,6 +69,7 @@ public final class FeedWriter: @unchecked Sendable {
         try ledger.snapshot {
             let events = try ledger.feedEvents(visibleAfter: cutoffs.visibleAfter, cancelledAfter: cutoffs.cancelledAfter)
             if knownKeys == nil { knownKeys = Set(try ledger.feedKeys()) }
+            let newFeeds = !knownKeys!.isSuperset(of: keys)
             knownKeys!.formUnion(keys)
             let wanted = Set(keys)
             var counts: [String: Int] = [:]
@@ -77,10 +86,20 @@ public final class FeedWriter: @unchecked Sendable {
                 guard let feed = FeedKey(key: key) else { continue }
                 if try write(feed, events: (members[key] ?? []).map { events[$0] }) { changed += 1 }
             }
-            if try writeIndex() { changed += 1 }
+            let now = Date()
+            if newFeeds || indexInterval == 0 || now >= nextIndex {
+                if try writeIndex() { changed += 1 }
+                nextIndex = now.addingTimeInterval(indexInterval)
+                indexPending = false
+            } else {
+                indexPending = true
+            }
             return changed
         }
     }
+
+    /// Whether the index waits for counts that changed (`indexInterval`): a pass with nothing dirty writes it then.
+    public var indexIsBehind: Bool { indexPending }
 
     /// Notes that decision `sequenceNumber` changed the feeds `keys`; `flush()` writes them.
     public func markDirty(_ keys: [String], through sequenceNumber: Int64) {
@@ -104,7 +123,11 @@ public final class FeedWriter: @unchecked Sendable {
             }
             return (dirty.sorted(), dirtyThrough)
         }
-        guard marked > 0 else { return 0 }
+        guard marked > 0 else {
+            // Nothing decided since: the index's counts, if they wait, once their interval has passed.
+            guard indexPending, indexInterval == 0 || Date() >= nextIndex else { return 0 }
+            return try update([])
+        }
         // A shared ledger numbers this node's decisions among the others': the feeds reflect every decision up
         // to the last catch-up, not up to this node's last.
         let through = ledger.isShared ? (caughtUpThrough ?? 0) : marked
