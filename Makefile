@@ -6,17 +6,25 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 SPOOL ?= $(CURDIR)/spool
 SWIFT ?= swift
-APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config python3 python3-pip systemd vdirsyncer khal postgresql chromium chromium-driver fonts-noto-cjk
+# What building and running need; what the tests add (PostgreSQL, real calendar clients, a real browser).
+APT_PACKAGES = libical-dev libsqlite3-dev tzdata pkg-config
+APT_TEST_PACKAGES = python3 python3-pip systemd vdirsyncer khal postgresql chromium chromium-driver fonts-noto-cjk
 export MEETINGD_REQUIRE_PARSERS = 1
 # A crash in a test's child prints its backtrace at once: full symbolication of the debug binary took minutes
 # on this machine, with the child's output pipes held open meanwhile.
 export SWIFT_BACKTRACE = enable=yes,symbolicate=fast
 
-.PHONY: run test test-postgresql test-pages bench-shared bench-reports build release deps python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay property replay-check fuzz
+.PHONY: run test test-postgresql test-pages bench-shared bench-reports build release deps test-deps apt-install python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay property replay-check fuzz
 
 # Debian packages: installed with apt-get only when one is missing.
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
+
+test-deps: deps
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_TEST_PACKAGES)"
+
+apt-install:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -24,7 +32,7 @@ deps:
 	fi
 
 # The independent iCalendar parsers and the JSON Schema validator the tests use (PyPI).
-python-deps:
+python-deps: test-deps
 	@python3 -c "import icalendar, vobject, jsonschema, selenium" 2>/dev/null || \
 	  python3 -m pip install --quiet icalendar vobject jsonschema selenium || \
 	  python3 -m pip install --quiet --break-system-packages icalendar vobject jsonschema selenium
@@ -40,7 +48,7 @@ run: build
 	@echo "meetingd: drop requests into $(SPOOL)/incoming (Ctrl-C stops)"
 	.build/debug/meetingd run --spool $(SPOOL)
 
-test: deps python-deps
+test: python-deps
 	$(SWIFT) build --build-tests
 	set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee .build/test.log
 	$(MAKE) test-postgresql
@@ -58,7 +66,7 @@ test: deps python-deps
 # `ledger copy`, against a throwaway cluster started here (initdb into a temporary folder; stopped and removed
 # at the end, whatever happens). Nothing is assumed to be running.
 PG_TESTS = MeetingRulesTests|ScenarioTests|ReportTests|PagesTests|RevisionTests|RecurrenceTests|FeedTests|CrowdedKeyTests|CalendarOutputTests|RobustnessTests|HostileSpoolTests
-test-postgresql: deps python-deps
+test-postgresql: python-deps
 	$(SWIFT) build --build-tests
 	@dir=$$(mktemp -d /tmp/meetingd-pg.XXXXXX); trap 'Tests/tools/pg_cluster.sh stop '"$$dir" EXIT; \
 	url=$$(Tests/tools/pg_cluster.sh start $$dir) || exit 1; echo "PostgreSQL for the tests: $$url ($$dir)"; \
@@ -71,7 +79,7 @@ test-postgresql: deps python-deps
 # The report and the decision browser in headless Chromium (Selenium), served by a real daemon on 127.0.0.1:
 # 1280 px and 390 px, no console errors, no sideways scroll, every chart drawn, hostile values as text, A4
 # print. Screenshots and the PDF are kept in .build/artefacts/pages.
-test-pages: deps python-deps
+test-pages: python-deps
 	$(SWIFT) build
 	python3 Tests/pages/browser_check.py .build/debug/meetingd .build/artefacts/pages
 
@@ -97,7 +105,7 @@ fuzz: deps
 	cd .build/fuzz && ./request-reader -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 corpus
 
 # Throughput against the file-system floor and a Python peer (Benchmarks/run.sh; figures in BENCHMARKS.md).
-bench: deps python-deps
+bench: python-deps
 	bash Benchmarks/run.sh
 
 # Crowded keys: CPU per decision at 2,000 and 6,000 requests on one unit's key and one township's, and ledger

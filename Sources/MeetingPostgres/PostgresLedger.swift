@@ -419,9 +419,17 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     }
 
     /// The rows of a decision's units and rules (sent without waiting): the browser's filters.
+    /// One statement for all of a decision's units and one for its rules, not one a row: the server parses and
+    /// plans each statement it is sent.
     static func recordKeys(_ subject: DecisionSubject, rules: [String], seq: Int64, _ session: PostgresSession) throws {
-        for unit in subject.units { try session.send(ReportSQL.insertUnit, [.text(unit), .integer(Int(seq))]) }
-        for rule in rules { try session.send(ReportSQL.insertRule, [.text(rule), .integer(Int(seq))]) }
+        if !subject.units.isEmpty {
+            try session.send("INSERT INTO decision_unit (unit, seq) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
+                             [.texts(subject.units), .integer(Int(seq))])
+        }
+        if !rules.isEmpty {
+            try session.send("INSERT INTO decision_rule (rule, seq) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
+                             [.texts(rules), .integer(Int(seq))])
+        }
     }
 
     public func select(_ sql: String, _ values: [LedgerCell]) throws -> [[LedgerCell]] {
