@@ -86,12 +86,12 @@ test-pages: python-deps
 # Whole-drain property test: thousands of seeded generated, mutated and hostile entries through one real
 # `meetingd drain`; every entry in exactly one destination, every calendar parsed, nothing outside the spool.
 # PROPERTY_SEED and PROPERTY_COUNT change the seed (default 20261127) and the size (default 2000).
-property:
+property: python-deps
 	python3 Tests/property/drain_property.py .build/debug/meetingd
 
 # Replay's self-check: a generated history of REPLAY_COUNT (default 20,000) requests with every rule firing,
 # drained, then replayed under the same settings: zero flips; a tighter setting flips; the spool unchanged.
-replay-check:
+replay-check: python-deps
 	python3 Tests/replay/self_check.py .build/debug/meetingd
 
 # libFuzzer (swiftc -sanitize=fuzzer,address) on the request reader and the HTTP date and path parsers,
@@ -110,33 +110,33 @@ bench: python-deps
 
 # Crowded keys: CPU per decision at 2,000 and 6,000 requests on one unit's key and one township's, and ledger
 # bytes per decision (Benchmarks/crowded.py; targets: ratio <= 1.3, <= 3 KB).
-bench-crowded: release
+bench-crowded: release python-deps
 	python3 Benchmarks/crowded.py .build/release/meetingd 2000
 
 # Replay against drain --group-commit 100 of the same history, at N and 3N requests (Benchmarks/replay.py;
 # goal: replay rate >= 4x drain's). BASELINE=/path/to/older/meetingd adds that binary's drain, before and after.
-bench-replay: release
+bench-replay: release python-deps
 	python3 Benchmarks/replay.py .build/release/meetingd 5000
 
 # Recurring meetings: CPU and ledger bytes per occurrence of 10- and 30-week series against single meetings
 # (Benchmarks/series.py).
-bench-series: release
+bench-series: release python-deps
 	python3 Benchmarks/series.py .build/release/meetingd 200
 
 # Several offices on one PostgreSQL: 1, 2 and 3 nodes with and without contention beside SQLite, the pgbench
 # floor of one decision's statements, p99 latency of three daemons at 50 requests/s each, cap violations
 # (Benchmarks/shared.py; goals: 3 nodes >= 0.5x the floor, p99 <= 50 ms, no violation).
-bench-shared: release
+bench-shared: release python-deps
 	python3 Benchmarks/shared.py .build/release/meetingd 1500
 
 # Reports on ledgers of 333,333 and 1,000,000 meetings against ledgers of only the year and region reported:
 # `report --year --region` and a unit's page of the decision browser (Benchmarks/reports.py; goal: ratio <= 2),
 # with the plans. About 6 minutes.
-bench-reports: release
+bench-reports: release python-deps
 	python3 Benchmarks/reports.py .build/release/meetingd 1000000
 
 # The same harness at a tiny size on the debug build: keeps the benchmark scripts working, measures nothing.
-bench-smoke:
+bench-smoke: python-deps
 	BENCH_REQUESTS=200 BENCH_ROUNDS=1 BENCH_BUILD=debug bash Benchmarks/run.sh
 	BENCH_ROUNDS=1 python3 Benchmarks/crowded.py .build/debug/meetingd 100
 	BENCH_OCCURRENCES=3 python3 Benchmarks/series.py .build/debug/meetingd 20

@@ -229,10 +229,14 @@ package enum ReportSQL {
             values.append(.text(day))
         }
         if let text = filter.titleContains {
-            // lower() on both sides: SQLite's LIKE ignores ASCII case and PostgreSQL's does not; lower() changes
-            // only ASCII on both (SQLite's built-in, PostgreSQL's under COLLATE "C").
-            conditions.append("lower(d.title) LIKE lower(?) ESCAPE '\\'")
-            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            // Case-blind for ASCII alone, the same on both ledgers: the title through the database's lower(), which
+            // changes only ASCII (SQLite's built-in; PostgreSQL's under the column's COLLATE "C"), and the text
+            // lowered here, ASCII only (the database's lower() of a bound value would follow its own locale).
+            conditions.append("lower(d.title) LIKE ? ESCAPE '\\'")
+            let lowered = String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
+                ("A"..."Z").contains(scalar) ? Unicode.Scalar(scalar.value + 32)! : scalar
+            }))
+            let escaped = lowered.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_")
             values.append(.text("%" + escaped + "%"))
         }

@@ -405,11 +405,9 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                                 destination: outcome.destination, touchedFeeds: row.touched, node: node)
     }
 
-    /// The subject columns a decision row is inserted with, typed as the columns are (the year an int4).
+    /// The subject columns a decision row is inserted with (a NULL is sent untyped; the server gives it the column's type).
     private static func subjectValues(_ subject: DecisionSubject?, verdict: Verdict, decidedAt: Date) -> [SQLValue] {
-        let cells = ReportSQL.insertedSubject(subject, verdict: verdict, decidedAt: decidedAt, rulesOnly: false)
-        // A missing year is an integer NULL: a text one would not go into the INTEGER column.
-        return cells.dropLast().map(SQLValue.init) + [cells.last.flatMap { if case let .integer(year) = $0 { .integer(Int(year)) } else { nil } } ?? .integer(nil)]
+        ReportSQL.insertedSubject(subject, verdict: verdict, decidedAt: decidedAt, rulesOnly: false).map(SQLValue.init)
     }
 
     /// A decision's subject columns (migrating a decision recorded before them), and its units' and rules' rows.

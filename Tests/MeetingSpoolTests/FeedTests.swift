@@ -89,14 +89,19 @@ final class FeedTests: XCTestCase {
         _ = try pipeline.drain()
         XCTAssertEqual(try allCount(), .integer(3))
         XCTAssertTrue(try spool.text("feeds/index.html").contains("杭州市民政局"))
-        // Counts behind, then a pass with nothing dirty once the interval is over.
+        // Counts behind, then a pass with nothing dirty once the interval is over: before it, nothing.
+        pipeline.feeds.indexInterval = 0.3
+        XCTAssertEqual(try pipeline.feeds.flush(), 0)
         try spool.drop("d.json", json: requestJSON(id: "d", start: "2030-03-21T09:00:00+08:00", end: "2030-03-21T11:00:00+08:00"))
         _ = try pipeline.drain()
         XCTAssertEqual(try allCount(), .integer(3))
-        pipeline.feeds.indexInterval = 0
+        XCTAssertEqual(try pipeline.feeds.flush(), 0, "the interval is not over")
+        XCTAssertEqual(try allCount(), .integer(3))
+        usleep(400_000)
         XCTAssertEqual(try pipeline.feeds.flush(), 1, "only the index is written")
         XCTAssertEqual(try allCount(), .integer(4))
         XCTAssertFalse(pipeline.feeds.indexIsBehind)
+        XCTAssertEqual(try pipeline.feeds.flush(), 0, "and then nothing more")
     }
 
     func test_aDecision_rewritesOnlyTheFeedsItTouches_andUnchangedBytesStay() throws {

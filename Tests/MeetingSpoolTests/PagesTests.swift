@@ -78,6 +78,9 @@ final class PagesTests: XCTestCase {
             let otherTag = try await client.execute(uri: "/report/?year=2025&unknown=1", method: .get,
                                                     headers: [.ifNoneMatch: "\"other\"", .ifModifiedSince: modified])
             XCTAssertEqual(otherTag.status, .ok, "If-None-Match wins over If-Modified-Since")
+            let older = try await client.execute(uri: "/report/?year=2025&unknown=1", method: .get,
+                                                 headers: [.ifModifiedSince: "Sat, 01 Jan 2000 00:00:00 GMT"])
+            XCTAssertEqual(older.status, .ok, "a copy from before the page was made is sent the page")
             let head = try await client.execute(uri: "/report/?year=2025", method: .head)
             XCTAssertEqual(head.status, .ok)
             XCTAssertEqual(head.body.readableBytes, 0)

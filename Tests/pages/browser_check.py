@@ -82,12 +82,21 @@ def main():
     daemon = subprocess.Popen([BINARY, "run", "--spool", spool, "--http", f"127.0.0.1:{port}"], stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        up = False
+        for _ in range(300):
+            if daemon.poll() is not None:
+                break
             try:
                 urllib.request.urlopen(base + "/healthz", timeout=1)
+                up = True
                 break
             except OSError:
                 time.sleep(0.1)
+        if not up:
+            log.flush()
+            with open(log.name) as f:
+                print(f.read()[-3000:], flush=True)
+            raise SystemExit(f"the daemon did not come up (exit {daemon.poll()})")
         options = webdriver.ChromeOptions()
         options.binary_location = "/usr/bin/chromium"
         for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"]:
@@ -166,7 +175,13 @@ def main():
             driver.quit()
     finally:
         daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=30)
+        try:
+            status = daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+            status = None
+        check(status == 0, f"the daemon stops on SIGTERM with exit 0 (exit {status}; log {log.name})")
     print(f"pages in a browser: {passed} checks passed, {len(failures)} failed (screenshots in {ARTEFACTS})", flush=True)
     sys.exit(1 if failures else 0)
 

@@ -63,6 +63,8 @@ public struct FeedServer: Sendable {
                     onServerRunning: { _ in onRunning() }, logger: logger)
     }
 
+    static let pagesWaitingAtMost = 16
+
     static let types = ["ics": "text/calendar; charset=utf-8", "json": "application/json; charset=utf-8",
                         "html": "text/html; charset=utf-8"]
 
@@ -136,6 +138,11 @@ public struct FeedServer: Sendable {
         }
         guard let query = Self.parameters(request.uri.query) else { return Self.plain(.badRequest, "query: not valid percent-encoded UTF-8\n") }
         let made = self.made
+        // A burst beyond what two makers clear soon is told to come back rather than queued without end.
+        guard makers.operationCount < Self.pagesWaitingAtMost else {
+            return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8", .retryAfter: "2"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: "busy: too many pages asked for at once; try again\n")))
+        }
         let outcome: Result<PageCache.Page?, any Error> = await withCheckedContinuation { continuation in
             makers.addOperation {
                 continuation.resume(returning: Result {
@@ -143,11 +150,12 @@ public struct FeedServer: Sendable {
                     let settings = pages.settings()
                     let last = try pages.ledger.select("SELECT MAX(seq) FROM decision", []).first?.first ?? .null
                     let year = ZonedClock(timeZone: pages.timeZone).local(Date()).date.year
-                    let key = "\(request.uri.path)?\(request.uri.query ?? "")|\(settings.version)|\(settings.listedMeetings)|\(year)|\(last)"
+                    let url = "\(request.uri.path)?\(request.uri.query ?? "")"
+                    let key = "\(url)|\(settings.version)|\(settings.listedMeetings)|\(year)|\(last)"
                     if let page = made[key] { return page }
                     guard let page = try make(pages, query) else { return nil }
-                    let kept = PageCache.Page(bytes: page.bytes, type: page.type, tag: Self.tag(page.bytes),
-                                              modified: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
+                    let tag = Self.tag(page.bytes)
+                    let kept = PageCache.Page(bytes: page.bytes, type: page.type, tag: tag, modified: made.modified(of: url, tag: tag))
                     made[key] = kept
                     return kept
                 })
@@ -284,6 +292,21 @@ final class PageCache: @unchecked Sendable {
 
     private let lock = NSLock()
     private var pages: [String: Page] = [:]
+    /// The last version of each URL's page: a page made again with the same bytes keeps its Last-Modified,
+    /// and one with other bytes gets a later one, even within the same second.
+    private var versions: [String: (tag: String, modified: Date)] = [:]
+
+    /// The Last-Modified of `url`'s page whose ETag is `tag`.
+    func modified(of url: String, tag: String) -> Date {
+        lock.withLock {
+            let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+            if let last = versions[url], last.tag == tag { return last.modified }
+            let modified = versions[url].map { max(now, $0.modified.addingTimeInterval(1)) } ?? now
+            if versions.count >= 1024 { versions.removeAll() }
+            versions[url] = (tag, modified)
+            return modified
+        }
+    }
 
     subscript(key: String) -> Page? {
         get { lock.withLock { pages[key] } }

@@ -47,9 +47,16 @@ public final class FeedWriter: @unchecked Sendable {
     /// once; the daemon lets counts lag by a few seconds, since an index of thousands of feeds rewritten every
     /// second was a sixth of a busy daemon's CPU. A drain's last pass, and the daemon's, write it in any case.
     public var indexInterval: TimeInterval = 0
-    private var nextIndex = Date.distantPast
-    /// Counts changed since the index was last written.
-    private var indexPending = false
+    /// When the index was last written, on the monotonic clock (a wall clock set back must not hold it back).
+    private var indexWritten: TimeInterval?
+    private var indexIsDue: Bool { indexWritten.map { Self.monotonicNow >= $0 + indexInterval } ?? true }
+    /// Counts changed since the index was last written. True at the start: a daemon killed while it waited
+    /// left an index behind the feeds, which its first quiet pass brings up to date (unchanged bytes are not
+    /// written).
+    private var indexPending = true
+    /// Whether `counts` holds the counts of a pass of this process.
+    private var countsKnown = false
+    private static var monotonicNow: TimeInterval { ProcessInfo.processInfo.systemUptime }
 
     public init(spool: SpoolDirectory, ledger: any Ledger, settings: FeedSettings) {
         self.spool = spool
@@ -81,16 +88,14 @@ public final class FeedWriter: @unchecked Sendable {
                 }
             }
             self.counts = counts
+            countsKnown = true
             var changed = 0
             for key in keys {
                 guard let feed = FeedKey(key: key) else { continue }
                 if try write(feed, events: (members[key] ?? []).map { events[$0] }) { changed += 1 }
             }
-            let now = Date()
-            if newFeeds || indexInterval == 0 || now >= nextIndex {
-                if try writeIndex() { changed += 1 }
-                nextIndex = now.addingTimeInterval(indexInterval)
-                indexPending = false
+            if newFeeds || indexInterval == 0 || indexIsDue {
+                if try writeIndexNow() { changed += 1 }
             } else {
                 indexPending = true
             }
@@ -124,9 +129,11 @@ public final class FeedWriter: @unchecked Sendable {
             return (dirty.sorted(), dirtyThrough)
         }
         guard marked > 0 else {
-            // Nothing decided since: the index's counts, if they wait, once their interval has passed.
-            guard indexPending, indexInterval == 0 || Date() >= nextIndex else { return 0 }
-            return try update([])
+            // Nothing decided since: the index's counts, if they wait, once their interval has passed — from the
+            // counts of the last pass, without reading the events again (the first pass of a process reads them).
+            guard indexPending, indexInterval == 0 || indexIsDue else { return 0 }
+            if !countsKnown { return try update([]) }
+            return try writeIndexNow() ? 1 : 0
         }
         // A shared ledger numbers this node's decisions among the others': the feeds reflect every decision up
         // to the last catch-up, not up to this node's last.
@@ -199,6 +206,13 @@ public final class FeedWriter: @unchecked Sendable {
         try spool.writeAtomically(path, bytes, durable: false)
         digests[path] = digest
         return true
+    }
+
+    private func writeIndexNow() throws -> Bool {
+        let changed = try writeIndex()
+        indexWritten = Self.monotonicNow
+        indexPending = false
+        return changed
     }
 
     /// `feeds/index.json` and `feeds/index.html`: every feed with its URL, name and event count.
