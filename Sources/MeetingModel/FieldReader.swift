@@ -124,8 +124,8 @@ struct FieldReader {
     /// A region path: `/`-separated names, none empty.
     mutating func region(_ parent: FieldPath, _ key: String, required: Bool = false) -> String? {
         guard let text = string(parent, key, required: required, maxLength: RequestSchema.Limit.text) else { return nil }
-        if text.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isBlank }) {
-            problem("\(parent.path).\(key)", "\(quoted(text)) is not a region path (names separated by '/', none empty)")
+        if !RegionPath.isValid(text) {
+            problem("\(parent.path).\(key)", "\(quoted(text)) \(RegionPath.problem)")
             return nil
         }
         return text
@@ -158,4 +158,14 @@ struct FieldReader {
 extension StringProtocol {
     /// Empty or only Unicode `White_Space` (U+0085, U+2028 and U+3000 included): what the format calls blank.
     var isBlank: Bool { unicodeScalars.allSatisfy(\.properties.isWhitespace) }
+}
+
+/// A region path as requests name regions (`浙江省/杭州市/西湖区`): `/`-separated names, none empty or blank.
+/// One check for a request's regions and for a region a report is asked for.
+public enum RegionPath {
+    public static func isValid(_ text: String) -> Bool {
+        !text.split(separator: "/", omittingEmptySubsequences: false).contains { $0.isBlank }
+    }
+
+    public static let problem = "is not a region path (names separated by '/', none empty)"
 }

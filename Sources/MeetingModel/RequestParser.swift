@@ -395,7 +395,8 @@ extension String {
     }
 }
 
-func quoted(_ text: String) -> String {
+/// A value as an error message quotes it: at most 60 characters, quotes and control characters escaped.
+public func quoted(_ text: String) -> String {
     let shown = text.count > 60 ? String(text.prefix(60)) + "…" : text
     var escaped = ""
     for scalar in shown.unicodeScalars {

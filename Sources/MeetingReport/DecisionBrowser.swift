@@ -39,7 +39,7 @@ public struct DecisionBrowser {
 
         public init(parameters: [(String, String)]) throws {
             func problem(_ name: String, _ value: String, _ why: String) -> ReportParameters.Problem {
-                ReportParameters.Problem(description: "\(name): \(ReportParameters.shown(value)) \(why)")
+                ReportParameters.Problem(description: "\(name): \(quoted(value)) \(why)")
             }
             for (name, value) in parameters where !value.isEmpty {
                 switch name {
