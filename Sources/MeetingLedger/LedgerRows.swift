@@ -128,11 +128,31 @@ package struct RecordedRow {
     }
 }
 
-/// A value as a ledger row stores it, for copying rows between backends (`meetingd ledger copy`).
+/// A value as a ledger row stores it, for copying rows between backends (`meetingd ledger copy`) and for the
+/// rows of reports (`Ledger.select`).
 public enum LedgerCell: Sendable, Equatable {
     case null
     case integer(Int64)
     case real(Double)
     case text(String)
     case bytes([UInt8])
+
+    public var text: String? { if case let .text(text) = self { return text } else { return nil } }
+
+    /// A number, whichever way the backend stored it.
+    public var integer: Int64? {
+        switch self {
+        case let .integer(number): return number
+        case let .real(number): return Int64(number)
+        default: return nil
+        }
+    }
+
+    public var real: Double? {
+        switch self {
+        case let .integer(number): return Double(number)
+        case let .real(number): return number
+        default: return nil
+        }
+    }
 }

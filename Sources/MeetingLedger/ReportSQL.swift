@@ -81,90 +81,88 @@ package enum ReportSQL {
         WHERE action = 'withdraw'
         """
 
-    /// The condition "`column` is `region` or under it" (`浙江省/杭州市` keeps `浙江省/杭州市/西湖区`) as one
-    /// index range, and its arguments. Regions are compared byte by byte and `0` follows `/`, so the range
-    /// [R, R0) holds R, everything under R/, and names that merely begin with R and a byte below `0` (R-x),
-    /// which the second condition drops. (An OR of two ranges would keep the database from using either.)
-    package static func under(_ column: String, _ region: String) -> (sql: String, values: [LedgerCell]) {
-        ("(\(column) >= ? AND \(column) < ? AND (\(column) = ? OR \(column) > ?))",
-         [.text(region), .text(region + "0"), .text(region), .text(region + "/")])
+    /// One statement and its arguments, built condition by condition.
+    package struct Statement {
+        package var sql: String
+        package var values: [LedgerCell]
+
+        package init(_ sql: String, _ values: [LedgerCell] = []) {
+            self.sql = sql
+            self.values = values
+        }
+
+        package mutating func and(_ condition: String, _ values: [LedgerCell] = []) {
+            sql += " AND " + condition
+            self.values += values
+        }
+
+        /// "`column` is `region` or under it" (`浙江省/杭州市` keeps `浙江省/杭州市/西湖区`) as one index range;
+        /// nothing for no region. Regions are compared byte by byte and `0` follows `/`, so the range [R, R0)
+        /// holds R, everything under R/, and names that merely begin with R and a byte below `0` (R-x), which
+        /// the second condition drops. (An OR of two ranges would keep the database from using either.)
+        package mutating func and(_ column: String, under region: String?) {
+            guard let region else { return }
+            and("(\(column) >= ? AND \(column) < ? AND (\(column) = ? OR \(column) > ?))",
+                [.text(region), .text(region + "0"), .text(region), .text(region + "/")])
+        }
     }
 
     /// A report's decisions of `year`, each with its meeting's current standing (for proposals that are its
     /// current revision): seq, action, verdict, kind, local_date, organizer_unit, decision_json, meeting status,
     /// meeting exempt.
-    package static func decisionsOfYear(_ year: Int, region: String?) -> (sql: String, values: [LedgerCell]) {
-        var sql = """
+    package static func decisionsOfYear(_ year: Int, region: String?) -> Statement {
+        var statement = Statement("""
             SELECT d.seq, d.action, d.verdict, d.kind, d.local_date, d.organizer_unit, d.decision_json, m.status, m.exempt
             FROM decision d LEFT JOIN meeting m ON m.id = d.request_id AND m.revision = d.revision AND d.action = 'propose'
             WHERE d.year = ?
-            """
-        var values: [LedgerCell] = [.integer(Int64(year))]
-        if let region {
-            let condition = under("d.organizer_region", region)
-            sql += " AND " + condition.sql
-            values += condition.values
-        }
-        return (sql + " ORDER BY d.seq", values)
+            """, [.integer(Int64(year))])
+        statement.and("d.organizer_region", under: region)
+        statement.sql += " ORDER BY d.seq"
+        return statement
     }
 
     /// The organizer units of approved proposals touching `year` whose kind is among `kinds` (nil: any):
     /// the candidate keys of a unit's cap (each is then counted with the rule's own query). Series that
     /// began in the `seriesYears` before it count too.
-    package static func organizerUnits(year: Int, kinds: [String]?, region: String?, seriesYears: Int) -> (sql: String, values: [LedgerCell]) {
-        func part(_ yearCondition: String, _ yearValues: [LedgerCell], series: Bool) -> (String, [LedgerCell]) {
-            var sql = "SELECT d.organizer_unit FROM decision d WHERE \(yearCondition) AND d.action = 'propose' AND d.verdict = 'approved'"
-            var values = yearValues
-            if series { sql += " AND d.last_date > d.local_date AND d.last_date >= ?"; values.append(.text("\(LocalDate(year: year, month: 1, day: 1))")) }
-            if let kinds {
-                sql += " AND d.kind IN (\(Array(repeating: "?", count: kinds.count).joined(separator: ",")))"
-                values += kinds.map(LedgerCell.text)
-            }
-            if let region {
-                let condition = under("d.organizer_region", region)
-                sql += " AND " + condition.sql
-                values += condition.values
-            }
-            return (sql, values)
+    package static func organizerUnits(year: Int, kinds: [String]?, region: String?, seriesYears: Int) -> Statement {
+        func part(_ yearCondition: String, _ yearValues: [LedgerCell], series: Bool) -> Statement {
+            var part = Statement("SELECT d.organizer_unit FROM decision d WHERE \(yearCondition) AND d.action = 'propose' AND d.verdict = 'approved'",
+                                 yearValues)
+            if series { part.and("d.last_date > d.local_date AND d.last_date >= ?", [.text("\(LocalDate(year: year, month: 1, day: 1))")]) }
+            if let kinds { part.and("d.kind IN (\(Array(repeating: "?", count: kinds.count).joined(separator: ",")))", kinds.map(LedgerCell.text)) }
+            part.and("d.organizer_region", under: region)
+            return part
         }
         let thisYear = part("d.year = ?", [.integer(Int64(year))], series: false)
         let earlier = part("d.year >= ? AND d.year < ?", [.integer(Int64(year - seriesYears)), .integer(Int64(year))], series: true)
-        return ("\(thisYear.0) UNION \(earlier.0) ORDER BY 1", thisYear.1 + earlier.1)
+        return Statement("\(thisYear.sql) UNION \(earlier.sql) ORDER BY 1", thisYear.values + earlier.values)
     }
 
     /// The region and system of comprehensive meetings in `dates` (the partial index on comprehensive
     /// occurrences), optionally of city and county organizers only.
-    package static func comprehensiveKeys(_ dates: ClosedRange<LocalDate>, region: String?, cityAndCountyOnly: Bool) -> (sql: String, values: [LedgerCell]) {
-        var sql = """
+    package static func comprehensiveKeys(_ dates: ClosedRange<LocalDate>, region: String?, cityAndCountyOnly: Bool) -> Statement {
+        var statement = Statement("""
             SELECT DISTINCT organizer_region, organizer_system FROM occurrence
             WHERE kind = 'comprehensive' AND local_date BETWEEN ? AND ?
-            """
-        var values: [LedgerCell] = [.text(dates.lowerBound.description), .text(dates.upperBound.description)]
-        if cityAndCountyOnly { sql += " AND organizer_level IN ('city', 'county')" }
-        if let region {
-            let condition = under("organizer_region", region)
-            sql += " AND " + condition.sql
-            values += condition.values
-        }
-        return (sql + " ORDER BY 1, 2", values)
+            """, [.text(dates.lowerBound.description), .text(dates.upperBound.description)])
+        if cityAndCountyOnly { statement.and("organizer_level IN ('city', 'county')") }
+        statement.and("organizer_region", under: region)
+        statement.sql += " ORDER BY 1, 2"
+        return statement
     }
 
-    /// The township and village regions whose principal a counted meeting of `year` requires, with the months.
-    package static func principalRegions(year: Int, region: String?) -> (sql: String, values: [LedgerCell]) {
-        var sql = """
+    /// The township and village regions whose principal a counted meeting of `year` requires, with the months:
+    /// townships under the region (the index range), called by organizers of the region.
+    package static func principalRegions(year: Int, region: String?) -> Statement {
+        var statement = Statement("""
             SELECT DISTINCT p.region, substr(p.local_date, 1, 7) FROM meeting_principal_region p
             JOIN meeting m ON m.id = p.meeting_id AND m.status = 'approved' AND m.exempt = 0
             WHERE substr(p.local_date, 1, 4) = ?
-            """
-        var values: [LedgerCell] = [.text(String(year))]
-        if let region {
-            // Townships under the region (the index range), called by organizers of the region.
-            let township = under("p.region", region)
-            let organizer = under("m.organizer_region", region)
-            sql += " AND " + township.sql + " AND " + organizer.sql
-            values += township.values + organizer.values
-        }
-        return (sql + " ORDER BY 1, 2", values)
+            """, [.text(String(year))])
+        statement.and("p.region", under: region)
+        statement.and("m.organizer_region", under: region)
+        statement.sql += " ORDER BY 1, 2"
+        return statement
     }
 
     /// The decision browser's filters.
@@ -196,54 +194,40 @@ package enum ReportSQL {
 
     /// One page of decisions, newest first: `limit` rows after skipping `offset`. A `unit` or `rule` filter
     /// reads its own index range newest first; an `id`, its request's.
-    package static func browse(_ filter: BrowserFilter, limit: Int, offset: Int) -> (sql: String, values: [LedgerCell]) {
+    package static func browse(_ filter: BrowserFilter, limit: Int, offset: Int) -> Statement {
         var from = "decision d"
-        var conditions: [String] = []
-        var values: [LedgerCell] = []
         var order = "d.seq DESC"
+        // The conditions, each after " AND "; the first becomes the WHERE.
+        var statement = Statement("")
         if let unit = filter.unit {
             from = "decision_unit u JOIN decision d ON d.seq = u.seq"
-            conditions.append("u.unit = ?")
-            values.append(.text(unit))
+            statement.and("u.unit = ?", [.text(unit)])
             order = "u.seq DESC"
         }
         if let rule = filter.rule {
             from += " JOIN decision_rule r ON r.seq = d.seq"
-            conditions.append("r.rule = ?")
-            values.append(.text(rule))
+            statement.and("r.rule = ?", [.text(rule)])
         }
-        if let id = filter.id {
-            conditions.append("d.request_id = ?")
-            values.append(.text(id))
-        }
-        if let verdict = filter.verdict {
-            conditions.append("d.verdict = ?")
-            values.append(.text(verdict))
-        }
-        if let day = filter.from {
-            conditions.append("d.local_date >= ?")
-            values.append(.text(day))
-        }
-        if let day = filter.to {
-            conditions.append("d.local_date <= ?")
-            values.append(.text(day))
+        for (condition, value) in [("d.request_id = ?", filter.id), ("d.verdict = ?", filter.verdict), ("d.local_date >= ?", filter.from),
+                                   ("d.local_date <= ?", filter.to)] {
+            if let value { statement.and(condition, [.text(value)]) }
         }
         if let text = filter.titleContains {
             // Case-blind for ASCII alone, the same on both ledgers: the title through the database's lower(), which
             // changes only ASCII (SQLite's built-in; PostgreSQL's under the column's COLLATE "C"), and the text
             // lowered here, ASCII only (the database's lower() of a bound value would follow its own locale).
-            conditions.append("lower(d.title) LIKE ? ESCAPE '\\'")
             let lowered = String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
                 ("A"..."Z").contains(scalar) ? Unicode.Scalar(scalar.value + 32)! : scalar
             }))
             let escaped = lowered.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_")
-            values.append(.text("%" + escaped + "%"))
+            statement.and("lower(d.title) LIKE ? ESCAPE '\\'", [.text("%" + escaped + "%")])
         }
-        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        let whereClause = statement.sql.isEmpty ? "" : " WHERE " + statement.sql.dropFirst(" AND ".count)
         // LIMIT and OFFSET are bound, not written in: one statement text per combination of filters.
-        return ("SELECT \(browserColumns) FROM \(from)\(whereClause) ORDER BY \(order) LIMIT ? OFFSET ?",
-                values + [.integer(Int64(limit)), .integer(Int64(offset))])
+        statement.sql = "SELECT \(browserColumns) FROM \(from)\(whereClause) ORDER BY \(order) LIMIT ? OFFSET ?"
+        statement.values += [.integer(Int64(limit)), .integer(Int64(offset))]
+        return statement
     }
 
     /// Every decision of one request, oldest first.

@@ -154,10 +154,15 @@ public struct DecisionBrowser {
         return assessment.withCountedTitles(titles)
     }
 
+    /// Whether the ledger holds a calendar object for request `id` (it was approved, and maybe withdrawn since).
+    public func hasCalendar(of id: String) throws -> Bool {
+        try !ledger.select("SELECT 1 FROM meeting WHERE id = ?", [.text(id)]).isEmpty
+    }
+
     /// The request's current calendar object (approved or cancelled), as its `.ics` in `approved/` has it.
     public func calendar(of id: String) throws -> [UInt8]? {
         guard let cells = try ledger.select("SELECT vevent, tzid, start_utc, end_utc FROM meeting WHERE id = ?", [.text(id)]).first,
-              let vevent = cells[0].text, let zone = cells[1].text, case let .real(start) = cells[2], case let .real(end) = cells[3]
+              let vevent = cells[0].text, let zone = cells[1].text, let start = cells[2].real, let end = cells[3].real
         else { return nil }
         return try DecisionPipeline.calendar(Publication(vevent: vevent, timeZone: zone, start: Date(timeIntervalSince1970: start),
                                                          end: Date(timeIntervalSince1970: end), feedKeys: []))
@@ -169,14 +174,8 @@ public struct DecisionBrowser {
             violations = RecordedVerdicts.ids(body.assessment.violations).map(\.rawValue)
             warnings = RecordedVerdicts.ids(body.assessment.warnings).map(\.rawValue)
         }
-        let decided: Double
-        switch cells[5] {
-        case let .real(value): decided = value
-        case let .integer(value): decided = Double(value)
-        default: decided = 0
-        }
         return Row(seq: cells[0].integer ?? 0, requestID: cells[1].text, revision: cells[2].integer.map(Int.init), action: cells[3].text ?? "",
-                   verdict: cells[4].text ?? "", decidedAt: Date(timeIntervalSince1970: decided), node: cells[6].text ?? "",
+                   verdict: cells[4].text ?? "", decidedAt: Date(timeIntervalSince1970: cells[5].real ?? 0), node: cells[6].text ?? "",
                    title: cells[7].text, kind: cells[8].text, organizerUnit: cells[9].text, organizerRegion: cells[10].text,
                    date: cells[11].text, destination: cells[12].text ?? "", violations: violations, warnings: warnings)
     }

@@ -167,14 +167,14 @@ public struct ReportBuilder {
     /// The statements of the report's own (its counts are the rules', whose plans the ledger tests check) and
     /// of the browser's `unit` listing, each with the database's plan for it: what `report --explain` prints.
     public func explain(ledger: any Ledger, year: Int, region: String?, unit: String) throws -> String {
-        var statements: [(String, (sql: String, values: [LedgerCell]))] = [
+        var statements: [(String, ReportSQL.Statement)] = [
             ("decisions of the year", ReportSQL.decisionsOfYear(year, region: region)),
             ("units of the year", ReportSQL.organizerUnits(year: year, kinds: ["routine"], region: region, seriesYears: Self.seriesYears)),
             ("comprehensive keys", ReportSQL.comprehensiveKeys(CapPeriod.year.periods(of: year)[0].dates, region: region, cityAndCountyOnly: false)),
             ("township keys", ReportSQL.principalRegions(year: year, region: region)),
             ("decisions of a unit, newest first", ReportSQL.browse(ReportSQL.BrowserFilter(unit: unit), limit: DecisionBrowser.pageSize + 1, offset: 0)),
         ]
-        statements.append(("one request's history", (ReportSQL.history, [.text("x")])))
+        statements.append(("one request's history", ReportSQL.Statement(ReportSQL.history, [.text("x")])))
         var lines: [String] = []
         for (name, statement) in statements {
             lines.append("-- \(name)")
@@ -201,16 +201,5 @@ public struct ReportBuilder {
         let sign = offset < 0 ? "-" : "+"
         return "\(local.date)T\((seconds / 3600).zeroPadded(2)):\((seconds / 60 % 60).zeroPadded(2)):\((seconds % 60).zeroPadded(2))"
             + "\(sign)\((abs(offset) / 3600).zeroPadded(2)):\((abs(offset) / 60 % 60).zeroPadded(2))"
-    }
-}
-
-extension LedgerCell {
-    var text: String? { if case let .text(text) = self { return text } else { return nil } }
-    var integer: Int64? {
-        switch self {
-        case let .integer(number): return number
-        case let .real(number): return Int64(number)
-        default: return nil
-        }
     }
 }

@@ -10,24 +10,16 @@ extension Report {
         lines.append("")
         lines.append("totals: approved \(totals.approved), rejected \(totals.rejected), invalid \(totals.invalid), "
                      + "withdrawn \(totals.withdrawn), exempt \(totals.exempt)")
-        if !byKind.isEmpty {
-            lines.append("")
-            lines.append("by kind (approved / rejected):")
-            for tally in byKind { lines.append("  \(tally.name): \(tally.approved) / \(tally.rejected)") }
+        func section(_ heading: String, _ items: [String]) {
+            guard !items.isEmpty else { return }
+            lines += ["", heading] + items.map { "  " + $0 }
         }
-        if !byMonth.isEmpty {
-            lines.append("")
-            lines.append("by month (approved / rejected):")
-            for tally in byMonth { lines.append("  \(tally.name): \(tally.approved) / \(tally.rejected)") }
-        }
-        if !caps.isEmpty {
-            lines.append("")
-            lines.append("caps (used / limit, remaining):")
-            for cap in caps {
-                lines.append("  \(cap.rule.rawValue) \(cap.period) \(cap.keyText): \(cap.used) / \(cap.limit), remaining \(cap.remaining)"
-                             + (cap.isFull ? " FULL" : "") + " — " + cap.meetings.joined(separator: ", "))
-            }
-        }
+        section("by kind (approved / rejected):", byKind.map { "\($0.name): \($0.approved) / \($0.rejected)" })
+        section("by month (approved / rejected):", byMonth.map { "\($0.name): \($0.approved) / \($0.rejected)" })
+        section("caps (used / limit, remaining):", caps.map { cap in
+            "\(cap.rule.rawValue) \(cap.period) \(cap.keyText): \(cap.used) / \(cap.limit), remaining \(cap.remaining)"
+                + (cap.isFull ? " FULL" : "") + " — " + cap.meetings.joined(separator: ", ")
+        })
         for window in yearEnd {
             lines.append("")
             lines.append("year-end window \(window.window.lowerBound)..\(window.window.upperBound), \(window.region): "
@@ -35,16 +27,8 @@ extension Report {
                          + "\(window.busiest.lowerBound)..\(window.busiest.upperBound): \(window.busiestCount) of \(window.limitSevenDays)")
             for day in window.days { lines.append("  \(day.date): \(day.count) — " + day.meetings.joined(separator: ", ")) }
         }
-        if !rejectionsByRule.isEmpty {
-            lines.append("")
-            lines.append("rejections by rule:")
-            for rule in rejectionsByRule { lines.append("  \(rule.rule.rawValue) (clause \(rule.clause)): \(rule.count)") }
-        }
-        if !rejectionsByOrganizer.isEmpty {
-            lines.append("")
-            lines.append("rejections by organizer:")
-            for organizer in rejectionsByOrganizer { lines.append("  \(organizer.unit): \(organizer.count)") }
-        }
+        section("rejections by rule:", rejectionsByRule.map { "\($0.rule.rawValue) (clause \($0.clause)): \($0.count)" })
+        section("rejections by organizer:", rejectionsByOrganizer.map { "\($0.unit): \($0.count)" })
         return lines.joined(separator: "\n") + "\n"
     }
 }

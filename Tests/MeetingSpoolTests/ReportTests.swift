@@ -14,15 +14,12 @@ final class ReportTests: XCTestCase {
     static let westLake = #"[{"unit": "西湖区卫生健康局", "level": "county", "region": "浙江省/杭州市/西湖区", "role": "department-head", "required": true}]"#
     static let township = #"[{"unit": "转塘街道党工委", "level": "township", "region": "浙江省/杭州市/西湖区/转塘街道", "type": "party-committee", "role": "party-secretary", "required": true, "reason": "主责部署"}]"#
 
+    /// A request on `day` from `hours.0` to `hours.1` (Asia/Shanghai).
     static func request(_ id: String, kind: String = "business", day: String, unit: String = "杭州市卫生健康委员会", system: String = "卫生健康",
                         type: String = "department", attendees: String = westLake, title: String? = nil, hours: (String, String) = ("09:00", "11:30"),
                         region: String = "浙江省/杭州市", extra: String = "") -> String {
-        """
-        {"format": 1, "id": \(JSONValue.string(id).serialized), "revision": 1, "title": \(JSONValue.string(title ?? "测试会议 \(id)").serialized),
-         "kind": "\(kind)", "organizer": {"unit": \(JSONValue.string(unit).serialized), "level": "city", "type": "\(type)", "system": "\(system)",
-         "region": "\(region)"}, "convener": {"rank": "principal"}, "start": "\(day)T\(hours.0):00+08:00", "end": "\(day)T\(hours.1):00+08:00",
-         "plan_ref": "计划第1项", "location": "杭州市民中心", "attendees": \(attendees)\(extra)}
-        """
+        requestJSON(id: id, kind: kind, start: "\(day)T\(hours.0):00+08:00", end: "\(day)T\(hours.1):00+08:00", unit: unit, extra: extra,
+                    attendees: attendees, title: title, type: type, system: system, region: region)
     }
 
     static let waiver = #", "approvals": [{"rule": "onsite-promotion-frequency", "approver": "杭州市人民政府办公厅", "approver_role": "government-head", "approver_level": "city", "ref": "杭政办〔2025〕7号", "date": "2025-06-01"}]"#

@@ -68,10 +68,13 @@ final class TestSpool: @unchecked Sendable {
 /// A meeting request as JSON, for tests that need to vary one field.
 func requestJSON(id: String, revision: Int = 1, kind: String = "business", start: String = "2025-03-18T09:00:00+08:00",
                  end: String = "2025-03-18T11:30:00+08:00", unit: String = "杭州市卫生健康委员会", extra: String = "",
-                 attendees: String = westLakeBureau, planRef: String? = "计划第1项") -> String {
-    """
-    {"format": 1, "id": "\(id)", "revision": \(revision), "title": "测试会议 \(id)", "kind": "\(kind)",
-     "organizer": {"unit": "\(unit)", "level": "city", "type": "department", "system": "卫生健康", "region": "浙江省/杭州市"},
+                 attendees: String = westLakeBureau, planRef: String? = "计划第1项", title: String? = nil, type: String = "department",
+                 system: String = "卫生健康", region: String = "浙江省/杭州市") -> String {
+    // Text that a test may make hostile goes through the JSON writer; the rest is the catalogue's words.
+    func json(_ text: String) -> String { JSONValue.string(text).serialized }
+    return """
+    {"format": 1, "id": \(json(id)), "revision": \(revision), "title": \(json(title ?? "测试会议 \(id)")), "kind": "\(kind)",
+     "organizer": {"unit": \(json(unit)), "level": "city", "type": "\(type)", "system": \(json(system)), "region": \(json(region))},
      "convener": {"rank": "principal"}, "start": "\(start)", "end": "\(end)", "plan_ref": \(planRef.map { "\"\($0)\"" } ?? "null"),
      "location": "杭州市民中心, J楼; 302",
      "attendees": \(attendees)\(extra)}

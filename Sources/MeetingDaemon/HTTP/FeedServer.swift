@@ -208,7 +208,7 @@ public struct FeedServer: Sendable {
                 guard decoded.hasSuffix(".ics"), case let id = String(decoded.dropLast(4)), RequestParser.isValidID(id) else { return nil }
                 return try browser.calendar(of: id).map { ($0, types["ics"]!) }
             }
-            let page = BrowserPage.history(id: decoded, entries, hasCalendar: try browser.calendar(of: decoded) != nil, timeZone: source.timeZone)
+            let page = BrowserPage.history(id: decoded, entries, hasCalendar: try browser.hasCalendar(of: decoded), timeZone: source.timeZone)
             return (Array(page.utf8), types["html"]!)
         }
     }
