@@ -34,6 +34,12 @@ extension JSONValue {
 
     private static func writeString(_ text: String, to out: inout String) {
         out += "\""
+        // Most strings need no escape: appended whole rather than a scalar at a time. 0xE2 leads U+2028/U+2029.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0x7F || $0 == 0xE2 }) {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
