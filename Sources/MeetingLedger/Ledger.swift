@@ -62,20 +62,50 @@ public struct Publication: Sendable, Equatable {
     }
 }
 
-/// One event of a feed, in feed order.
+/// One event of a feed: a meeting's VEVENT with what decides whether and where feeds show it.
 public struct FeedEvent: Sendable, Equatable {
+    /// The meeting's id (the request id).
+    public var id: String
     public var vevent: String
     public var timeZone: String
     public var start: Date
+    public var end: Date
+    /// When the meeting was withdrawn (its cancelled VEVENT stays shown for a while); nil while approved.
+    public var withdrawnAt: Date?
     /// The feeds that show it (`all`, `region:…`, `organizer:…`, `attendee:…`).
     public var feedKeys: [String]
 
     /// Made by every backend, here and beside this module (MeetingPostgres).
-    package init(vevent: String, timeZone: String, start: Date, feedKeys: [String]) {
+    package init(id: String, vevent: String, timeZone: String, start: Date, end: Date, withdrawnAt: Date?, feedKeys: [String]) {
+        self.id = id
         self.vevent = vevent
         self.timeZone = timeZone
         self.start = start
+        self.end = end
+        self.withdrawnAt = withdrawnAt
         self.feedKeys = feedKeys
+    }
+
+    /// Whether feeds show it: it ends after `visibleAfter`, and it is approved or was withdrawn after
+    /// `cancelledAfter`. The ledgers' queries for every shown event say the same in SQL.
+    public func isShown(visibleAfter: Date, cancelledAfter: Date) -> Bool {
+        end > visibleAfter && (withdrawnAt.map { $0 > cancelledAfter } ?? true)
+    }
+
+    /// Feed order: by start, then by id byte by byte (as the ledgers' `ORDER BY start_utc, id` sorts).
+    public static func inFeedOrder(_ lhs: FeedEvent, _ rhs: FeedEvent) -> Bool {
+        lhs.start != rhs.start ? lhs.start < rhs.start : lhs.id.utf8.lexicographicallyPrecedes(rhs.id.utf8)
+    }
+}
+
+/// Events read for feeds, with the number of the last decision they reflect (read in the same snapshot).
+public struct FeedEventBatch: Sendable, Equatable {
+    public var events: [FeedEvent]
+    public var through: Int64
+
+    package init(events: [FeedEvent], through: Int64) {
+        self.events = events
+        self.through = through
     }
 }
 
@@ -216,8 +246,14 @@ public protocol Ledger: AnyObject, Sendable {
     func historyCount() throws -> Int
 
     /// Every event feeds show now — approved meetings that end after `visibleAfter`, and withdrawn ones
-    /// withdrawn after `cancelledAfter` that have not ended — ordered by start, then id, each with its feeds.
-    func feedEvents(visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent]
+    /// withdrawn after `cancelledAfter` that have not ended — in feed order, each with its feeds; with the
+    /// last decision number, read in one snapshot.
+    func feedEvents(visibleAfter: Date, cancelledAfter: Date) throws -> FeedEventBatch
+
+    /// The events of every meeting that a decision numbered above `sequenceNumber` changed, shown or not
+    /// (`FeedEvent.isShown`), with the last decision number, read in one snapshot: a feed pass reads what
+    /// changed since the last one, not every event again.
+    func feedEvents(changedAfter sequenceNumber: Int64) throws -> FeedEventBatch
 
     /// Every feed a meeting was ever published in: a feed whose meetings have all passed stays, empty.
     func feedKeys() throws -> [String]

@@ -538,18 +538,40 @@ public final class SQLiteLedger: Ledger {
             touchedFeeds: try LedgerColumns.touchedFeeds(row["touched_feeds"], meetingFeedKeys: row["meeting_feed_keys"]), node: row["node"])
     }
 
-    public func feedEvents(visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent] {
+    public func feedEvents(visibleAfter: Date, cancelledAfter: Date) throws -> FeedEventBatch {
         try reading { db in
             // Shown: approved meetings that end after `visibleAfter`; withdrawn ones withdrawn after `cancelledAfter`.
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT vevent, tzid, start_utc, feed_keys FROM meeting
+            FeedEventBatch(events: try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(Self.feedEventColumns) FROM meeting
                 WHERE end_utc > ? AND (status = 'approved' OR decided_at > ?) ORDER BY start_utc, id
-                """), arguments: [visibleAfter.timeIntervalSince1970, cancelledAfter.timeIntervalSince1970]).map { row in
-                let keys: String = row[3]
-                return FeedEvent(vevent: row[0], timeZone: row[1], start: Date(timeIntervalSince1970: row[2]),
-                                 feedKeys: keys.split(separator: "\n").map(String.init))
-            }
+                """), arguments: [visibleAfter.timeIntervalSince1970, cancelledAfter.timeIntervalSince1970]).map(Self.feedEvent),
+                through: try Self.lastDecision(db))
         }
+    }
+
+    public func feedEvents(changedAfter sequenceNumber: Int64) throws -> FeedEventBatch {
+        try reading { db in
+            FeedEventBatch(events: try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(Self.feedEventColumns) FROM meeting
+                WHERE id IN (SELECT request_id FROM decision WHERE seq > ?) ORDER BY start_utc, id
+                """), arguments: [sequenceNumber]).map(Self.feedEvent),
+                through: try Self.lastDecision(db))
+        }
+    }
+
+    private static let feedEventColumns = "id, vevent, tzid, start_utc, end_utc, status, decided_at, feed_keys"
+
+    private static func feedEvent(_ row: Row) -> FeedEvent {
+        let keys: String = row[7]
+        let status: String = row[5]
+        return FeedEvent(id: row[0], vevent: row[1], timeZone: row[2], start: Date(timeIntervalSince1970: row[3]),
+                         end: Date(timeIntervalSince1970: row[4]),
+                         withdrawnAt: status == "withdrawn" ? Date(timeIntervalSince1970: row[6]) : nil,
+                         feedKeys: keys.split(separator: "\n").map(String.init))
+    }
+
+    private static func lastDecision(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM decision")) ?? 0
     }
 
     public func feedKeys() throws -> [String] {
@@ -558,7 +580,7 @@ public final class SQLiteLedger: Ledger {
 
     public func feedsTouched(after sequenceNumber: Int64) throws -> (keys: [String], through: Int64) {
         try reading { db in
-            let through = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM decision") ?? 0
+            let through = try Self.lastDecision(db)
             var keys = Set<String>()
             for row in try Row.fetchAll(db, sql: """
                 SELECT d.touched_feeds, m.feed_keys FROM decision d LEFT JOIN meeting m ON m.id = d.request_id

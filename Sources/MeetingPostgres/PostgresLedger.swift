@@ -317,16 +317,37 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         }
     }
 
-    public func feedEvents(visibleAfter: Date, cancelledAfter: Date) throws -> [FeedEvent] {
-        try withSession { session in
-            try session.rows("""
-                SELECT vevent, tzid, start_utc, feed_keys FROM meeting
+    public func feedEvents(visibleAfter: Date, cancelledAfter: Date) throws -> FeedEventBatch {
+        try inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { session in
+            FeedEventBatch(events: try session.rows("""
+                SELECT \(Self.feedEventColumns) FROM meeting
                 WHERE end_utc > $1 AND (status = 'approved' OR decided_at > $2) ORDER BY start_utc, id
-                """, [.real(visibleAfter.timeIntervalSince1970), .real(cancelledAfter.timeIntervalSince1970)]).map { row in
-                FeedEvent(vevent: try row.text(0), timeZone: try row.text(1), start: Date(timeIntervalSince1970: try row.real(2)),
-                          feedKeys: try row.text(3).split(separator: "\n").map(String.init))
-            }
+                """, [.real(visibleAfter.timeIntervalSince1970), .real(cancelledAfter.timeIntervalSince1970)]).map(Self.feedEvent),
+                through: try Self.lastDecision(session))
         }
+    }
+
+    public func feedEvents(changedAfter sequenceNumber: Int64) throws -> FeedEventBatch {
+        try inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { session in
+            FeedEventBatch(events: try session.rows("""
+                SELECT \(Self.feedEventColumns) FROM meeting
+                WHERE id IN (SELECT request_id FROM decision WHERE seq > $1) ORDER BY start_utc, id
+                """, [.integer(Int(sequenceNumber))]).map(Self.feedEvent),
+                through: try Self.lastDecision(session))
+        }
+    }
+
+    private static let feedEventColumns = "id, vevent, tzid, start_utc, end_utc, status, decided_at, feed_keys"
+
+    private static func feedEvent(_ row: PostgresRandomAccessRow) throws -> FeedEvent {
+        FeedEvent(id: try row.text(0), vevent: try row.text(1), timeZone: try row.text(2), start: Date(timeIntervalSince1970: try row.real(3)),
+                  end: Date(timeIntervalSince1970: try row.real(4)),
+                  withdrawnAt: try row.text(5) == "withdrawn" ? Date(timeIntervalSince1970: try row.real(6)) : nil,
+                  feedKeys: try row.text(7).split(separator: "\n").map(String.init))
+    }
+
+    private static func lastDecision(_ session: PostgresSession) throws -> Int64 {
+        Int64(try session.rows("SELECT COALESCE(MAX(seq), 0) FROM decision")[0].integer(0))
     }
 
     public func feedKeys() throws -> [String] {
@@ -335,7 +356,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
 
     public func feedsTouched(after sequenceNumber: Int64) throws -> (keys: [String], through: Int64) {
         try inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { session in
-            let through = Int64(try session.rows("SELECT COALESCE(MAX(seq), 0) FROM decision")[0].integer(0))
+            let through = try Self.lastDecision(session)
             var keys = Set<String>()
             for row in try session.rows("""
                 SELECT d.touched_feeds, m.feed_keys FROM decision d LEFT JOIN meeting m ON m.id = d.request_id

@@ -102,11 +102,14 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(fill.terminationStatus, 0, "python3 could not fill the version 1 ledger")
 
         let ledger = try SQLiteLedger(path: path)
-        let events = try ledger.feedEvents(visibleAfter: Date(timeIntervalSince1970: 2000), cancelledAfter: .distantPast)
+        let batch = try ledger.feedEvents(visibleAfter: Date(timeIntervalSince1970: 2000), cancelledAfter: .distantPast)
+        let events = batch.events
+        XCTAssertEqual(batch.through, 2)
         XCTAssertEqual(events.map(\.vevent), ["BEGIN:VEVENT\r\nUID:m1\r\nEND:VEVENT\r\n"], "the ended meeting is not shown")
         XCTAssertEqual(events.first?.feedKeys, ["all", "attendee:a", "organizer:u", "region:r"])
         XCTAssertEqual(try ledger.feedKeys(), ["all", "attendee:a", "organizer:u", "region:r"], "the ended meeting's feeds stay listed")
-        XCTAssertEqual(try ledger.feedEvents(visibleAfter: .distantPast, cancelledAfter: .distantPast).count, 2)
+        XCTAssertEqual(try ledger.feedEvents(visibleAfter: .distantPast, cancelledAfter: .distantPast).events.count, 2)
+        XCTAssertEqual(try ledger.feedEvents(changedAfter: 1).events.map(\.id), ["m2"], "the meetings of decisions after 1, shown or not")
     }
 
     /// A ledger of schema v6 with meetings of every state (approved with attendee and principal rows,

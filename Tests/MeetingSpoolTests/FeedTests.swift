@@ -126,6 +126,70 @@ final class FeedTests: XCTestCase {
         XCTAssertEqual(allFeedFiles(spool).map { try? Data(contentsOf: URL(fileURLWithPath: $0)) }, snapshot)
     }
 
+    /// A feed writer keeps the shown events between passes and reads only the meetings decided since: after
+    /// every kind of change — new meetings, a revision that moves a meeting and changes its feeds, a withdrawal,
+    /// a rejected revision, the clock moving past a meeting's end and past a withdrawal's retention, the clock
+    /// set back — its feeds are byte for byte what a writer reading the whole ledger anew makes.
+    func test_feedsKeptBetweenPasses_equalFeedsReadAnew_afterEveryKindOfChange() throws {
+        let spool = try TestSpool()
+        let pipeline = try spool.pipeline()  // one writer for every step, as in the daemon
+        var clock = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01
+        pipeline.now = { clock }
+        func assertSameAsReadAnew(_ step: String, line: UInt = #line) throws {
+            let fresh = try spool.pipeline()
+            fresh.now = { clock }
+            let before = allFeedFiles(spool).map { try? Data(contentsOf: URL(fileURLWithPath: $0)) }
+            XCTAssertEqual(try fresh.feeds.rebuild(), 0, "\(step): a rebuild from the whole ledger changed files", line: line)
+            XCTAssertEqual(allFeedFiles(spool).map { try? Data(contentsOf: URL(fileURLWithPath: $0)) }, before, step, line: line)
+        }
+        func step(_ name: String, _ json: String) throws {
+            try spool.drop(name, json: json)
+            _ = try pipeline.drain()
+        }
+        try step("a.json", requestJSON(id: "a", start: "2026-03-18T09:00:00+08:00", end: "2026-03-18T11:00:00+08:00"))
+        try step("b.json", requestJSON(id: "b", start: "2026-02-01T09:00:00+08:00", end: "2026-02-01T11:00:00+08:00", unit: "杭州市民政局"))
+        try step("c.json", requestJSON(id: "c", start: "2026-02-01T09:00:00+08:00", end: "2026-02-01T10:00:00+08:00",
+                                       attendees: countyAttendee("拱墅区民政局", district: "拱墅区")))
+        XCTAssertEqual(try feed(spool, .all).components(separatedBy: "BEGIN:VEVENT").count - 1, 3)
+        try assertSameAsReadAnew("three meetings, two starting at once")
+        // A revision moves `a` before the others and to other attendees (it leaves 西湖区卫生健康局's feed).
+        try step("a2.json", requestJSON(id: "a", revision: 2, start: "2026-01-20T09:00:00+08:00", end: "2026-01-20T11:00:00+08:00",
+                                        attendees: countyAttendee("上城区卫生健康局", district: "上城区")))
+        XCTAssertFalse(try feed(spool, FeedKey(kind: .attendee, name: "西湖区卫生健康局")).contains("UID:a@meetingd"))
+        try assertSameAsReadAnew("a revision that moved a meeting and changed its feeds")
+        try step("w.json", #"{"format": 1, "id": "b", "action": "withdraw"}"#)
+        XCTAssertTrue(try feed(spool, .all).contains("STATUS:CANCELLED"))
+        try assertSameAsReadAnew("a withdrawal")
+        // A revision that is rejected (a session of a whole day) leaves the meeting as it was.
+        try step("c2.json", requestJSON(id: "c", revision: 2, start: "2026-02-01T08:00:00+08:00", end: "2026-02-01T18:00:00+08:00",
+                                        attendees: countyAttendee("拱墅区民政局", district: "拱墅区")))
+        XCTAssertEqual(try spool.logLines().last?["verdict"], .string("rejected"))
+        try assertSameAsReadAnew("a rejected revision")
+        // Time passes: `c` (ended 2026-02-01) leaves at the horizon; `b`'s cancellation leaves after its retention.
+        clock = Date(timeIntervalSince1970: 1_767_225_600 + 400 * 86_400)
+        try step("d.json", requestJSON(id: "d", start: "2027-06-01T09:00:00+08:00", end: "2027-06-01T11:00:00+08:00"))
+        let later = try feed(spool, .all)
+        XCTAssertFalse(later.contains("UID:c@meetingd"), "ended more than the horizon ago")
+        XCTAssertFalse(later.contains("UID:b@meetingd"), "withdrawn more than cancelled_days ago")
+        XCTAssertTrue(later.contains("UID:d@meetingd"))
+        try assertSameAsReadAnew("the clock past the horizon")
+        // The clock set back: what was dropped is shown again.
+        clock = Date(timeIntervalSince1970: 1_767_225_600)
+        try step("e.json", requestJSON(id: "e", start: "2026-05-01T09:00:00+08:00", end: "2026-05-01T11:00:00+08:00"))
+        XCTAssertTrue(try feed(spool, .all).contains("UID:c@meetingd"))
+        try assertSameAsReadAnew("the clock set back")
+        // No decision at all: a quiet pass takes out what time took out, once its interval is over.
+        clock = Date(timeIntervalSince1970: 1_767_225_600 + 400 * 86_400)
+        let gongshu = FeedKey(kind: .attendee, name: "拱墅区民政局")
+        XCTAssertEqual(try pipeline.feeds.flush(), 0, "the interval is not over")
+        let quiet = try feed(spool, gongshu)
+        XCTAssertTrue(quiet.contains("UID:c@meetingd"), quiet)
+        pipeline.feeds.expiryInterval = 0
+        XCTAssertGreaterThan(try pipeline.feeds.flush(), 0)
+        XCTAssertFalse(try feed(spool, gongshu).contains("UID:c@meetingd"))
+        try assertSameAsReadAnew("a quiet pass after time passed")
+    }
+
     func test_horizonAndCancelledRetention_keepFeedsSmall() throws {
         let spool = try TestSpool()  // its clock says 2026-01-01
         try spool.drop("old.json", json: requestJSON(id: "old", start: "2024-06-01T09:00:00+08:00", end: "2024-06-01T11:00:00+08:00"))

@@ -26,6 +26,7 @@ public final class FeedWriter: @unchecked Sendable {
     /// Every feed ever published (the index lists them, empty ones too); read from the ledger once.
     private var knownKeys: Set<String>?
     private var indexDigest: UInt64?
+    private var indexEntries: [String: IndexEntry] = [:]
     /// Marked by the deciding thread, taken by the one that flushes (the daemon's FeedPublisher).
     private let dirtyLock = NSLock()
     private var dirty = Set<String>()
@@ -64,6 +65,33 @@ public final class FeedWriter: @unchecked Sendable {
         self.settings = settings
     }
 
+    /// The events shown at the last pass; nil until the first pass reads them all.
+    private var eventSet: FeedEventSet?
+    /// When `update` last ran (monotonic clock), and how often a quiet writer looks for events time took out.
+    private var lastPass: TimeInterval?
+    public var expiryInterval: TimeInterval = 60
+
+    /// The events feeds show now, in feed order: the last pass's brought up to date with the meetings decided
+    /// since, or all of them read anew at the first pass (and after a rebuild, or a clock set back); with the
+    /// feeds that changed although no decision marked them (events that time took out, or that a full read
+    /// found different). Called inside `update`'s snapshot, so events and decisions are of one moment.
+    private func shownEvents() throws -> (events: [FeedEvent], unmarkedFeeds: Set<String>) {
+        let (visibleAfter, cancelledAfter) = cutoffs
+        var unmarked = Set<String>()
+        if let set = eventSet, set.canMove(toVisibleAfter: visibleAfter, cancelledAfter: cancelledAfter) {
+            let (next, expired) = set.applying(try ledger.feedEvents(changedAfter: set.through), visibleAfter: visibleAfter,
+                                               cancelledAfter: cancelledAfter)
+            eventSet = next
+            unmarked = expired
+        } else {
+            let next = FeedEventSet(try ledger.feedEvents(visibleAfter: visibleAfter, cancelledAfter: cancelledAfter),
+                                    visibleAfter: visibleAfter, cancelledAfter: cancelledAfter)
+            if let previous = eventSet { unmarked = next.feedsDiffering(from: previous) }
+            eventSet = next
+        }
+        return (eventSet!.events, unmarked)
+    }
+
     private var cutoffs: (visibleAfter: Date, cancelledAfter: Date) {
         let now = now()
         return (now.addingTimeInterval(-Double(settings.horizonDays) * 86_400), now.addingTimeInterval(-Double(settings.cancelledDays) * 86_400))
@@ -74,7 +102,9 @@ public final class FeedWriter: @unchecked Sendable {
     @discardableResult
     public func update(_ keys: [String]) throws -> Int {
         try ledger.snapshot {
-            let events = try ledger.feedEvents(visibleAfter: cutoffs.visibleAfter, cancelledAfter: cutoffs.cancelledAfter)
+            let (events, unmarkedFeeds) = try shownEvents()
+            lastPass = Self.monotonicNow
+            let keys = unmarkedFeeds.isEmpty ? keys : Set(keys).union(unmarkedFeeds).sorted()
             if knownKeys == nil { knownKeys = Set(try ledger.feedKeys()) }
             let newFeeds = !knownKeys!.isSuperset(of: keys)
             knownKeys!.formUnion(keys)
@@ -129,8 +159,11 @@ public final class FeedWriter: @unchecked Sendable {
             return (dirty.sorted(), dirtyThrough)
         }
         guard marked > 0 else {
-            // Nothing decided since: the index's counts, if they wait, once their interval has passed — from the
-            // counts of the last pass, without reading the events again (the first pass of a process reads them).
+            // Nothing decided since: at most once a minute, the feeds of events that time took out (past the
+            // horizon, a cancellation past its retention), which no decision marks.
+            if eventSet != nil, let last = lastPass, Self.monotonicNow >= last + expiryInterval { return try update([]) }
+            // The index's counts, if they wait, once their interval has passed — from the counts of the last pass,
+            // without reading the events again (the first pass of a process reads them).
             guard indexPending, indexInterval == 0 || indexIsDue else { return 0 }
             if !countsKnown { return try update([]) }
             return try writeIndexNow() ? 1 : 0
@@ -185,6 +218,7 @@ public final class FeedWriter: @unchecked Sendable {
     /// Regenerates every feed from the ledger (`meetingd feeds rebuild`).
     @discardableResult
     public func rebuild() throws -> Int {
+        eventSet = nil
         knownKeys = Set(try ledger.feedKeys())
         return try update(knownKeys!.sorted())
     }
@@ -218,30 +252,43 @@ public final class FeedWriter: @unchecked Sendable {
     /// `feeds/index.json` and `feeds/index.html`: every feed with its URL, name and event count.
     private func writeIndex() throws -> Bool {
         let feeds = (knownKeys ?? []).compactMap(FeedKey.init(key:)).sorted()
-        let entries: [JSONValue] = feeds.map { feed in
-            .object([("path", .string(feed.path)), ("url", .string(Self.url(feed.path))), ("name", .string(feed.displayName)),
-                     ("kind", .string(feed.kind.rawValue)), ("key", .string(feed.key)), ("events", .integer(counts[feed.key] ?? 0))])
-        }
-        let json = Array((JSONValue.object([("feeds", .array(entries))]).serialized + "\n").utf8)
+        let entries = feeds.map(indexEntry)
+        let json = Array(("{\"feeds\":[" + entries.map(\.json).joined(separator: ",") + "]}\n").utf8)
         let digest = Digest.content(json)
         guard digest != indexDigest else { return false }
-        let rows: [HTML] = feeds.map { feed in
-            let url = Self.url(feed.path)
-            let link: [(name: StaticString, value: String)] = [("href", url)]
-            return .el("tr", [], [.el("td", [], feed.displayName), .el("td", [("class", "num")], "\(counts[feed.key] ?? 0)"),
-                                  .el("td", [], [.el("a", link, url)])])
-        }
         let html = PageFrame.document(title: "会议日历订阅 Calendar feeds", body: [
             .el("h1", [], "会议日历订阅 / Calendar feeds"),
             .el("div", [("class", "table")], [.el("table", [], [
                 .el("thead", [], [.el("tr", [], [.el("th", [], "日历 Calendar"), .el("th", [], "会议数 Events"), .el("th", [], "订阅地址 URL")])]),
-                .el("tbody", [], rows),
+                .el("tbody", [], entries.map { .rendered($0.row) }),
             ])]),
         ], linksPages: linksPages)
         let jsonChanged = try writeIfChanged("feeds/index.json", json)
         let htmlChanged = try writeIfChanged("feeds/index.html", Array(html.utf8))
         indexDigest = digest
         return jsonChanged || htmlChanged
+    }
+
+    /// A feed's entry in the index, as JSON and as a table row: kept, and made again only when its count
+    /// changes, since an index lists thousands of feeds and a busy daemon rewrites it every few seconds.
+    private func indexEntry(_ feed: FeedKey) -> IndexEntry {
+        let count = counts[feed.key] ?? 0
+        if let kept = indexEntries[feed.key], kept.count == count { return kept }
+        let url = Self.url(feed.path)
+        let json = JSONValue.object([("path", .string(feed.path)), ("url", .string(url)), ("name", .string(feed.displayName)),
+                                     ("kind", .string(feed.kind.rawValue)), ("key", .string(feed.key)), ("events", .integer(count))])
+        let link: [(name: StaticString, value: String)] = [("href", url)]
+        let row = HTML.el("tr", [], [.el("td", [], feed.displayName), .el("td", [("class", "num")], "\(count)"),
+                                     .el("td", [], [.el("a", link, url)])])
+        let entry = IndexEntry(count: count, json: json.serialized, row: row.rendered())
+        indexEntries[feed.key] = entry
+        return entry
+    }
+
+    private struct IndexEntry {
+        var count: Int
+        var json: String
+        var row: RenderedHTML
     }
 
     /// `/region/%E6%B5%99….ics`: the path with every segment percent-encoded.
