@@ -7,7 +7,9 @@
 - the floor: `pgbench` running the database work of one decision and nothing else — the statements the
   ledger sends for a typical approval, captured from the server's log, in one SERIALIZABLE transaction with
   the commit-order lock — with as many clients as nodes;
-- the p99 drop → decision latency of three daemons (`meetingd run`) fed 50 requests/s each;
+- the p99 drop → decision latency of 1, 2 and 3 daemons (`meetingd run`) fed 50 requests/s each, on a fixed
+  schedule whatever the daemons do (an open loop: a slow decision does not slow the load, so a backlog shows
+  as the latency it is), each decision seen arriving in approved/ through inotify (Benchmarks/arrivals.py);
 - cap violations after every run: comprehensive meetings per region + system + year above 1, meetings
   calling one township's head in a month above 4 (none may exist).
 
@@ -28,6 +30,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "replay"))
 import history  # noqa: E402  (the one way requests are dropped in arrival order)
+from arrivals import Arrivals  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLUSTER_TOOL = os.path.join(HERE, "..", "Tests", "tools", "pg_cluster.sh")
@@ -204,7 +207,7 @@ def floor(root, cluster, statements, clients):
 
 
 def latency(root, cluster, nodes=3, rate=50.0):
-    """p50/p99/max drop → decision (the request moved out of incoming/) of `nodes` daemons fed `rate`
+    """p50/p99/max drop → decision (the request renamed into approved/) of `nodes` daemons fed `rate`
     requests/s each; `cluster` None: one daemon on its own SQLite ledger."""
     ledger = cluster.fresh() if cluster else None
     daemons, spools = [], []
@@ -216,12 +219,16 @@ def latency(root, cluster, nodes=3, rate=50.0):
             f.write(f"spool: {spool}\n" + (f"ledger: {ledger}\n" if ledger else "") + f"node: bench-{node}\nhttp: off\n")
         daemons.append(subprocess.Popen([BINARY, "run", "--config", config], stderr=subprocess.DEVNULL))
         spools.append(spool)
+    arrivals = [Arrivals(os.path.join(spool, "approved")) for spool in spools]
     time.sleep(2)
     count = int(rate * LATENCY_SECONDS)
     results = [[] for _ in range(nodes)]
 
     def feed(node):
+        """Drops on a fixed schedule whatever the daemon does (an open loop: a slow decision does not slow the
+        load), then reads when each decision's request reached approved/ (inotify, so no polling steals CPU)."""
         spool = spools[node]
+        dropped = {}
         started = time.monotonic()
         for index in range(count):
             time.sleep(max(0.0, started + index / rate - time.monotonic()))
@@ -229,12 +236,10 @@ def latency(root, cluster, nodes=3, rate=50.0):
             hidden = os.path.join(spool, "incoming", f".r{index}")
             with open(hidden, "w") as f:
                 json.dump(body, f, ensure_ascii=False)
-            dropped = time.monotonic()
+            dropped[f"{body['id']}.r1.json"] = time.monotonic()
             os.rename(hidden, os.path.join(spool, "incoming", f"r{index}.json"))
-            output = os.path.join(spool, "approved", f"r{index}.json".replace(f"r{index}", f"{body['id']}.r1"))
-            while not os.path.exists(output):
-                time.sleep(0.0002)
-            results[node].append((time.monotonic() - dropped) * 1000)
+        for name, at in dropped.items():
+            results[node].append((arrivals[node].wait(name) - at) * 1000)
 
     threads = [threading.Thread(target=feed, args=(node,)) for node in range(nodes)]
     for t in threads:
