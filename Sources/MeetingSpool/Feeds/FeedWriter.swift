@@ -67,6 +67,8 @@ public final class FeedWriter: @unchecked Sendable {
 
     /// The events shown at the last pass; nil until the first pass reads them all.
     private var eventSet: FeedEventSet?
+    /// Feeds that changed without a decision marking them (`shownEvents`), until a pass has written them.
+    private var unwrittenFeeds = Set<String>()
     /// When `update` last ran (monotonic clock), and how often a quiet writer looks for events time took out.
     private var lastPass: TimeInterval?
     public var expiryInterval: TimeInterval = 60
@@ -104,7 +106,9 @@ public final class FeedWriter: @unchecked Sendable {
         try ledger.snapshot {
             let (events, unmarkedFeeds) = try shownEvents()
             lastPass = Self.monotonicNow
-            let keys = unmarkedFeeds.isEmpty ? keys : Set(keys).union(unmarkedFeeds).sorted()
+            // Kept until written: the event set has moved on, so a pass that fails would not find them again.
+            unwrittenFeeds.formUnion(unmarkedFeeds)
+            let keys = unwrittenFeeds.isEmpty ? keys : Set(keys).union(unwrittenFeeds).sorted()
             if knownKeys == nil { knownKeys = Set(try ledger.feedKeys()) }
             let newFeeds = !knownKeys!.isSuperset(of: keys)
             knownKeys!.formUnion(keys)
@@ -129,6 +133,7 @@ public final class FeedWriter: @unchecked Sendable {
             } else {
                 indexPending = true
             }
+            unwrittenFeeds.removeAll()
             return changed
         }
     }
@@ -161,7 +166,9 @@ public final class FeedWriter: @unchecked Sendable {
         guard marked > 0 else {
             // Nothing decided since: at most once a minute, the feeds of events that time took out (past the
             // horizon, a cancellation past its retention), which no decision marks.
-            if eventSet != nil, let last = lastPass, Self.monotonicNow >= last + expiryInterval { return try update([]) }
+            if eventSet != nil, let last = lastPass, !unwrittenFeeds.isEmpty || Self.monotonicNow >= last + expiryInterval {
+                return try update([])
+            }
             // The index's counts, if they wait, once their interval has passed — from the counts of the last pass,
             // without reading the events again (the first pass of a process reads them).
             guard indexPending, indexInterval == 0 || indexIsDue else { return 0 }
