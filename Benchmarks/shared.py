@@ -241,11 +241,24 @@ def latency(root, cluster, nodes=3, rate=50.0):
         for name, at in dropped.items():
             results[node].append((arrivals[node].wait(name) - at) * 1000)
 
-    threads = [threading.Thread(target=feed, args=(node,)) for node in range(nodes)]
+    failures = []
+
+    def feed_or_record(node):
+        # An exception in a thread is only printed: recorded here and raised below, so that a lost sample (the
+        # slowest, most likely) fails the run rather than leaving p99 computed without it.
+        try:
+            feed(node)
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=feed_or_record, args=(node,)) for node in range(nodes)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if failures:
+        raise SystemExit(f"latency run failed: {failures[0]}")
+    assert all(len(r) == count for r in results), "a node lost samples"
     for daemon in daemons:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=30)
