@@ -65,7 +65,7 @@ test: python-deps
 # The rule-engine and spool tests again on a PostgreSQL ledger, then three real daemons on one database and
 # `ledger copy`, against a throwaway cluster started here (initdb into a temporary folder; stopped and removed
 # at the end, whatever happens). Nothing is assumed to be running.
-PG_TESTS = MeetingRulesTests|ScenarioTests|ReportTests|PagesTests|RevisionTests|RecurrenceTests|FeedTests|CrowdedKeyTests|CalendarOutputTests|RobustnessTests|HostileSpoolTests
+PG_TESTS = MeetingRulesTests|CountedKeysLedgerTests|ScenarioTests|ReportTests|PagesTests|RevisionTests|RecurrenceTests|FeedTests|CrowdedKeyTests|CalendarOutputTests|RobustnessTests|HostileSpoolTests
 test-postgresql: python-deps
 	$(SWIFT) build --build-tests
 	@dir=$$(mktemp -d /tmp/meetingd-pg.XXXXXX); trap 'Tests/tools/pg_cluster.sh stop '"$$dir" EXIT; \

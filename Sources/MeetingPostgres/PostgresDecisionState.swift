@@ -4,18 +4,38 @@ import MeetingModel
 import MeetingRules
 
 /// The shared ledger as the rules see it inside one transaction: the statements of `CountPlan`, the same the
-/// SQLite ledger runs, so a cap counts the same on either backend.
+/// SQLite ledger runs, so a cap counts the same on either backend. Before each read, the keys it reads are
+/// locked (`CountedKeys`), in the same round trip: the lock is sent without waiting and the read runs after it
+/// on the connection, so the read's snapshot (READ COMMITTED: one per statement) is taken once the lock is
+/// held, and sees every decision that held the key before.
 struct PostgresDecisionState: DecisionState {
     let session: PostgresSession
+    /// Whether reads lock their keys: in a decision, yes; in a look that records nothing (`check`, a report), no.
+    private let locksKeys: Bool
+    /// The keys this transaction has locked for reading, each asked for once.
+    private let locked = LockedKeys()
+
+    init(session: PostgresSession, locksKeys: Bool) {
+        self.session = session
+        self.locksKeys = locksKeys
+    }
 
     private func arguments(_ plan: CountPlan.Plan) -> [SQLValue] { plan.values.map { .text($0) } }
 
+    private func lock(_ keys: [String]) throws {
+        guard locksKeys else { return }
+        let new = keys.filter { locked.keys.insert($0).inserted }
+        if !new.isEmpty { try session.lockKeys(new, shared: false) }
+    }
+
     func countApproved(matching query: MeetingQuery) throws -> Int {
+        try lock(CountedKeys.reading(query))
         let plan = CountPlan.plan(query)
         return try session.rows(plan.countSQL, arguments(plan))[0].integer(0)
     }
 
     func approvedStartDates(matching query: MeetingQuery) throws -> [LocalDate] {
+        try lock(CountedKeys.reading(query))
         let plan = CountPlan.plan(query)
         return try session.rows(plan.listSQL, arguments(plan)).map { row in
             let text = try row.text(2)
@@ -25,6 +45,7 @@ struct PostgresDecisionState: DecisionState {
     }
 
     func approvedMeetings(matching query: MeetingQuery, limit: Int?) throws -> [MeetingRecord] {
+        try lock(CountedKeys.reading(query))
         let plan = CountPlan.plan(query)
         var sql = plan.listSQL
         var values = arguments(plan)
@@ -51,6 +72,7 @@ struct PostgresDecisionState: DecisionState {
     }
 
     func countedMeetings(matching query: MeetingQuery, limit: Int) throws -> [CountedMeeting] {
+        try lock(CountedKeys.reading(query))
         let plan = CountPlan.plan(query)
         return try session.rows(plan.countedSQL, arguments(plan) + [.integer(limit)]).map { row in
             let text = try row.text(1)
@@ -59,7 +81,10 @@ struct PostgresDecisionState: DecisionState {
         }
     }
 
-    func approvedMeeting(id: String) throws -> MeetingRecord? { try meetingRecord(id: id, approvedOnly: true) }
+    func approvedMeeting(id: String) throws -> MeetingRecord? {
+        try lock([CountedKeys.meeting(id)])
+        return try meetingRecord(id: id, approvedOnly: true)
+    }
 
     /// One meeting as the rules know it, exactly as `MeetingRecord(request)` made it when it was approved.
     private func meetingRecord(id: String, approvedOnly: Bool) throws -> MeetingRecord? {
@@ -87,6 +112,7 @@ struct PostgresDecisionState: DecisionState {
     }
 
     func standing(of id: String) throws -> MeetingStanding {
+        try lock([CountedKeys.meeting(id)])
         let row = try session.rows("""
             SELECT m.revision, m.status, m.sequence, d.revision, d.node, d.decided_at, COALESCE(m.feed_keys, '') FROM (SELECT 1) AS one
             LEFT JOIN meeting m ON m.id = $1
@@ -100,4 +126,9 @@ struct PostgresDecisionState: DecisionState {
                                highestDecidedRevision: try row.optionalInteger(3), highestDecidedBy: try row.optionalText(4),
                                highestDecidedAt: try row[5].decode(Double?.self).map(Date.init(timeIntervalSince1970:)))
     }
+}
+
+/// The keys one transaction has locked, shared by the copies of its `PostgresDecisionState`.
+private final class LockedKeys {
+    var keys = Set<String>()
 }

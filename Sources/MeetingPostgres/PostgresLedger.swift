@@ -192,14 +192,14 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         while true {
             attempt += 1
             do {
-                let recorded = try inTransaction("BEGIN ISOLATION LEVEL SERIALIZABLE") { session in
+                let recorded = try inTransaction("BEGIN ISOLATION LEVEL READ COMMITTED") { session in
                     // A COMMIT whose answer was lost with its connection may have committed: that decision is
                     // this one, found by this node, its file and the time it was made — not a second copy.
                     if let uncertain = lock.withLock({ uncertainCommits[input] }),
                        let committed = try decision(of: input, decidedAt: uncertain, session) {
                         return committed
                     }
-                    let outcome = try decide(PostgresDecisionState(session: session))
+                    let outcome = try decide(PostgresDecisionState(session: session, locksKeys: true))
                     return try record(outcome, input: input, decidedAt: decidedAt, session)
                 }
                 _ = lock.withLock { uncertainCommits.removeValue(forKey: input) }
@@ -244,7 +244,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
 
     public func read<T>(_ body: (any DecisionState) throws -> T) throws -> T {
         try inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { session in
-            try body(PostgresDecisionState(session: session))
+            try body(PostgresDecisionState(session: session, locksKeys: false))
         }
     }
 
@@ -394,6 +394,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     private func record(_ outcome: DecisionToRecord, input: InputIdentity, decidedAt: Date, _ session: PostgresSession) throws -> RecordedDecision {
         let decision = outcome.decision
         let row = try RecordedRow(outcome, meetingFeedKeys: { id in try Self.feedKeys(ofMeeting: id, session) })
+        try lockKeysWritten(by: row.change, id: decision.requestID ?? "", session)
         // One statement: the numbering lock (held until COMMIT: numbers in commit order), the row, and the
         // notification, delivered to the other nodes' listeners when this transaction commits and not at all
         // if it does not.
@@ -424,6 +425,24 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         }
         return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt,
                                 destination: outcome.destination, touchedFeeds: row.touched, node: node)
+    }
+
+    /// Locks the keys under which the meeting this decision writes is counted — its id exclusively, its new
+    /// keys and those of what it replaces shared — before the numbering lock, which the decision committing
+    /// next holds and which may be waiting for one of these keys. Sent without waiting.
+    private func lockKeysWritten(by change: RecordedRow.MeetingChange, id: String, _ session: PostgresSession) throws {
+        switch change {
+        case let .approve(request, _, _):
+            guard let record = MeetingRecord.occurrences(of: request).first else { throw LedgerError.corrupt("meeting \(id) has no occurrence") }
+            try session.lockKeys([CountedKeys.meeting(id)], shared: false)
+            try session.lockKeysOfStoredMeeting(id)
+            try session.lockKeys(CountedKeys.writing(record), shared: true)
+        case .withdraw:
+            try session.lockKeys([CountedKeys.meeting(id)], shared: false)
+            try session.lockKeysOfStoredMeeting(id)
+        case .none:
+            break
+        }
     }
 
     /// The subject columns a decision row is inserted with (a NULL is sent untyped; the server gives it the column's type).

@@ -147,6 +147,26 @@ final class PostgresSession: @unchecked Sendable {
 
     private var pending: [EventLoopFuture<PostgresQueryResult>] = []
 
+    /// The first number of meetingd's two-number advisory locks on counted keys (`'meet'`): apart from the
+    /// one-number locks it numbers decisions and migrates with.
+    static let keyLockSpace = 0x6D65_6574
+
+    /// Locks `keys` (`CountedKeys`) until the transaction ends, in a fixed order, sent without waiting: the
+    /// statement after it runs once they are held. Exclusive for a decision that reads what the keys count;
+    /// shared for one that writes a meeting counted by them.
+    func lockKeys(_ keys: [String], shared: Bool) throws {
+        try send("SELECT pg_advisory_xact_lock\(shared ? "_shared" : "")(\(Self.keyLockSpace), hashtext(k)) FROM unnest($1::text[]) AS k",
+                 [.texts(keys.sorted())])
+    }
+
+    /// Locks, shared, the keys of the meeting `id` as the ledger holds it now (none for a new id).
+    func lockKeysOfStoredMeeting(_ id: String) throws {
+        try send("""
+            SELECT pg_advisory_xact_lock_shared(\(Self.keyLockSpace), hashtext(k))
+            FROM (SELECT k FROM (\(CountedKeys.writingSQL)) AS stored ORDER BY k) AS sorted
+            """, [.text(id)])
+    }
+
     /// The feeds of meetings whose standing the transaction in progress read (one round trip less for the
     /// decision that records them); emptied when a transaction begins.
     var feedKeysRead: [String: String] = [:]
