@@ -5,8 +5,8 @@
   uncontended mix (every request its own keys) and a contended one (a third comprehensive meetings of a few
   region + system keys, a third calling one township's head, a third plain), beside one node on SQLite;
 - the floor: `pgbench` running the database work of one decision and nothing else — the statements the
-  ledger sends for a typical approval, captured from the server's log, in one SERIALIZABLE transaction with
-  the commit-order lock — with as many clients as nodes;
+  ledger sends for a typical approval, captured from the server's log, in one transaction with its key locks
+  and the commit-order lock — with as many clients as nodes;
 - the p99 drop → decision latency of 1, 2 and 3 daemons (`meetingd run`) fed 50 requests/s each, on a fixed
   schedule whatever the daemons do (an open loop: a slow decision does not slow the load, so a backlog shows
   as the latency it is), each decision seen arriving in approved/ through inotify (Benchmarks/arrivals.py);
@@ -174,7 +174,7 @@ def pgbench_script(statements):
             for match in re.finditer(r"\$(\d+) = (NULL|'(?:[^']|'')*')", parameters, re.S):
                 values[int(match.group(1))] = match.group(2)
         text = re.sub(r"\$(\d+)", lambda m: values.get(int(m.group(1)), "NULL"), sql)
-        if text.startswith("SELECT d.seq, d.input_name") or text.startswith("BEGIN ISOLATION LEVEL SERIALIZABLE"):
+        if text.startswith("SELECT d.seq, d.input_name") or text.startswith("BEGIN ISOLATION LEVEL"):
             begun = True  # from the look for an interrupted decision of the file, which every decision makes first
         if not begun:
             continue  # the schema check and start-up reads are not the decision's work

@@ -8,11 +8,14 @@ import PostgresNIO
 /// The shared ledger: several nodes (offices), each deciding its own spool, against one PostgreSQL database,
 /// so that caps, windows and loads count every office's meetings.
 ///
-/// Race-free by `SERIALIZABLE` transactions: a decision reads the counts its rules ask, records its rows and
-/// commits; when PostgreSQL finds that a concurrent decision could have changed what it read (SQLSTATE
-/// 40001), the whole decision is rolled back and made again on the state now committed. So no interleaving
-/// approves more than a cap allows, and a conflict never rejects a request a serial order would approve: the
-/// retried decision is the one that order makes. The rules stay pure; the view they read is the transaction's.
+/// Race-free by locks on the keys a decision counts by (`CountedKeys`), at READ COMMITTED: each read of the
+/// rules locks its query's key exclusively before it runs, and a meeting written locks, shared, every key any
+/// query could count it by; all are held until commit. So two decisions that could change each other's counts
+/// run one after the other, and the second reads what the first committed: no interleaving approves more than
+/// a cap allows, and no conflict rejects a request that this serial order would approve. Decisions that count
+/// nothing in common never wait for each other. A deadlock (possible only when one decision writes a key it did
+/// not read while another reads it) is rolled back by the server and the decision made again. The rules stay
+/// pure; the view they read is the transaction's, under its locks.
 ///
 /// Decision numbers are taken in commit order (a transaction-scoped advisory lock from the number's
 /// allocation to the commit): a node that has seen decision N has seen every decision before it, so its
@@ -33,7 +36,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     private var schemaReady = false
     private let listener = ChangeListener()
 
-    /// Decisions retried after a serialization failure, since start (`/metrics`).
+    /// Decisions made again after a deadlock or a serialization failure, since start (`/metrics`).
     private var retries = 0
     public var conflictRetries: Int { lock.withLock { retries } }
 
@@ -205,7 +208,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                 _ = lock.withLock { uncertainCommits.removeValue(forKey: input) }
                 return recorded
             } catch let error as PostgresLedgerError where error.sqlState == "40001" || error.sqlState == "40P01" {
-                // Another node committed something this decision read: decide again on what is committed now.
+                // A deadlock between key locks (or a serialization failure): decide again on what is committed now.
                 lock.withLock { retries += 1 }
                 // Past that, a transient failure: the request waits in incoming/ and the watcher tries again.
                 guard attempt < 1000 else { throw error }

@@ -32,7 +32,7 @@ public final class DaemonMetrics: Sendable {
                                      help: "1 while requests wait because they cannot be decided (the ledger unreachable, a full disk); /healthz says why")
         ledgerDown = registry.makeGauge(name: "meetingd_ledger_unreachable", help: "1 while the shared ledger's database cannot be reached")
         conflicts = registry.makeGauge(name: "meetingd_ledger_conflict_retries",
-                                       help: "Decisions made again since start because another node committed what they read (SQLSTATE 40001)")
+                                       help: "Decisions made again since start after a deadlock between key locks or a serialization failure (SQLSTATE 40P01, 40001)")
     }
 
     /// Requests cannot be decided now, for `reason` (nil: they can again).
