@@ -437,12 +437,9 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         switch change {
         case let .approve(request, _, _):
             guard let record = MeetingRecord.occurrences(of: request).first else { throw LedgerError.corrupt("meeting \(id) has no occurrence") }
-            try session.lockKeys([CountedKeys.meeting(id)], shared: false)
-            try session.lockKeysOfStoredMeeting(id)
-            try session.lockKeys(CountedKeys.writing(record), shared: true)
+            try session.lockKeysForWriting(meeting: id, newKeys: CountedKeys.writing(record))
         case .withdraw:
-            try session.lockKeys([CountedKeys.meeting(id)], shared: false)
-            try session.lockKeysOfStoredMeeting(id)
+            try session.lockKeysForWriting(meeting: id, newKeys: [])
         case .none:
             break
         }
