@@ -195,16 +195,16 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         while true {
             attempt += 1
             do {
-                let recorded = try inTransaction("BEGIN ISOLATION LEVEL READ COMMITTED") { session in
+                let recorded = try inTransaction("BEGIN ISOLATION LEVEL READ COMMITTED") { session -> () throws -> RecordedDecision in
                     // A COMMIT whose answer was lost with its connection may have committed: that decision is
                     // this one, found by this node, its file and the time it was made — not a second copy.
                     if let uncertain = lock.withLock({ uncertainCommits[input] }),
                        let committed = try decision(of: input, decidedAt: uncertain, session) {
-                        return committed
+                        return { committed }
                     }
                     let outcome = try decide(PostgresDecisionState(session: session, locksKeys: true))
                     return try record(outcome, input: input, decidedAt: decidedAt, session)
-                }
+                }()
                 _ = lock.withLock { uncertainCommits.removeValue(forKey: input) }
                 return recorded
             } catch let error as PostgresLedgerError where error.sqlState == "40001" || error.sqlState == "40P01" {
@@ -394,14 +394,18 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
 
     // MARK: Recording
 
-    private func record(_ outcome: DecisionToRecord, input: InputIdentity, decidedAt: Date, _ session: PostgresSession) throws -> RecordedDecision {
+    /// Sends the decision's rows without waiting for any answer, and returns how to read the recorded decision
+    /// once COMMIT has been answered. The decision number is taken under the numbering lock, held until COMMIT
+    /// (numbers in commit order); the statements after it name the number with `currval`, so that no round
+    /// trip to this node happens while every other node's next commit waits for that lock.
+    private func record(_ outcome: DecisionToRecord, input: InputIdentity, decidedAt: Date,
+                        _ session: PostgresSession) throws -> () throws -> RecordedDecision {
         let decision = outcome.decision
         let row = try RecordedRow(outcome, meetingFeedKeys: { id in try Self.feedKeys(ofMeeting: id, session) })
         try lockKeysWritten(by: row.change, id: decision.requestID ?? "", session)
-        // One statement: the numbering lock (held until COMMIT: numbers in commit order), the row, and the
-        // notification, delivered to the other nodes' listeners when this transaction commits and not at all
-        // if it does not.
-        let seq = Int64(try session.rows("""
+        // One statement: the numbering lock, the row, and the notification, delivered to the other nodes'
+        // listeners when this transaction commits and not at all if it does not.
+        let numbered = try session.sendForLater("""
             WITH numbering AS (SELECT pg_advisory_xact_lock(\(Self.numberingLock))),
             recorded AS (
                 INSERT INTO decision (node, input_name, input_digest, request_id, revision, action, verdict, decided_at, destination,
@@ -411,24 +415,32 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
             """, [.text(node), .text(input.name), .text(input.digest), .text(decision.requestID), .integer(decision.revision),
                   .text(row.action), .text(decision.verdict.rawValue), .real(decidedAt.timeIntervalSince1970), .text(outcome.destination),
                   .text(row.decisionJSON), .text(row.storedTouched), .bytes(row.action == "none" ? nil : outcome.requestBytes)]
-                + Self.subjectValues(outcome.subject, verdict: decision.verdict, decidedAt: decidedAt))[0].integer(0))
-        // The meeting's rows are sent without waiting: COMMIT reports any failure among them.
-        if let subject = outcome.subject { try Self.recordKeys(subject, rules: DecisionSubject.rules(of: decision), seq: seq, session) }
+                + Self.subjectValues(outcome.subject, verdict: decision.verdict, decidedAt: decidedAt))
+        // The meeting's rows, sent without waiting too: COMMIT reports any failure among them.
+        if let subject = outcome.subject { try Self.recordKeys(subject, rules: DecisionSubject.rules(of: decision), seq: nil, session) }
         switch row.change {
         case let .approve(request, sequence, publication):
-            try upsertMeeting(request, decision: decision, sequence: sequence, decidedAt: decidedAt, seq: seq, publication: publication, session)
+            try upsertMeeting(request, decision: decision, sequence: sequence, decidedAt: decidedAt, publication: publication, session)
         case let .withdraw(publication):
             let id = decision.requestID ?? ""
             try deleteCountedRows(ofMeeting: id, session)
             try session.send("""
-                UPDATE meeting SET status = 'withdrawn', sequence = $1, decided_at = $2, decision_seq = $3, vevent = $4 WHERE id = $5
-                """, [.integer(decision.sequence), .real(decidedAt.timeIntervalSince1970), .integer(Int(seq)), .text(publication.vevent), .text(id)])
+                UPDATE meeting SET status = 'withdrawn', sequence = $1, decided_at = $2, decision_seq = \(Self.thisDecision), vevent = $3
+                WHERE id = $4
+                """, [.integer(decision.sequence), .real(decidedAt.timeIntervalSince1970), .text(publication.vevent), .text(id)])
         case .none:
             break
         }
-        return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt,
-                                destination: outcome.destination, touchedFeeds: row.touched, node: node)
+        let node = node
+        return {
+            let seq = Int64(try session.answer(of: numbered)[0].integer(0))
+            return RecordedDecision(sequenceNumber: seq, input: input, decision: decision, decidedAt: decidedAt,
+                                    destination: outcome.destination, touchedFeeds: row.touched, node: node)
+        }
     }
+
+    /// The number of the decision being recorded in this transaction, in its later statements.
+    static let thisDecision = "currval(pg_get_serial_sequence('decision', 'seq'))"
 
     /// Locks the keys under which the meeting this decision writes is counted — its id exclusively, its new
     /// keys and those of what it replaces shared — before the numbering lock, which the decision committing
@@ -459,14 +471,16 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     /// The rows of a decision's units and rules (sent without waiting): the browser's filters.
     /// One statement for all of a decision's units and one for its rules, not one a row: the server parses and
     /// plans each statement it is sent.
-    static func recordKeys(_ subject: DecisionSubject, rules: [String], seq: Int64, _ session: PostgresSession) throws {
+    /// `seq` nil: the decision being recorded in this transaction (`thisDecision`).
+    static func recordKeys(_ subject: DecisionSubject, rules: [String], seq: Int64?, _ session: PostgresSession) throws {
+        let number: SQLValue = .integer(seq.map(Int.init))
         if !subject.units.isEmpty {
-            try session.send("INSERT INTO decision_unit (unit, seq) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
-                             [.texts(subject.units), .integer(Int(seq))])
+            try session.send("INSERT INTO decision_unit (unit, seq) SELECT unnest($1::text[]), COALESCE($2::int8, \(thisDecision)) ON CONFLICT DO NOTHING",
+                             [.texts(subject.units), number])
         }
         if !rules.isEmpty {
-            try session.send("INSERT INTO decision_rule (rule, seq) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
-                             [.texts(rules), .integer(Int(seq))])
+            try session.send("INSERT INTO decision_rule (rule, seq) SELECT unnest($1::text[]), COALESCE($2::int8, \(thisDecision)) ON CONFLICT DO NOTHING",
+                             [.texts(rules), number])
         }
     }
 
@@ -498,7 +512,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     /// The meeting and every row it is counted by — its occurrences, their attendee units and the regions
     /// whose township principal it requires (an exempt meeting has principal rows only) — and its feeds, in
     /// one statement, whatever the number of occurrences, units and regions.
-    private func upsertMeeting(_ request: MeetingRequest, decision: Decision, sequence: Int, decidedAt: Date, seq: Int64,
+    private func upsertMeeting(_ request: MeetingRequest, decision: Decision, sequence: Int, decidedAt: Date,
                                publication: Publication, _ session: PostgresSession) throws {
         let occurrences = MeetingRecord.occurrences(of: request)
         guard let record = occurrences.first else { throw LedgerError.corrupt("meeting \(request.id) has no occurrence") }
@@ -524,7 +538,8 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
             INSERT INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level, organizer_type, organizer_system,
                 organizer_region, start_utc, local_date, reaches_grassroots, exempt, attendee_units, settings_version, decided_at, decision_seq,
                 vevent, tzid, end_utc, feed_keys, occurrence_dates)
-            VALUES ($1, $2, 'approved', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+            VALUES ($1, $2, 'approved', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                    COALESCE($18::int8, \(Self.thisDecision)), $19, $20, $21, $22, $23)
             ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision, status = 'approved', sequence = EXCLUDED.sequence,
                 kind = EXCLUDED.kind, title = EXCLUDED.title, organizer_unit = EXCLUDED.organizer_unit,
                 organizer_level = EXCLUDED.organizer_level, organizer_type = EXCLUDED.organizer_type,
@@ -540,7 +555,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                 .text(record.organizerSystem), .text(record.organizerRegion), .real(record.start.timeIntervalSince1970),
                 .text(record.localStartDate.description), .integer(record.reachesGrassroots ? 1 : 0), .integer(record.exempt ? 1 : 0),
                 .text(StringList.encode(record.attendeeUnits)), .text(decision.settingsVersion), .real(decidedAt.timeIntervalSince1970),
-                .integer(Int(seq)), .text(publication.vevent), .text(publication.timeZone), .real(publication.end.timeIntervalSince1970),
+                .integer(nil), .text(publication.vevent), .text(publication.timeZone), .real(publication.end.timeIntervalSince1970),
                 .text(Set(publication.feedKeys).sorted().joined(separator: "\n")),
                 .text(request.recurrence == nil ? nil : dates.joined(separator: ",")),
                 // $24–$26: principal regions, on every occurrence (exempt meetings too).

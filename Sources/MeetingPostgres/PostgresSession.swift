@@ -147,6 +147,23 @@ final class PostgresSession: @unchecked Sendable {
 
     private var pending: [EventLoopFuture<PostgresQueryResult>] = []
 
+    /// Sends a statement without waiting and keeps its answer, to be read with `answer(of:)` once a later
+    /// statement has been waited for (the connection answers in order).
+    func sendForLater(_ sql: String, _ values: [SQLValue] = []) throws -> EventLoopFuture<PostgresQueryResult> {
+        let future = try start(sql, values)
+        pending.append(future)
+        return future
+    }
+
+    /// The rows of a statement sent with `sendForLater`, after a later statement was answered.
+    func answer(of future: EventLoopFuture<PostgresQueryResult>) throws -> [PostgresRandomAccessRow] {
+        do {
+            return try future.wait().rows.map { $0.makeRandomAccess() }
+        } catch {
+            throw Self.classify(error, during: nil)
+        }
+    }
+
     /// The first number of meetingd's two-number advisory locks on counted keys (`'meet'`): apart from the
     /// one-number locks it numbers decisions and migrates with.
     static let keyLockSpace = 0x6D65_6574
