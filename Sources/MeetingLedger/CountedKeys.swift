@@ -38,14 +38,16 @@ package enum CountedKeys {
         return keys.sorted()
     }
 
-    /// The keys of the meeting `id` as the ledger holds it, in PostgreSQL (`$1` is the id): the same strings
-    /// as `writing`, for what a revision or a withdrawal replaces.
-    package static let writingSQL = """
+    /// The keys of the meeting whose id is the parameter `id` (`$1`, …) as the ledger holds it, in PostgreSQL:
+    /// the same strings as `writing`, for what a revision or a withdrawal replaces.
+    package static func writingSQL(id: String = "$1") -> String {
+        """
         SELECT k FROM meeting m, unnest(ARRAY['\(any)', 'unit' || chr(31) || m.organizer_unit || chr(31) || m.kind,
             'region' || chr(31) || m.organizer_region || chr(31) || m.kind]
             || ARRAY(SELECT 'principal' || chr(31) || p.region FROM meeting_principal_region p WHERE p.meeting_id = m.id)) AS k
-        WHERE m.id = $1
+        WHERE m.id = \(id)
         """
+    }
 
     /// Held shared by every meeting written; a query that names no key locks it exclusively.
     package static let any = "any"

@@ -402,27 +402,34 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                         _ session: PostgresSession) throws -> () throws -> RecordedDecision {
         let decision = outcome.decision
         let row = try RecordedRow(outcome, meetingFeedKeys: { id in try Self.feedKeys(ofMeeting: id, session) })
-        try lockKeysWritten(by: row.change, id: decision.requestID ?? "", session)
-        // One statement: the numbering lock, the row, and the notification, delivered to the other nodes'
-        // listeners when this transaction commits and not at all if it does not.
+        let id = decision.requestID ?? ""
+        let units = outcome.subject?.units ?? [], rules = outcome.subject == nil ? [] : DecisionSubject.rules(of: decision)
+        let writtenKeys = try Self.keysWritten(by: row.change, id: id)
+        // One statement: the write locks of the meeting it records, if any (before the numbering lock, which
+        // the decision committing next holds, and which may be waiting for one of them); the numbering lock;
+        // the row, its units and rules; and the notification, delivered to the other nodes' listeners when this
+        // transaction commits and not at all if it does not.
         let numbered = try session.sendForLater("""
-            WITH numbering AS (SELECT pg_advisory_xact_lock(\(Self.numberingLock))),
+            WITH \(writtenKeys == nil ? "" : Self.writeLocks)
+            numbering AS (SELECT pg_advisory_xact_lock(\(Self.numberingLock)) \(writtenKeys == nil ? "" : "FROM writes")),
             recorded AS (
                 INSERT INTO decision (node, input_name, input_digest, request_id, revision, action, verdict, decided_at, destination,
                                       decision_json, touched_feeds, request_bytes, \(ReportSQL.subjectColumnNames))
-                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 FROM numbering RETURNING seq)
+                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 FROM numbering RETURNING seq),
+            units AS (INSERT INTO decision_unit (unit, seq) SELECT unnest($20::text[]), seq FROM recorded ON CONFLICT DO NOTHING),
+            rules AS (INSERT INTO decision_rule (rule, seq) SELECT unnest($21::text[]), seq FROM recorded ON CONFLICT DO NOTHING)
             SELECT seq, pg_notify('\(PostgresSchema.channel)', seq || ' ' || $1) FROM recorded
             """, [.text(node), .text(input.name), .text(input.digest), .text(decision.requestID), .integer(decision.revision),
                   .text(row.action), .text(decision.verdict.rawValue), .real(decidedAt.timeIntervalSince1970), .text(outcome.destination),
                   .text(row.decisionJSON), .text(row.storedTouched), .bytes(row.action == "none" ? nil : outcome.requestBytes)]
-                + Self.subjectValues(outcome.subject, verdict: decision.verdict, decidedAt: decidedAt))
+                + Self.subjectValues(outcome.subject, verdict: decision.verdict, decidedAt: decidedAt)
+                + [.texts(units), .texts(rules)]
+                + (writtenKeys.map { [.text(CountedKeys.meeting(id)), .texts($0), .text(id)] } ?? []))
         // The meeting's rows, sent without waiting too: COMMIT reports any failure among them.
-        if let subject = outcome.subject { try Self.recordKeys(subject, rules: DecisionSubject.rules(of: decision), seq: nil, session) }
         switch row.change {
         case let .approve(request, sequence, publication):
             try upsertMeeting(request, decision: decision, sequence: sequence, decidedAt: decidedAt, publication: publication, session)
         case let .withdraw(publication):
-            let id = decision.requestID ?? ""
             try deleteCountedRows(ofMeeting: id, session)
             try session.send("""
                 UPDATE meeting SET status = 'withdrawn', sequence = $1, decided_at = $2, decision_seq = \(Self.thisDecision), vevent = $3
@@ -442,20 +449,27 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     /// The number of the decision being recorded in this transaction, in its later statements.
     static let thisDecision = "currval(pg_get_serial_sequence('decision', 'seq'))"
 
-    /// Locks the keys under which the meeting this decision writes is counted — its id exclusively, its new
-    /// keys and those of what it replaces shared — before the numbering lock, which the decision committing
-    /// next holds and which may be waiting for one of these keys. Sent without waiting.
-    private func lockKeysWritten(by change: RecordedRow.MeetingChange, id: String, _ session: PostgresSession) throws {
+    /// The keys the meeting a decision writes will be counted by (nil when it writes no meeting): locked,
+    /// shared, by `writeLocks`, with its id exclusively and the keys of what it replaces.
+    private static func keysWritten(by change: RecordedRow.MeetingChange, id: String) throws -> [String]? {
         switch change {
         case let .approve(request, _, _):
             guard let record = MeetingRecord.occurrences(of: request).first else { throw LedgerError.corrupt("meeting \(id) has no occurrence") }
-            try session.lockKeysForWriting(meeting: id, newKeys: CountedKeys.writing(record))
+            return CountedKeys.writing(record)
         case .withdraw:
-            try session.lockKeysForWriting(meeting: id, newKeys: [])
+            return []
         case .none:
-            break
+            return nil
         }
     }
+
+    /// The write locks of a meeting (`CountedKeys`): its id ($22) exclusively, then shared, in a fixed order,
+    /// the keys it will be counted by ($23) and those it is counted by now (the meeting $24 as stored).
+    private static let writeLocks = """
+        writes AS (SELECT pg_advisory_xact_lock(\(PostgresSession.keyLockSpace), hashtext($22)) AS id,
+            (SELECT count(pg_advisory_xact_lock_shared(\(PostgresSession.keyLockSpace), hashtext(k)))
+             FROM (SELECT k FROM (SELECT unnest($23::text[]) AS k UNION \(CountedKeys.writingSQL(id: "$24"))) AS keys ORDER BY k) AS sorted) AS keys),
+        """
 
     /// The subject columns a decision row is inserted with (a NULL is sent untyped; the server gives it the column's type).
     private static func subjectValues(_ subject: DecisionSubject?, verdict: Verdict, decidedAt: Date) -> [SQLValue] {
@@ -471,16 +485,14 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     /// The rows of a decision's units and rules (sent without waiting): the browser's filters.
     /// One statement for all of a decision's units and one for its rules, not one a row: the server parses and
     /// plans each statement it is sent.
-    /// `seq` nil: the decision being recorded in this transaction (`thisDecision`).
-    static func recordKeys(_ subject: DecisionSubject, rules: [String], seq: Int64?, _ session: PostgresSession) throws {
-        let number: SQLValue = .integer(seq.map(Int.init))
+    static func recordKeys(_ subject: DecisionSubject, rules: [String], seq: Int64, _ session: PostgresSession) throws {
         if !subject.units.isEmpty {
-            try session.send("INSERT INTO decision_unit (unit, seq) SELECT unnest($1::text[]), COALESCE($2::int8, \(thisDecision)) ON CONFLICT DO NOTHING",
-                             [.texts(subject.units), number])
+            try session.send("INSERT INTO decision_unit (unit, seq) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
+                             [.texts(subject.units), .integer(Int(seq))])
         }
         if !rules.isEmpty {
-            try session.send("INSERT INTO decision_rule (rule, seq) SELECT unnest($1::text[]), COALESCE($2::int8, \(thisDecision)) ON CONFLICT DO NOTHING",
-                             [.texts(rules), number])
+            try session.send("INSERT INTO decision_rule (rule, seq) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
+                             [.texts(rules), .integer(Int(seq))])
         }
     }
 

@@ -176,16 +176,6 @@ final class PostgresSession: @unchecked Sendable {
                  [.texts(keys.sorted())])
     }
 
-    /// Locks, in one statement sent without waiting, what writing the meeting `id` needs: its id exclusively,
-    /// and shared the keys `newKeys` it will be counted by and those it is counted by now (none for a new id).
-    func lockKeysForWriting(meeting id: String, newKeys: [String]) throws {
-        try send("""
-            SELECT pg_advisory_xact_lock(\(Self.keyLockSpace), hashtext($2)),
-                   (SELECT count(pg_advisory_xact_lock_shared(\(Self.keyLockSpace), hashtext(k)))
-                    FROM (SELECT k FROM (SELECT unnest($3::text[]) AS k UNION \(CountedKeys.writingSQL)) AS keys ORDER BY k) AS sorted)
-            """, [.text(id), .text(CountedKeys.meeting(id)), .texts(newKeys)])
-    }
-
     /// The feeds of meetings whose standing the transaction in progress read (one round trip less for the
     /// decision that records them); emptied when a transaction begins.
     var feedKeysRead: [String: String] = [:]

@@ -23,9 +23,9 @@ final class CountedKeysLedgerTests: XCTestCase {
         _ = try pipeline.drain()
         let record = try XCTUnwrap(try pipeline.ledger.read { try $0.approvedMeeting(id: "keys-1") })
         XCTAssertEqual(record.grassrootsPrincipalRegions, ["浙江省/杭州市/西湖区/转塘街道"])
-        let stored = try pipeline.ledger.select(CountedKeys.writingSQL, [.text("keys-1")]).compactMap { $0.first?.text }
+        let stored = try pipeline.ledger.select(CountedKeys.writingSQL(), [.text("keys-1")]).compactMap { $0.first?.text }
         XCTAssertEqual(stored.sorted(), CountedKeys.writing(record))
         XCTAssertEqual(stored.count, 4, "any, the unit, the region and the township")
-        XCTAssertTrue(try pipeline.ledger.select(CountedKeys.writingSQL, [.text("no-such-meeting")]).isEmpty)
+        XCTAssertTrue(try pipeline.ledger.select(CountedKeys.writingSQL(), [.text("no-such-meeting")]).isEmpty)
     }
 }
