@@ -513,14 +513,15 @@ public final class DecisionPipeline {
         let attempt = {
             try self.ledger.decideAndRecord(input: identity, decidedAt: decidedAt) { state in
                 published = nil
+                let decision = try self.decider.decide(parsed, state: state)
                 // A withdrawal republishes the stored meeting as cancelled: read in the decision's own transaction,
-                // so that a revision another node approved meanwhile is the one cancelled.
+                // after deciding (which, on a shared ledger, locks the id: a revision another node approved
+                // meanwhile is committed, and is the one cancelled).
                 var stored: (meeting: StoredMeeting, request: MeetingRequest)?
                 if case let .success(.withdrawal(withdrawal)) = parsed, let meeting = try self.ledger.meeting(id: withdrawal.id),
                    case let .success(.proposal(request)) = self.parser.parseStored(meeting.requestBytes, asSeries: meeting.occurrences != nil) {
                     stored = (meeting, request)
                 }
-                let decision = try self.decider.decide(parsed, state: state)
                 // The bytes are kept with every proposal and withdrawal (an invalid file's are in invalid/).
                 var record = DecisionToRecord(decision: decision, destination: try self.destination(decision, file: file, reserved: &reservedName),
                                               requestBytes: bytes)

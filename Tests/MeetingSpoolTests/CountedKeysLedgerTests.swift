@@ -1,6 +1,7 @@
 import Foundation
 import MeetingLedger
 import MeetingModel
+@testable import MeetingPostgres
 import MeetingRules
 import TestSupport
 import XCTest
@@ -27,5 +28,39 @@ final class CountedKeysLedgerTests: XCTestCase {
         XCTAssertEqual(stored.sorted(), CountedKeys.writing(record))
         XCTAssertEqual(stored.count, 4, "any, the unit, the region and the township")
         XCTAssertTrue(try pipeline.ledger.select(CountedKeys.writingSQL(), [.text("no-such-meeting")]).isEmpty)
+    }
+
+    /// The locks as the real decision path takes them: a key held exclusively elsewhere (a decision on another
+    /// node reading what it counts) holds up a decision that would write a meeting counted by it; a key held
+    /// shared elsewhere (another node writing such a meeting) holds up a decision that reads it. Each goes on
+    /// once the other commits.
+    func test_aDecision_waitsForTheKeysItReadsAndWrites_heldByAnotherNode() throws {
+        guard TestLedger.onPostgres else { throw XCTSkip("PostgreSQL's locks: runs in make test's PostgreSQL run") }
+        let spool = try TestSpool()
+        let url = try TestLedger.location(sqlitePath: spool.url("state/ledger.sqlite").path)
+        nonisolated(unsafe) let pipeline = try spool.pipeline()
+        let other = try PostgresSession.connect(try PostgresLocation(url: url), id: 77, logger: .init(label: "other node"))
+        defer { other.close() }
+        // requestJSON's meeting: a business meeting of 杭州市卫生健康委员会 in 浙江省/杭州市.
+        let unitKey = "unit\u{1F}杭州市卫生健康委员会\u{1F}business", regionKey = "region\u{1F}浙江省/杭州市\u{1F}business"
+        for (held, shared, what) in [(regionKey, false, "a key it writes, held by a reader"), (unitKey, true, "a key it reads, held by a writer")] {
+            let id = "held-\(shared)"
+            try other.execute("BEGIN")
+            try other.lockKeys([held], shared: shared)
+            try other.execute("SELECT 1")
+            try spool.drop("\(id).json", json: requestJSON(id: id))
+            let done = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var outcome: Result<Int, any Error> = .success(0)
+            Thread.detachNewThread {
+                outcome = Result { try pipeline.drain().count }
+                done.signal()
+            }
+            XCTAssertEqual(done.wait(timeout: .now() + 1.5), .timedOut, "\(what): the decision waits")
+            XCTAssertEqual(spool.files("incoming"), ["\(id).json"])
+            try other.execute("COMMIT")
+            XCTAssertEqual(done.wait(timeout: .now() + 30), .success, what)
+            XCTAssertEqual(try outcome.get(), 1, what)
+            XCTAssertEqual(spool.files("incoming"), [])
+        }
     }
 }
