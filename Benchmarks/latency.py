@@ -2,7 +2,7 @@
 """Drop → decision latency of the running daemon at a steady rate.
 
 Starts `meetingd run` on a fresh spool (fake NOTIFY_SOCKET for READY), renames COUNT requests into incoming/
-at RATE per second, and for each measures the time from the rename until its approved/<id>.ics exists.
+at RATE per second, and for each measures the time from the rename until its approved/<id>.ics arrives (inotify).
 Usage: latency.py MEETINGD WORKDIR [RATE=50] [COUNT=500]. Prints p50, p99 and max in milliseconds."""
 import json
 import os
@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+
+from arrivals import Arrivals
 
 
 def main():
@@ -29,6 +31,7 @@ def main():
     try:
         while b"READY=1" not in listener.recv(4096):
             pass
+        arrivals = Arrivals(os.path.join(work, "approved"))  # told by inotify, not polled (a poller steals a core's share)
         latencies = []
         started = time.monotonic()
         for index in range(count):
@@ -42,12 +45,9 @@ def main():
             hidden = os.path.join(work, "incoming", f".lat-{index}")
             with open(hidden, "w", encoding="utf-8") as handle:
                 json.dump(request, handle, ensure_ascii=False)
-            output = os.path.join(work, "approved", f"lat-{index}.ics")
             dropped = time.monotonic()
             os.rename(hidden, os.path.join(work, "incoming", f"lat-{index}.json"))
-            while not os.path.exists(output):
-                time.sleep(0.0002)
-            latencies.append((time.monotonic() - dropped) * 1000)
+            latencies.append((arrivals.wait(f"lat-{index}.ics") - dropped) * 1000)
         latencies.sort()
         p50 = latencies[len(latencies) // 2]
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]

@@ -396,8 +396,9 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
 
     /// Sends the decision's rows without waiting for any answer, and returns how to read the recorded decision
     /// once COMMIT has been answered. The decision number is taken under the numbering lock, held until COMMIT
-    /// (numbers in commit order); the statements after it name the number with `currval`, so that no round
-    /// trip to this node happens while every other node's next commit waits for that lock.
+    /// (numbers in commit order); the statements after it name the number with `currval`, so that the deciding
+    /// thread is not woken while every other node's next commit waits for that lock (the connection still
+    /// sends them one after another from its event loop).
     private func record(_ outcome: DecisionToRecord, input: InputIdentity, decidedAt: Date,
                         _ session: PostgresSession) throws -> () throws -> RecordedDecision {
         let decision = outcome.decision
@@ -447,7 +448,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     }
 
     /// The number of the decision being recorded in this transaction, in its later statements.
-    static let thisDecision = "currval(pg_get_serial_sequence('decision', 'seq'))"
+    private static let thisDecision = "currval(pg_get_serial_sequence('decision', 'seq'))"
 
     /// The keys the meeting a decision writes will be counted by (nil when it writes no meeting): locked,
     /// shared, by `writeLocks`, with its id exclusively and the keys of what it replaces.
@@ -464,7 +465,9 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     }
 
     /// The write locks of a meeting (`CountedKeys`): its id ($22) exclusively, then shared, in a fixed order,
-    /// the keys it will be counted by ($23) and those it is counted by now (the meeting $24 as stored).
+    /// the keys it will be counted by ($23) and those it is counted by now (the meeting $24 as stored). The
+    /// stored keys are read in this statement's snapshot, which is current because the decision already holds
+    /// the id: every proposal and withdrawal reads its id's standing (locking it) before it is recorded.
     private static let writeLocks = """
         writes AS (SELECT pg_advisory_xact_lock(\(PostgresSession.keyLockSpace), hashtext($22)) AS id,
             (SELECT count(pg_advisory_xact_lock_shared(\(PostgresSession.keyLockSpace), hashtext(k)))
@@ -536,22 +539,22 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         try session.send("""
             WITH principal AS (
                 INSERT INTO meeting_principal_region (meeting_id, n, region, local_date, position)
-                SELECT $1, o.n, r.region, o.date, r.position FROM unnest($24::text[]) WITH ORDINALITY AS r(region, position)
-                CROSS JOIN unnest($25::text[], $26::int8[]) AS o(date, n)),
+                SELECT $1, o.n, r.region, o.date, r.position FROM unnest($23::text[]) WITH ORDINALITY AS r(region, position)
+                CROSS JOIN unnest($24::text[], $25::int8[]) AS o(date, n)),
             counted_occurrence AS (
                 INSERT INTO occurrence (organizer_unit, kind, local_date, meeting_id, n, start_utc, organizer_level, organizer_region,
                                         organizer_system)
-                SELECT $6, $4, o.date, $1, o.n, CASE WHEN o.n = 0 THEN NULL ELSE o.start END, $27, $28, $29
-                FROM unnest($30::text[], $31::int8[], $32::float8[]) AS o(date, n, start)),
+                SELECT $6, $4, o.date, $1, o.n, CASE WHEN o.n = 0 THEN NULL ELSE o.start END, $26, $27, $28
+                FROM unnest($29::text[], $30::int8[], $31::float8[]) AS o(date, n, start)),
             attendee AS (
                 INSERT INTO meeting_attendee (unit, organizer_unit, kind, local_date, meeting_id, n)
-                SELECT u.unit, $6, $4, o.date, $1, o.n FROM unnest($33::text[]) AS u(unit) CROSS JOIN unnest($30::text[], $31::int8[]) AS o(date, n)),
-            feeds AS (INSERT INTO feed (key) SELECT unnest($34::text[]) ON CONFLICT DO NOTHING)
+                SELECT u.unit, $6, $4, o.date, $1, o.n FROM unnest($32::text[]) AS u(unit) CROSS JOIN unnest($29::text[], $30::int8[]) AS o(date, n)),
+            feeds AS (INSERT INTO feed (key) SELECT unnest($33::text[]) ON CONFLICT DO NOTHING)
             INSERT INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level, organizer_type, organizer_system,
                 organizer_region, start_utc, local_date, reaches_grassroots, exempt, attendee_units, settings_version, decided_at, decision_seq,
                 vevent, tzid, end_utc, feed_keys, occurrence_dates)
             VALUES ($1, $2, 'approved', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    COALESCE($18::int8, \(Self.thisDecision)), $19, $20, $21, $22, $23)
+                    \(Self.thisDecision), $18, $19, $20, $21, $22)
             ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision, status = 'approved', sequence = EXCLUDED.sequence,
                 kind = EXCLUDED.kind, title = EXCLUDED.title, organizer_unit = EXCLUDED.organizer_unit,
                 organizer_level = EXCLUDED.organizer_level, organizer_type = EXCLUDED.organizer_type,
@@ -561,23 +564,23 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                 decided_at = EXCLUDED.decided_at, decision_seq = EXCLUDED.decision_seq, vevent = EXCLUDED.vevent, tzid = EXCLUDED.tzid,
                 end_utc = EXCLUDED.end_utc, feed_keys = EXCLUDED.feed_keys, occurrence_dates = EXCLUDED.occurrence_dates
             """, [
-                // $1–$23: the meeting row.
+                // $1–$22: the meeting row (its decision's number is this transaction's: `thisDecision`).
                 .text(record.id), .integer(record.revision), .integer(sequence), .text(record.kind.rawValue), .text(record.title),
                 .text(record.organizerUnit), .text(record.organizerLevel.rawValue), .text(record.organizerType.rawValue),
                 .text(record.organizerSystem), .text(record.organizerRegion), .real(record.start.timeIntervalSince1970),
                 .text(record.localStartDate.description), .integer(record.reachesGrassroots ? 1 : 0), .integer(record.exempt ? 1 : 0),
                 .text(StringList.encode(record.attendeeUnits)), .text(decision.settingsVersion), .real(decidedAt.timeIntervalSince1970),
-                .integer(nil), .text(publication.vevent), .text(publication.timeZone), .real(publication.end.timeIntervalSince1970),
+                .text(publication.vevent), .text(publication.timeZone), .real(publication.end.timeIntervalSince1970),
                 .text(Set(publication.feedKeys).sorted().joined(separator: "\n")),
                 .text(request.recurrence == nil ? nil : dates.joined(separator: ",")),
-                // $24–$26: principal regions, on every occurrence (exempt meetings too).
+                // $23–$25: principal regions, on every occurrence (exempt meetings too).
                 .texts(record.grassrootsPrincipalRegions), .texts(dates), .integers(numbers),
-                // $27–$32: counted occurrences (none for an exempt meeting); region, system and level kept for
+                // $26–$31: counted occurrences (none for an exempt meeting); region, system and level kept for
                 // comprehensive meetings, the only ones counted by them.
                 .text(comprehensive ? record.organizerLevel.rawValue : nil), .text(comprehensive ? record.organizerRegion : nil),
                 .text(comprehensive ? record.organizerSystem : nil), .texts(counted ? dates : []), .integers(counted ? numbers : []),
                 .reals(counted ? occurrences.map(\.start.timeIntervalSince1970) : []),
-                // $33: attendee units; $34: feeds.
+                // $32: attendee units; $33: feeds.
                 .texts(Array(Set(record.attendeeUnits)).sorted()), .texts(Array(Set(publication.feedKeys)).sorted()),
             ])
     }
