@@ -342,7 +342,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
 
     private static let feedEventColumns = "id, vevent, tzid, start_utc, end_utc, status, decided_at, feed_keys"
 
-    private static func feedEvent(_ row: PostgresRandomAccessRow) throws -> FeedEvent {
+    private static func feedEvent(_ row: LedgerRow) throws -> FeedEvent {
         FeedEvent(id: try row.text(0), vevent: try row.text(1), timeZone: try row.text(2), start: Date(timeIntervalSince1970: try row.real(3)),
                   end: Date(timeIntervalSince1970: try row.real(4)),
                   withdrawnAt: try row.text(5) == "withdrawn" ? Date(timeIntervalSince1970: try row.real(6)) : nil,

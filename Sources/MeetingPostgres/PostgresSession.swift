@@ -55,6 +55,35 @@ enum SQLValue {
 }
 
 extension SQLValue {
+    /// The type a prepared statement declares for this value (`$n::type`), as the unnamed statements' Parse
+    /// message declares it; nil for a NULL, which the server types from where it stands, as before.
+    var declaredType: String? {
+        switch self {
+        case let .text(text): return text == nil ? nil : "text"
+        case let .integer(number): return number == nil ? nil : "int8"
+        case let .real(number): return number == nil ? nil : "float8"
+        case let .bytes(bytes): return bytes == nil ? nil : "bytea"
+        case .texts: return "text[]"
+        case .integers: return "int8[]"
+        case .reals: return "float8[]"
+        }
+    }
+
+    /// The value bound to a prepared statement, in the binary format of `declaredType`.
+    var boundToPrepared: PostgresData {
+        switch self {
+        case let .text(text): return text.map { PostgresData(string: $0) } ?? PostgresData(type: .text, value: nil)
+        case let .integer(number): return number.map { PostgresData(int64: Int64($0)) } ?? PostgresData(type: .int8, value: nil)
+        case let .real(number): return number.map { PostgresData(double: $0) } ?? PostgresData(type: .float8, value: nil)
+        case let .bytes(bytes): return PostgresData(type: .bytea, value: bytes.map { ByteBuffer(bytes: $0) })
+        case let .texts(texts): return PostgresData(array: texts.map { PostgresData(string: $0) }, elementType: .text)
+        case let .integers(numbers): return PostgresData(array: numbers.map { PostgresData(int64: Int64($0)) }, elementType: .int8)
+        case let .reals(numbers): return PostgresData(array: numbers.map { PostgresData(double: $0) }, elementType: .float8)
+        }
+    }
+}
+
+extension SQLValue {
     /// A cell as bound for one of meetingd's own statements (`Ledger.select`).
     init(_ cell: LedgerCell) {
         switch cell {
@@ -109,16 +138,10 @@ final class PostgresSession: @unchecked Sendable {
     /// Statements sent before it without waiting (`send`) ran before it on the connection: the first of them
     /// that failed is the error thrown.
     @discardableResult
-    func rows(_ sql: String, _ values: [SQLValue] = []) throws -> [PostgresRandomAccessRow] {
+    func rows(_ sql: String, _ values: [SQLValue] = []) throws -> [LedgerRow] {
         let future = try start(sql, values)
         let eventLoop = connection.eventLoop
-        let promise = eventLoop.makePromise(of: PostgresQueryResult.self)
-        let deadline = eventLoop.scheduleTask(in: Self.statementDeadline) {
-            promise.fail(PostgresLedgerError.unreachable("no answer in \(Self.statementDeadline.nanoseconds / 1_000_000_000) s"))
-        }
-        future.cascade(to: promise)
-        let outcome = Result { try promise.futureResult.wait() }
-        deadline.cancel()
+        let outcome = Result { try Self.waitWithDeadline(future) }
         let earlier = pending
         pending = []
         if case let .failure(error) = outcome, case let failure = Self.classify(error, during: nil),
@@ -130,7 +153,7 @@ final class PostgresSession: @unchecked Sendable {
         do {
             // Answered already: the connection runs its statements in order.
             for statement in earlier { _ = try statement.wait() }
-            return try outcome.get().rows.map { $0.makeRandomAccess() }
+            return try outcome.get().map(LedgerRow.init)
         } catch {
             throw Self.classify(error, during: nil)
         }
@@ -145,20 +168,32 @@ final class PostgresSession: @unchecked Sendable {
         pending.append(try start(sql, values))
     }
 
-    private var pending: [EventLoopFuture<PostgresQueryResult>] = []
+    private var pending: [EventLoopFuture<[PostgresRow]>] = []
+
+    /// Waits for an answer, at most `statementDeadline`.
+    private static func waitWithDeadline<Value: Sendable>(_ future: EventLoopFuture<Value>) throws -> Value {
+        let eventLoop = future.eventLoop
+        let promise = eventLoop.makePromise(of: Value.self)
+        let deadline = eventLoop.scheduleTask(in: statementDeadline) {
+            promise.fail(PostgresLedgerError.unreachable("no answer in \(statementDeadline.nanoseconds / 1_000_000_000) s"))
+        }
+        future.cascade(to: promise)
+        defer { deadline.cancel() }
+        return try promise.futureResult.wait()
+    }
 
     /// Sends a statement without waiting and keeps its answer, to be read with `answer(of:)` once a later
     /// statement has been waited for (the connection answers in order).
-    func sendForLater(_ sql: String, _ values: [SQLValue] = []) throws -> EventLoopFuture<PostgresQueryResult> {
+    func sendForLater(_ sql: String, _ values: [SQLValue] = []) throws -> EventLoopFuture<[PostgresRow]> {
         let future = try start(sql, values)
         pending.append(future)
         return future
     }
 
     /// The rows of a statement sent with `sendForLater`, after a later statement was answered.
-    func answer(of future: EventLoopFuture<PostgresQueryResult>) throws -> [PostgresRandomAccessRow] {
+    func answer(of future: EventLoopFuture<[PostgresRow]>) throws -> [LedgerRow] {
         do {
-            return try future.wait().rows.map { $0.makeRandomAccess() }
+            return try future.wait().map(LedgerRow.init)
         } catch {
             throw Self.classify(error, during: nil)
         }
@@ -180,8 +215,12 @@ final class PostgresSession: @unchecked Sendable {
     /// decision that records them); emptied when a transaction begins.
     var feedKeysRead: [String: String] = [:]
 
-    private func start(_ sql: String, _ values: [SQLValue]) throws -> EventLoopFuture<PostgresQueryResult> {
+    private func start(_ sql: String, _ values: [SQLValue]) throws -> EventLoopFuture<[PostgresRow]> {
         guard !connection.isClosed else { throw PostgresLedgerError.unreachable("the connection was closed") }
+        let text = numberedText(sql)
+        if let statement = preparedStatement(text, values) {
+            return statement.execute(values.map(\.boundToPrepared))
+        }
         var bindings = PostgresBindings(capacity: values.count)
         for value in values {
             switch value {
@@ -194,7 +233,84 @@ final class PostgresSession: @unchecked Sendable {
             case let .reals(numbers): bindings.append(numbers)
             }
         }
-        return connection.query(PostgresQuery(unsafeSQL: numberedText(sql), binds: bindings), logger: logger)
+        return connection.query(PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger).map(\.rows)
+    }
+
+    // MARK: Prepared statements
+
+    /// A statement with values, by its text and the types of its values (a NULL leaves its place untyped, so
+    /// the same text with a NULL elsewhere is another statement).
+    private struct PreparedKey: Hashable {
+        let text: String
+        let types: [String?]
+    }
+
+    /// Statements prepared on this connection. The server parses, analyses and plans an unnamed statement
+    /// each time it is sent — measured: more than half of its CPU for a decision, whose dozen statements are
+    /// the same few texts every time; a prepared one is parsed once per connection, and after five runs the
+    /// server may keep one plan for it (`plan_cache_mode`, default `auto`).
+    private var prepared: [PreparedKey: PreparedQuery] = [:]
+    /// How often each statement not yet prepared was sent: one is prepared when it is sent again, so that a
+    /// statement sent once (a copy's batch insert, a report's query) costs no extra round trip.
+    private var timesSent: [PreparedKey: Int] = [:]
+    /// Statements the server would not prepare as typed (a NULL whose type the server cannot tell): sent unnamed.
+    private var unpreparable: Set<PreparedKey> = []
+    /// At most this many statements per connection (each holds a plan in the server's memory).
+    static let preparedLimit = 200
+
+    /// The prepared statement for `text` with `values`, preparing it (one round trip, once per connection) when
+    /// it is sent for the second time; nil: send it unnamed, as always for a statement without values.
+    private func preparedStatement(_ text: String, _ values: [SQLValue]) -> PreparedQuery? {
+        guard !values.isEmpty else { return nil }
+        let key = PreparedKey(text: text, types: values.map(\.declaredType))
+        if let statement = prepared[key] { return statement }
+        guard prepared.count < Self.preparedLimit, !unpreparable.contains(key) else { return nil }
+        let sent = (timesSent[key] ?? 0) + 1
+        guard sent >= 2 else {
+            if timesSent.count >= 4 * Self.preparedLimit { timesSent = [:] }
+            timesSent[key] = sent
+            return nil
+        }
+        timesSent[key] = nil
+        do {
+            // Waits for statements sent before it too: the connection answers in order.
+            let statement = try Self.waitWithDeadline(connection.prepare(query: Self.declaringTypes(text, key.types)))
+            prepared[key] = statement
+            return statement
+        } catch {
+            // A statement the server cannot type is sent unnamed from now on; any other failure (a transaction
+            // that failed before it, a lost connection) is the unnamed statement's to report, and it is
+            // prepared another time.
+            if case let PostgresLedgerError.server(state, _) = Self.classify(error, during: nil), state.hasPrefix("42") {
+                unpreparable.insert(key)
+            }
+            return nil
+        }
+    }
+
+    /// `text` with each `$n` cast to the type of its value (`$3::int8`), outside quoted text: what an unnamed
+    /// statement's Parse message declares, so that a prepared statement means exactly what it meant unnamed.
+    static func declaringTypes(_ text: String, _ types: [String?]) -> String {
+        var result = ""
+        var characters = text.makeIterator()
+        var quoted = false
+        var pending = characters.next()
+        while let character = pending {
+            pending = characters.next()
+            result.append(character)
+            if character == "'" { quoted.toggle() }
+            guard !quoted, character == "$", let first = pending, first.isASCII, first.isNumber else { continue }
+            var digits = ""
+            while let digit = pending, digit.isASCII, digit.isNumber {
+                digits.append(digit)
+                pending = characters.next()
+            }
+            result += digits
+            if let number = Int(digits), number >= 1, number <= types.count, let type = types[number - 1] {
+                result += "::" + type
+            }
+        }
+        return result
     }
 
     /// `?` → `$1, $2, …` (the shared statements are written for SQLite), and SQLite's `CROSS JOIN … ON`,
@@ -224,15 +340,19 @@ final class PostgresSession: @unchecked Sendable {
         if let psql = error as? PSQLError {
             switch psql.code {
             case .server:
-                let state = psql.serverInfo?[.sqlState] ?? "XX000"
-                let message = psql.serverInfo?[.message] ?? "error"
-                let failure = PostgresLedgerError.server(sqlState: state, message: prefix + message)
-                // A server shutting down or refusing connections is the database's absence, as a refused socket is.
-                return ["57P01", "57P02", "57P03", "08006", "08001", "08004"].contains(state)
-                    ? PostgresLedgerError.unreachable(prefix + message) : failure
+                return serverFailure(state: psql.serverInfo?[.sqlState], message: psql.serverInfo?[.message], prefix: prefix)
             default:
                 let underlying = psql.underlying.map { "\($0)" } ?? "\(psql.code)"
                 return PostgresLedgerError.unreachable(prefix + underlying)
+            }
+        }
+        // A prepared statement's failures come in the older form.
+        if let legacy = error as? PostgresError {
+            switch legacy {
+            case let .server(answer):
+                return serverFailure(state: answer.fields[.sqlState], message: answer.fields[.message], prefix: prefix)
+            case .connectionClosed, .protocol:
+                return PostgresLedgerError.unreachable(prefix + "\(legacy)")
             }
         }
         if error is ChannelError || error is IOError || error is NIOConnectionError {
@@ -240,9 +360,33 @@ final class PostgresSession: @unchecked Sendable {
         }
         return PostgresLedgerError.unreachable(prefix + String(describing: error))
     }
+
+    private static func serverFailure(state: String?, message: String?, prefix: String) -> PostgresLedgerError {
+        let state = state ?? "XX000", message = prefix + (message ?? "error")
+        // A server shutting down or refusing connections is the database's absence, as a refused socket is.
+        return ["57P01", "57P02", "57P03", "08006", "08001", "08004"].contains(state)
+            ? .unreachable(message) : .server(sqlState: state, message: message)
+    }
 }
 
-extension PostgresRandomAccessRow {
+/// A row of an answer. Every statement asks for its rows in binary (postgres-nio's Bind message always does),
+/// but the older prepared-statement API describes a prepared statement's columns as text, as the server's
+/// Describe of the statement does: each cell is read as the binary it is.
+struct LedgerRow {
+    private let row: PostgresRandomAccessRow
+
+    init(_ row: PostgresRow) { self.row = row.makeRandomAccess() }
+
+    var count: Int { row.count }
+
+    subscript(index: Int) -> PostgresCell {
+        let cell = row[index]
+        guard cell.format != .binary else { return cell }
+        return PostgresCell(bytes: cell.bytes, dataType: cell.dataType, format: .binary, columnName: cell.columnName, columnIndex: index)
+    }
+}
+
+extension LedgerRow {
     func text(_ column: Int) throws -> String { try self[column].decode(String.self) }
     func optionalText(_ column: Int) throws -> String? { try self[column].decode(String?.self) }
     func integer(_ column: Int) throws -> Int { try self[column].decode(Int.self) }
