@@ -5,8 +5,10 @@ import MeetingSpool
 import ServiceLifecycle
 
 /// Rewrites the feeds that decisions marked dirty — this node's, and in a shared ledger the other nodes' —
-/// at most once a second, on its own thread and its own ledger connection, so that a feed pass (seconds for 100,000 events) never delays a decision. Subscribers
-/// refresh hourly; each decision's own .ics is written at once by the watcher. On shutdown it flushes once more.
+/// at most once a second, on its own thread and its own ledger connection, so that a feed pass (seconds for
+/// 100,000 events) never delays a decision; the pass is paced (`PassPacer`) so that it does not take the CPU
+/// from decisions in one burst either. Subscribers refresh hourly; each decision's own .ics is written at once
+/// by the watcher. On shutdown it flushes once more, unpaced.
 struct FeedPublisher: Service {
     let feeds: FeedWriter
     let ledger: any Ledger
@@ -15,13 +17,18 @@ struct FeedPublisher: Service {
     let interval: Duration = .seconds(1)
     /// The last failure logged, so a lasting one (a full disk) is logged once, not every second.
     private let lastFailure = FailureMemory()
+    private let pacer = PassPacer()
 
     func run() async throws {
+        feeds.pacing = pacer.pause
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+            // A pass starts every `interval` (a paced pass takes part of it), at least a tenth of it after the last.
+            let started = ContinuousClock.now
             await flush()
+            try? await Task.sleep(for: max(interval / 10, interval - (ContinuousClock.now - started)))
         }
-        // The last pass leaves nothing behind, the index's counts included.
+        // The last pass leaves nothing behind, the index's counts included, and is not held back.
+        feeds.pacing = nil
         feeds.indexInterval = 0
         await flush()
     }
@@ -32,7 +39,8 @@ struct FeedPublisher: Service {
         let ledger = ledger
         let metrics = metrics
         let outcome: Result<Int, any Error> = await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
+            Thread.detachNewThread { [pacer] in
+                pacer.startPass()
                 if ledger.isShared {
                     // Probed even while no request waits, so that /healthz tells of a database gone away.
                     do {
@@ -59,6 +67,54 @@ struct FeedPublisher: Service {
                 logger.error("feeds not rewritten; tried again every second", metadata: ["error": "\(error)"])
             }
         }
+    }
+}
+
+/// Spreads a feed pass over time: after each `slice` of CPU its thread has used it rests `rest`, so that it
+/// takes about a fifth of a core while it runs, until the pass has lasted `patience`; then it runs to its end,
+/// so that feeds still follow decisions within about two seconds (a pass starts every second).
+///
+/// Measured (three daemons on one PostgreSQL, 50 requests/s each, two cores): each second's pass of each
+/// node — about 90 ms of CPU writing the new feeds of 150 decisions — took the CPU in one burst, and the
+/// decisions behind those bursts made the slowest 1 % of drop → decision take 140–170 ms (with the passes
+/// switched off, none in the steady state took over 40 ms). Paced, the slowest 1 % take about 50–80 ms.
+final class PassPacer: @unchecked Sendable {
+    let slice: TimeInterval = 0.002
+    let rest: TimeInterval = 0.008
+    let patience: TimeInterval = 0.8
+    private let now: () -> TimeInterval
+    private let threadCPU: () -> TimeInterval
+    private let sleep: (TimeInterval) -> Void
+    /// Touched only by the pass's own thread (one pass at a time).
+    private var passStarted: TimeInterval = 0
+    private var sliceStarted: TimeInterval = 0
+
+    /// The clocks and the sleep are the system's but in tests.
+    init(now: @escaping () -> TimeInterval = { ProcessInfo.processInfo.systemUptime },
+         threadCPU: @escaping () -> TimeInterval = PassPacer.threadCPUTime,
+         sleep: @escaping (TimeInterval) -> Void = { usleep(useconds_t($0 * 1_000_000)) }) {
+        self.now = now
+        self.threadCPU = threadCPU
+        self.sleep = sleep
+    }
+
+    /// CPU time of the calling thread: a slice is work done, not time spent waiting for a core.
+    static func threadCPUTime() -> TimeInterval {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return TimeInterval(time.tv_sec) + TimeInterval(time.tv_nsec) / 1e9
+    }
+
+    func startPass() {
+        passStarted = now()
+        sliceStarted = threadCPU()
+    }
+
+    /// Called between two feeds of a pass.
+    func pause() {
+        guard threadCPU() - sliceStarted >= slice, now() - passStarted < patience else { return }
+        sleep(rest)
+        sliceStarted = threadCPU()
     }
 }
 
