@@ -140,7 +140,6 @@ final class PostgresSession: @unchecked Sendable {
     @discardableResult
     func rows(_ sql: String, _ values: [SQLValue] = []) throws -> [LedgerRow] {
         let future = try start(sql, values)
-        let eventLoop = connection.eventLoop
         let outcome = Result { try Self.waitWithDeadline(future) }
         let earlier = pending
         pending = []
@@ -155,7 +154,7 @@ final class PostgresSession: @unchecked Sendable {
             for statement in earlier { _ = try statement.wait() }
             return try outcome.get().map(LedgerRow.init)
         } catch {
-            throw Self.classify(error, during: nil)
+            throw forgettingLostStatements(Self.classify(error, during: nil))
         }
     }
 
@@ -195,7 +194,7 @@ final class PostgresSession: @unchecked Sendable {
         do {
             return try future.wait().map(LedgerRow.init)
         } catch {
-            throw Self.classify(error, during: nil)
+            throw forgettingLostStatements(Self.classify(error, during: nil))
         }
     }
 
@@ -218,7 +217,7 @@ final class PostgresSession: @unchecked Sendable {
     private func start(_ sql: String, _ values: [SQLValue]) throws -> EventLoopFuture<[PostgresRow]> {
         guard !connection.isClosed else { throw PostgresLedgerError.unreachable("the connection was closed") }
         let text = numberedText(sql)
-        if let statement = preparedStatement(text, values) {
+        if let statement = try preparedStatement(text, values) {
             return statement.execute(values.map(\.boundToPrepared))
         }
         var bindings = PostgresBindings(capacity: values.count)
@@ -255,12 +254,13 @@ final class PostgresSession: @unchecked Sendable {
     private var timesSent: [PreparedKey: Int] = [:]
     /// Statements the server would not prepare as typed (a NULL whose type the server cannot tell): sent unnamed.
     private var unpreparable: Set<PreparedKey> = []
-    /// At most this many statements per connection (each holds a plan in the server's memory).
+    /// At most this many statements per connection (each holds a plan in the server's memory). Connections
+    /// are shared with reports and the decision browser: past the limit, statements go unnamed, as before.
     static let preparedLimit = 200
 
     /// The prepared statement for `text` with `values`, preparing it (one round trip, once per connection) when
     /// it is sent for the second time; nil: send it unnamed, as always for a statement without values.
-    private func preparedStatement(_ text: String, _ values: [SQLValue]) -> PreparedQuery? {
+    private func preparedStatement(_ text: String, _ values: [SQLValue]) throws -> PreparedQuery? {
         guard !values.isEmpty else { return nil }
         let key = PreparedKey(text: text, types: values.map(\.declaredType))
         if let statement = prepared[key] { return statement }
@@ -278,14 +278,34 @@ final class PostgresSession: @unchecked Sendable {
             prepared[key] = statement
             return statement
         } catch {
-            // A statement the server cannot type is sent unnamed from now on; any other failure (a transaction
-            // that failed before it, a lost connection) is the unnamed statement's to report, and it is
-            // prepared another time.
-            if case let PostgresLedgerError.server(state, _) = Self.classify(error, during: nil), state.hasPrefix("42") {
-                unpreparable.insert(key)
+            // The statement fails as its unnamed self would have (the server parses both alike), and with the
+            // cause itself: a failed Parse aborts the transaction, so sending it unnamed after would only say
+            // so. A statement the server cannot type is sent unnamed from now on.
+            let failure = Self.classify(error, during: nil)
+            if case PostgresLedgerError.unreachable = failure {
+                let _: EventLoopFuture<Void> = connection.close()
+                throw failure
             }
-            return nil
+            if case let PostgresLedgerError.server(state, _) = failure, state.hasPrefix("42") { unpreparable.insert(key) }
+            // Statements sent before it have answered (in order): the first of them that failed is the cause.
+            let earlier = pending
+            pending = []
+            for statement in earlier {
+                do { _ = try statement.wait() } catch { throw Self.classify(error, during: nil) }
+            }
+            throw failure
         }
+    }
+
+    /// A prepared statement the server no longer has (someone ran `DISCARD ALL`, a pooler between) or whose
+    /// plan no longer fits the tables: the connection is given up, so that its statements are prepared
+    /// again on a new one, and the failure is the database's (transient), not the request's.
+    private func forgettingLostStatements(_ failure: any Error) -> any Error {
+        guard case let PostgresLedgerError.server(state, message) = failure,
+              state == "26000" || (state == "0A000" && message.contains("cached plan")) else { return failure }
+        prepared = [:]
+        close()
+        return PostgresLedgerError.unreachable("the connection lost its prepared statements: \(message) (SQLSTATE \(state))")
     }
 
     /// `text` with each `$n` cast to the type of its value (`$3::int8`), outside quoted text: what an unnamed

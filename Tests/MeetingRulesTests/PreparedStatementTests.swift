@@ -51,6 +51,9 @@ final class PreparedStatementTests: XCTestCase {
         XCTAssertEqual(unnamed.count, 4)
         XCTAssertEqual(unnamed[0], "1|1099511627776|杭州市民政局 'quoted' $1|1.5|[0, 255, 7]|true|1800000000.0|[\"a\", \"浙江省\"]|[3, -4]")
         XCTAssertEqual(unnamed[1], "2|NULL|NULL|NULL|NULL|false|0.0|[]|[]")
+        // Rows 3 and 4 were inserted by the prepared statements (each pattern of values sent for the second time).
+        XCTAssertEqual(unnamed[2], "3|-7||-0.25|[]|true|1.0|[\"x\"]|[0]")
+        XCTAssertEqual(unnamed[3], "4|NULL|NULL|NULL|NULL|false|0.0|[]|[]")
         XCTAssertEqual(preparing, unnamed)
         XCTAssertEqual(prepared, unnamed)
         let held = try session.rows("SELECT statement FROM pg_prepared_statements").map { try $0.text(0) }
@@ -79,5 +82,46 @@ final class PreparedStatementTests: XCTestCase {
         try session.execute("ROLLBACK")
         try session.execute(insert, [.text("b")])
         XCTAssertEqual(try session.rows("SELECT count(*) FROM once WHERE id = $1", [.text("b")])[0].integer(0), 1)
+    }
+
+    /// A statement prepared inside a transaction that fails to prepare fails with its own cause (here a lock
+    /// it waited for too long, which is transient), not with the aborted transaction that cause leaves behind.
+    func test_aFailedPreparation_failsWithItsCause() throws {
+        guard let server = TestLedger.serverURL else { throw XCTSkip("MEETINGD_TEST_POSTGRES is not set (make test-postgresql sets it)") }
+        let url = try TestLedger.freshDatabase(on: server)
+        let location = try PostgresLocation(url: url)
+        let session = try PostgresSession.connect(location, id: 8, logger: .init(label: "test"))
+        let holder = try PostgresSession.connect(location, id: 9, logger: .init(label: "test"))
+        defer { [session, holder].forEach { $0.close() } }
+        try session.execute("CREATE TABLE locked (id TEXT)")
+        let select = "SELECT count(*) FROM locked WHERE id = $1"
+        XCTAssertEqual(try session.rows(select, [.text("a")])[0].integer(0), 0, "sent once: unnamed")
+        try holder.execute("BEGIN")
+        try holder.execute("LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")
+        try session.execute("SET lock_timeout = '200ms'")
+        try session.execute("BEGIN")
+        XCTAssertThrowsError(try session.rows(select, [.text("a")]), "sent again: prepared, which waits for the lock") { error in
+            XCTAssertEqual((error as? PostgresLedgerError)?.sqlState, "55P03", "\(error)")
+            XCTAssertTrue((error as? PostgresLedgerError)?.isTransient ?? false)
+        }
+        try session.execute("ROLLBACK")
+        try holder.execute("COMMIT")
+        for _ in 0..<2 { XCTAssertEqual(try session.rows(select, [.text("a")])[0].integer(0), 0, "and prepared when sent again") }
+        XCTAssertEqual(try session.rows("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%FROM locked%'")[0].integer(0), 1)
+    }
+
+    /// A connection whose prepared statements the server dropped (`DISCARD ALL`, a pooler between) is given
+    /// up with a transient failure, so that the decision is made again on a new one.
+    func test_lostPreparedStatements_giveUpTheConnection() throws {
+        let session = try session()
+        defer { session.close() }
+        let select = "SELECT $1 || 'x'"
+        for _ in 0..<2 { XCTAssertEqual(try session.rows(select, [.text("a")])[0].text(0), "ax") }
+        try session.execute("DEALLOCATE ALL")
+        XCTAssertThrowsError(try session.rows(select, [.text("a")])) { error in
+            guard case PostgresLedgerError.unreachable = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("26000"), "\(error)")
+        }
+        XCTAssertTrue(session.isClosed)
     }
 }
