@@ -69,18 +69,23 @@ extension SQLValue {
         }
     }
 
-    /// The value bound to a prepared statement, in the binary format of `declaredType`.
-    var boundToPrepared: PostgresData {
+    /// The value as bound, in the binary format of `declaredType`; a NULL untyped (type 0), so that an unnamed
+    /// statement's Parse leaves its type to the server.
+    var bound: PostgresData {
         switch self {
-        case let .text(text): return text.map { PostgresData(string: $0) } ?? PostgresData(type: .text, value: nil)
-        case let .integer(number): return number.map { PostgresData(int64: Int64($0)) } ?? PostgresData(type: .int8, value: nil)
-        case let .real(number): return number.map { PostgresData(double: $0) } ?? PostgresData(type: .float8, value: nil)
-        case let .bytes(bytes): return PostgresData(type: .bytea, value: bytes.map { ByteBuffer(bytes: $0) })
+        case let .text(text): return text.map { PostgresData(string: $0) } ?? .untypedNull
+        case let .integer(number): return number.map { PostgresData(int64: Int64($0)) } ?? .untypedNull
+        case let .real(number): return number.map { PostgresData(double: $0) } ?? .untypedNull
+        case let .bytes(bytes): return bytes.map { PostgresData(type: .bytea, value: ByteBuffer(bytes: $0)) } ?? .untypedNull
         case let .texts(texts): return PostgresData(array: texts.map { PostgresData(string: $0) }, elementType: .text)
         case let .integers(numbers): return PostgresData(array: numbers.map { PostgresData(int64: Int64($0)) }, elementType: .int8)
         case let .reals(numbers): return PostgresData(array: numbers.map { PostgresData(double: $0) }, elementType: .float8)
         }
     }
+}
+
+private extension PostgresData {
+    static let untypedNull = PostgresData(type: .null, value: nil)
 }
 
 extension SQLValue {
@@ -140,19 +145,23 @@ final class PostgresSession: @unchecked Sendable {
     @discardableResult
     func rows(_ sql: String, _ values: [SQLValue] = []) throws -> [LedgerRow] {
         let future = try start(sql, values)
-        let outcome = Result { try Self.waitWithDeadline(future) }
+        return try inOrder(Result { try Self.waitWithDeadline(future) }).map(LedgerRow.init)
+    }
+
+    /// A statement's outcome, reported after those sent before it without waiting: a lost connection is given
+    /// up without waiting for them (they may never finish); otherwise they have answered already (the
+    /// connection runs its statements in order), and the first of them that failed is the error thrown.
+    private func inOrder<Value>(_ outcome: Result<Value, any Error>) throws -> Value {
         let earlier = pending
         pending = []
         if case let .failure(error) = outcome, case let failure = Self.classify(error, during: nil),
            case PostgresLedgerError.unreachable = failure {
-            // No answer, or no connection: the statements before it are not waited for (they may never finish).
             let _: EventLoopFuture<Void> = connection.close()
             throw failure
         }
         do {
-            // Answered already: the connection runs its statements in order.
             for statement in earlier { _ = try statement.wait() }
-            return try outcome.get().map(LedgerRow.init)
+            return try outcome.get()
         } catch {
             throw forgettingLostStatements(Self.classify(error, during: nil))
         }
@@ -217,21 +226,12 @@ final class PostgresSession: @unchecked Sendable {
     private func start(_ sql: String, _ values: [SQLValue]) throws -> EventLoopFuture<[PostgresRow]> {
         guard !connection.isClosed else { throw PostgresLedgerError.unreachable("the connection was closed") }
         let text = numberedText(sql)
+        let bound = values.map(\.bound)
         if let statement = try preparedStatement(text, values) {
-            return statement.execute(values.map(\.boundToPrepared))
+            return statement.execute(bound)
         }
         var bindings = PostgresBindings(capacity: values.count)
-        for value in values {
-            switch value {
-            case let .text(text): text.map { bindings.append($0) } ?? bindings.appendNull()
-            case let .integer(number): number.map { bindings.append($0) } ?? bindings.appendNull()
-            case let .real(number): number.map { bindings.append($0) } ?? bindings.appendNull()
-            case let .bytes(bytes): bytes.map { bindings.append(ByteBuffer(bytes: $0)) } ?? bindings.appendNull()
-            case let .texts(texts): bindings.append(texts)
-            case let .integers(numbers): bindings.append(numbers)
-            case let .reals(numbers): bindings.append(numbers)
-            }
-        }
+        for value in bound { bindings.append(value) }
         return connection.query(PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger).map(\.rows)
     }
 
@@ -279,21 +279,12 @@ final class PostgresSession: @unchecked Sendable {
             return statement
         } catch {
             // The statement fails as its unnamed self would have (the server parses both alike), and with the
-            // cause itself: a failed Parse aborts the transaction, so sending it unnamed after would only say
-            // so. A statement the server cannot type is sent unnamed from now on.
-            let failure = Self.classify(error, during: nil)
-            if case PostgresLedgerError.unreachable = failure {
-                let _: EventLoopFuture<Void> = connection.close()
-                throw failure
+            // cause itself, after any statement sent before it: a failed Parse aborts the transaction, so sending
+            // it unnamed after would only say so. A statement the server cannot type is sent unnamed from now on.
+            if case let PostgresLedgerError.server(state, _) = Self.classify(error, during: nil), state.hasPrefix("42") {
+                unpreparable.insert(key)
             }
-            if case let PostgresLedgerError.server(state, _) = failure, state.hasPrefix("42") { unpreparable.insert(key) }
-            // Statements sent before it have answered (in order): the first of them that failed is the cause.
-            let earlier = pending
-            pending = []
-            for statement in earlier {
-                do { _ = try statement.wait() } catch { throw Self.classify(error, during: nil) }
-            }
-            throw failure
+            return try inOrder(.failure(error))
         }
     }
 

@@ -15,10 +15,14 @@ final class PreparedStatementTests: XCTestCase {
         XCTAssertEqual(PostgresSession.declaringTypes("SELECT $ 1, $", ["text"]), "SELECT $ 1, $")
     }
 
-    private func session() throws -> PostgresSession {
+    /// A fresh database on the test command's server.
+    private func freshDatabase() throws -> PostgresLocation {
         guard let server = TestLedger.serverURL else { throw XCTSkip("MEETINGD_TEST_POSTGRES is not set (make test-postgresql sets it)") }
-        let url = try TestLedger.freshDatabase(on: server)
-        return try PostgresSession.connect(try PostgresLocation(url: url), id: 7, logger: .init(label: "test"))
+        return try PostgresLocation(url: try TestLedger.freshDatabase(on: server))
+    }
+
+    private func session(_ location: PostgresLocation? = nil, id: Int = 7) throws -> PostgresSession {
+        try PostgresSession.connect(try location ?? freshDatabase(), id: id, logger: .init(label: "test"))
     }
 
     /// Each shape of value, NULLs among them, read back the same from the first (unnamed) run, the second
@@ -87,11 +91,8 @@ final class PreparedStatementTests: XCTestCase {
     /// A statement prepared inside a transaction that fails to prepare fails with its own cause (here a lock
     /// it waited for too long, which is transient), not with the aborted transaction that cause leaves behind.
     func test_aFailedPreparation_failsWithItsCause() throws {
-        guard let server = TestLedger.serverURL else { throw XCTSkip("MEETINGD_TEST_POSTGRES is not set (make test-postgresql sets it)") }
-        let url = try TestLedger.freshDatabase(on: server)
-        let location = try PostgresLocation(url: url)
-        let session = try PostgresSession.connect(location, id: 8, logger: .init(label: "test"))
-        let holder = try PostgresSession.connect(location, id: 9, logger: .init(label: "test"))
+        let location = try freshDatabase()
+        let session = try self.session(location, id: 8), holder = try self.session(location, id: 9)
         defer { [session, holder].forEach { $0.close() } }
         try session.execute("CREATE TABLE locked (id TEXT)")
         let select = "SELECT count(*) FROM locked WHERE id = $1"

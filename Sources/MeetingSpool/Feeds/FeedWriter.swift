@@ -314,17 +314,9 @@ public final class FeedWriter: @unchecked Sendable {
             guard known.count != keys.count else { return feeds }
             let added = known.subtracting(keys)
             keys.formUnion(added)
-            let new = added.compactMap(FeedKey.init(key:)).sorted()
-            // Merge two sorted lists: the new feeds are few, the known ones thousands.
-            var merged: [FeedKey] = []
-            merged.reserveCapacity(feeds.count + new.count)
-            var old = feeds[...], fresh = new[...]
-            while let a = old.first, let b = fresh.first {
-                if b < a { merged.append(b); fresh.removeFirst() } else { merged.append(a); old.removeFirst() }
-            }
-            merged += old
-            merged += fresh
-            feeds = merged
+            // The known feeds are one sorted run and the new ones few: the standard sort, which merges runs,
+            // does little more than put them in their places.
+            feeds = (feeds + added.compactMap(FeedKey.init(key:))).sorted()
             return feeds
         }
     }
