@@ -269,10 +269,14 @@ public final class SpoolDirectory: @unchecked Sendable {
     /// Writes `bytes` to `relativePath` atomically: a dot-file in the same folder, renamed into place. With
     /// `durable`, the file and its folder are synced before returning; without, the caller's `barrier()` does it.
     /// Without `replacing`, the path is claimed: an existing file there is an error (EEXIST), never replaced.
-    public func writeAtomically(_ relativePath: String, _ bytes: [UInt8], durable: Bool = true, replacing: Bool = true) throws {
+    public func writeAtomically(_ relativePath: String, _ bytes: [UInt8], durable: Bool = true, replacing: Bool = true,
+                                keepingFoldersIn folders: FolderHandles? = nil) throws {
         guard let (folder, directories, name) = components(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
-        guard let dirfd = directory(folder, directories, create: true) else { throw SpoolError("cannot create the folder of", path(folder, name)) }
-        defer { if dirfd != fd(folder) { close(dirfd) } }
+        let folderKey = directories.isEmpty || folders == nil ? nil : folder.rawValue + "/" + directories.joined(separator: "/")
+        let kept = folderKey.flatMap { folders?.open[$0] }
+        guard let dirfd = kept ?? directory(folder, directories, create: true) else { throw SpoolError("cannot create the folder of", path(folder, name)) }
+        if kept == nil, let folderKey, let folders { folders.open[folderKey] = dirfd }
+        defer { if dirfd != fd(folder), folderKey == nil { close(dirfd) } }
         let temporary = SpoolNames.temporary()
         let fd = openat(dirfd, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SpoolError("cannot create", path(folder, temporary)) }
@@ -429,4 +433,21 @@ public final class FeedFile {
         }
         return bytes
     }
+}
+
+/// Descriptors of folders below `feeds/` kept open while the feed writer writes one pass, then closed: a pass
+/// that writes hundreds of small feeds into a few folders made and opened the folder again for each file (two
+/// system calls of the seven a small feed cost). Not kept between passes, so a folder removed by hand is made
+/// again at the next pass.
+public final class FolderHandles {
+    fileprivate var open: [String: Int32] = [:]
+
+    public init() {}
+
+    public func closeAll() {
+        for descriptor in open.values { close(descriptor) }
+        open.removeAll()
+    }
+
+    deinit { closeAll() }
 }

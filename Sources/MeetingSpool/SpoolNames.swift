@@ -60,13 +60,24 @@ public enum SpoolNames {
     /// change or be cut gets the digest suffix. `-` is not kept, so an unchanged name never looks like a
     /// changed one with its suffix: feed names are unique by construction.
     static func feedSegment(_ name: String) -> String {
+        let limit = maximumNameBytes - ".ics".utf8.count
+        // Most unit names are Chinese characters and ASCII letters and digits only, each a character of its own:
+        // kept as they are, found without walking the name character by character.
+        if !name.isEmpty, name.utf8.count <= limit, name.unicodeScalars.allSatisfy(isPlainNameScalar) { return name }
         var safe = ""
         for character in name {
             safe.append(character.isLetter || character.isNumber || "_（）·".contains(character) ? character : "_")
         }
-        let limit = maximumNameBytes - ".ics".utf8.count
         if safe == name, !safe.isEmpty, safe.utf8.count <= limit { return safe }
         return bounded(safe, limit: limit, digestOf: Array(name.utf8), always: true)
+    }
+
+    /// An ASCII letter or digit, a CJK unified ideograph, or one of `_（）·`: kept by `feedSegment` as it is.
+    private static func isPlainNameScalar(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x4E00...0x9FFF, 0x5F, 0xFF08, 0xFF09, 0xB7: return true
+        default: return false
+        }
     }
 
     // MARK: the daemon's own files

@@ -64,34 +64,45 @@ final class FeedTests: XCTestCase {
         XCTAssertTrue(try spool.text("feeds/index.html").contains("全部会议"))
     }
 
-    /// The daemon rewrites the index for changed counts at most every `indexInterval`; a new feed is listed at
-    /// once, and a pass with nothing else to do brings the counts up to date.
-    func test_theIndex_listsANewFeedAtOnce_andCatchesUpOnCountsLater() throws {
+    /// The daemon rewrites the index at most every `indexInterval`, for changed counts and new feeds alike
+    /// (the new feed's own file is written at once); a pass with nothing else to do brings it up to date.
+    func test_theIndex_waitsForItsInterval_forNewFeedsAndCountsAlike() throws {
         let spool = try TestSpool()
-        func allCount() throws -> JSONValue? {
+        func index() throws -> [JSONValue] {
             let index = try JSONReader.parse(Array(try spool.text("feeds/index.json").utf8))
-            guard case let .array(entries)? = index["feeds"] else { return nil }
-            return entries.first { $0["path"] == .string("all.ics") }?["events"]
+            guard case let .array(entries)? = index["feeds"] else { return [] }
+            return entries
         }
+        func allCount() throws -> JSONValue? { try index().first { $0["path"] == .string("all.ics") }?["events"] }
+        func lists(_ path: String) throws -> Bool { try index().contains { $0["path"] == .string(path) } }
         let pipeline = try spool.pipeline()
         pipeline.feeds.indexInterval = 3600
         try spool.drop("a.json", json: requestJSON(id: "a", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
         _ = try pipeline.drain()
-        XCTAssertEqual(try allCount(), .integer(1))
+        XCTAssertEqual(try allCount(), .integer(1), "the first index is written at once")
         // Same feeds, one more event: the index waits.
         try spool.drop("b.json", json: requestJSON(id: "b", start: "2030-03-19T09:00:00+08:00", end: "2030-03-19T11:00:00+08:00"))
         _ = try pipeline.drain()
         XCTAssertEqual(try allCount(), .integer(1))
         XCTAssertTrue(pipeline.feeds.indexIsBehind)
-        // A new feed (another organizer): listed at once, with the counts of now.
+        // A new feed (another organizer): its file at once, the index still waits.
         try spool.drop("c.json", json: requestJSON(id: "c", start: "2030-03-20T09:00:00+08:00", end: "2030-03-20T11:00:00+08:00",
                                                    unit: "杭州市民政局"))
         _ = try pipeline.drain()
-        XCTAssertEqual(try allCount(), .integer(3))
-        XCTAssertTrue(try spool.text("feeds/index.html").contains("杭州市民政局"))
-        // Counts behind, then a pass with nothing dirty once the interval is over: before it, nothing.
+        let newFeed = FeedKey(kind: .organizer, name: "杭州市民政局").path
+        XCTAssertTrue(FileManager.default.fileExists(atPath: spool.url("feeds/" + newFeed).path))
+        XCTAssertFalse(try lists(newFeed))
+        XCTAssertFalse(try spool.text("feeds/index.html").contains("杭州市民政局"))
+        XCTAssertEqual(try allCount(), .integer(1))
+        // Once the interval is over, a pass with nothing dirty writes it, with the new feed and the counts of now.
         pipeline.feeds.indexInterval = 0.3
-        XCTAssertEqual(try pipeline.feeds.flush(), 0)
+        usleep(400_000)
+        XCTAssertEqual(try pipeline.feeds.flush(), 1, "the index alone")
+        XCTAssertTrue(try lists(newFeed))
+        XCTAssertTrue(try spool.text("feeds/index.html").contains("杭州市民政局"))
+        XCTAssertEqual(try allCount(), .integer(3))
+        XCTAssertFalse(pipeline.feeds.indexIsBehind)
+        // Counts behind, then a pass with nothing dirty once the interval is over: before it, nothing.
         try spool.drop("d.json", json: requestJSON(id: "d", start: "2030-03-21T09:00:00+08:00", end: "2030-03-21T11:00:00+08:00"))
         _ = try pipeline.drain()
         XCTAssertEqual(try allCount(), .integer(3))
@@ -222,5 +233,20 @@ final class FeedTests: XCTestCase {
         }
         XCTAssertEqual(FeedKey(kind: .organizer, name: "杭州市卫生健康委员会").path, "organizer/杭州市卫生健康委员会.ics")
         XCTAssertNotEqual(FeedKey(kind: .organizer, name: "a/b").path, FeedKey(kind: .organizer, name: "a_b").path)
+    }
+
+    /// A name of letters and digits of any script and `_（）·` is kept as it is — found without walking the
+    /// name character by character when it is Chinese characters and ASCII only, and by the walk otherwise (a
+    /// combining mark, full-width letters, a Roman numeral); anything else (`-`, a space, too long) gets the digest.
+    func test_namesOfLettersAndDigits_areKept_andEveryOtherNameGetsItsDigest() {
+        for name in ["杭州市卫生健康委员会", "西湖区AB12", "办公室（综合）", "张·三", "_x", String(repeating: "局", count: 83),
+                     "e\u{301}局", "ＡＢ局", "Ⅻ局"] {
+            XCTAssertEqual(FeedKey(kind: .attendee, name: name).path, "attendee/\(name).ics", name)
+        }
+        for name in ["单位0-1", "a b", String(repeating: "局", count: 84), "局\u{200F}"] {
+            let path = FeedKey(kind: .attendee, name: name).path
+            XCTAssertNotEqual(path, "attendee/\(name).ics", name)
+            XCTAssertTrue(path.hasSuffix(".ics") && path.contains("-"), path)
+        }
     }
 }

@@ -22,14 +22,16 @@ public final class FeedWriter: @unchecked Sendable {
     public var now: () -> Date = { Date() }
     /// Digest of each feed file as last written or read, and the event counts for the index.
     private var digests: [String: UInt64] = [:]
-    private var counts: [String: Int] = [:]
+    private var counts: [FeedKeyText: Int] = [:]
+    /// Each feed key's feed, made once: naming a feed's file walks its name character by character.
+    private var feedsByKey: [FeedKeyText: FeedKey] = [:]
     /// Every feed ever published (the index lists them, empty ones too); read from the ledger once.
     private var knownKeys: Set<String>?
     /// The known feeds in the index's order, kept between passes: a busy daemon lists thousands of feeds, and
     /// naming and sorting them all again for every index written was a sixth of its feed pass.
     private var indexOrder = IndexOrder()
     private var indexDigest: UInt64?
-    private var indexEntries: [String: IndexEntry] = [:]
+    private var indexEntries: [FeedKeyText: IndexEntry] = [:]
     /// Marked by the deciding thread, taken by the one that flushes (the daemon's FeedPublisher).
     private let dirtyLock = NSLock()
     private var dirty = Set<String>()
@@ -51,9 +53,10 @@ public final class FeedWriter: @unchecked Sendable {
     /// Whether the index links to the report and the decision browser (`pages` in the config).
     public var linksPages = true
 
-    /// How often the index is rewritten for changed counts alone (0: with every pass). A new feed is listed at
-    /// once; the daemon lets counts lag by a few seconds, since an index of thousands of feeds rewritten every
-    /// second was a sixth of a busy daemon's CPU. A drain's last pass, and the daemon's, write it in any case.
+    /// How often the index is rewritten for changed counts and new feeds (0: with every pass). The daemon lets
+    /// it lag by a few seconds, since an index of thousands of feeds rewritten every second was a sixth of a
+    /// busy daemon's CPU — and, listing each new feed at once, still a quarter of its feed pass when every
+    /// decision brings new units. A drain's last pass, and the daemon's, write it in any case.
     public var indexInterval: TimeInterval = 0
     /// When the index was last written, on the monotonic clock (a wall clock set back must not hold it back).
     private var indexWritten: TimeInterval?
@@ -119,26 +122,39 @@ public final class FeedWriter: @unchecked Sendable {
             if knownKeys == nil { knownKeys = Set(try ledger.feedKeys()) }
             // A feed this ledger never had has no file yet: nothing to compare with (one lookup less each).
             let unpublished = Set(keys).subtracting(knownKeys!)
-            let newFeeds = !unpublished.isEmpty
-            knownKeys!.formUnion(keys)
-            let wanted = Set(keys)
-            var counts: [String: Int] = [:]
-            var members: [String: [Int]] = [:]
+            if !unpublished.isEmpty {
+                knownKeys!.formUnion(unpublished)
+                indexPending = true
+            }
+            let writesIndex = indexInterval == 0 || indexIsDue
+            // The events of each feed to write, and every feed's count when the index is written: keys are
+            // looked up by their bytes (`FeedKeyText`), since a pass looks up every key of every event shown.
+            var slots: [FeedKeyText: Int] = [:]
+            for key in keys where slots[FeedKeyText(key)] == nil { slots[FeedKeyText(key)] = slots.count }
+            var members = [[Int]](repeating: [], count: slots.count)
+            var counts: [FeedKeyText: Int] = [:]
             for (index, event) in events.enumerated() {
                 for key in event.feedKeys {
-                    counts[key, default: 0] += 1
-                    if wanted.contains(key) { members[key, default: []].append(index) }
+                    let text = FeedKeyText(key)
+                    if writesIndex { counts[text, default: 0] += 1 }
+                    if let slot = slots[text] { members[slot].append(index) }
                 }
             }
-            self.counts = counts
-            countsKnown = true
+            // Counts not made now are behind: a quiet pass that writes the index makes them first.
+            if writesIndex { self.counts = counts }
+            countsKnown = writesIndex
             var changed = 0
+            let folders = FolderHandles()
+            defer { folders.closeAll() }
             for key in keys {
-                guard let feed = FeedKey(key: key) else { continue }
-                if try write(feed, events: (members[key] ?? []).map { events[$0] }, mayExist: !unpublished.contains(key)) { changed += 1 }
+                let text = FeedKeyText(key)
+                guard let feed = feed(text), let slot = slots[text] else { continue }
+                if try write(feed, events: members[slot].map { events[$0] }, mayExist: !unpublished.contains(key), folders: folders) {
+                    changed += 1
+                }
                 pacing?()
             }
-            if newFeeds || indexInterval == 0 || indexIsDue {
+            if writesIndex {
                 if try writeIndexNow() { changed += 1 }
             } else {
                 indexPending = true
@@ -146,6 +162,14 @@ public final class FeedWriter: @unchecked Sendable {
             unwrittenFeeds.removeAll()
             return changed
         }
+    }
+
+    /// The feed of a key the ledger stores (nil for one this meetingd does not know), made once per key.
+    private func feed(_ key: FeedKeyText) -> FeedKey? {
+        if let known = feedsByKey[key] { return known }
+        guard let feed = FeedKey(key: key.text) else { return nil }
+        feedsByKey[key] = feed
+        return feed
     }
 
     /// Whether the index waits for counts that changed (`indexInterval`): a pass with nothing dirty writes it then.
@@ -241,23 +265,23 @@ public final class FeedWriter: @unchecked Sendable {
         return try update(knownKeys!.sorted())
     }
 
-    private func write(_ feed: FeedKey, events: [FeedEvent], mayExist: Bool) throws -> Bool {
+    private func write(_ feed: FeedKey, events: [FeedEvent], mayExist: Bool, folders: FolderHandles) throws -> Bool {
         var zones: [String: Date] = [:]
         for event in events { zones[event.timeZone] = min(zones[event.timeZone] ?? event.start, event.start) }
         let document = CalendarDocument(events: [], name: feed.displayName, refreshInterval: settings.refreshSeconds, methodPublish: true)
         let bytes = try ICalendarWriter.assemble(document, zones: zones, events: events.map(\.vevent))
-        return try writeIfChanged("feeds/" + feed.path, bytes, mayExist: mayExist)
+        return try writeIfChanged("feeds/" + feed.path, bytes, mayExist: mayExist, folders: folders)
     }
 
     /// Writes `bytes` unless the file already holds them; `mayExist` false skips looking for a file written
     /// by an earlier process (at worst, identical bytes are written again).
-    private func writeIfChanged(_ path: String, _ bytes: [UInt8], mayExist: Bool = true) throws -> Bool {
+    private func writeIfChanged(_ path: String, _ bytes: [UInt8], mayExist: Bool = true, folders: FolderHandles? = nil) throws -> Bool {
         let digest = Digest.content(bytes)
         if digests[path] == nil, mayExist, let existing = spool.readFeed(String(path.dropFirst("feeds/".count)))?.bytes {
             digests[path] = Digest.content(existing)
         }
         guard digests[path] != digest else { return false }
-        try spool.writeAtomically(path, bytes, durable: false)
+        try spool.writeAtomically(path, bytes, durable: false, keepingFoldersIn: folders)
         digests[path] = digest
         return true
     }
@@ -271,7 +295,7 @@ public final class FeedWriter: @unchecked Sendable {
 
     /// `feeds/index.json` and `feeds/index.html`: every feed with its URL, name and event count.
     private func writeIndex() throws -> Bool {
-        let entries = indexOrder.including(knownKeys ?? []).map(indexEntry)
+        let entries = indexOrder.including(knownKeys ?? [], feed: { self.feed(FeedKeyText($0)) }).map(indexEntry)
         let json = Array(("{\"feeds\":[" + entries.map(\.json).joined(separator: ",") + "]}\n").utf8)
         let digest = Digest.content(json)
         guard digest != indexDigest else { return false }
@@ -290,9 +314,10 @@ public final class FeedWriter: @unchecked Sendable {
 
     /// A feed's entry in the index, as JSON and as a table row: kept, and made again only when its count
     /// changes, since an index lists thousands of feeds and a busy daemon rewrites it every few seconds.
-    private func indexEntry(_ feed: FeedKey) -> IndexEntry {
-        let count = counts[feed.key] ?? 0
-        if let kept = indexEntries[feed.key], kept.count == count { return kept }
+    private func indexEntry(_ feed: (key: FeedKeyText, feed: FeedKey)) -> IndexEntry {
+        let (key, feed) = feed
+        let count = counts[key] ?? 0
+        if let kept = indexEntries[key], kept.count == count { return kept }
         let url = Self.url(feed.path)
         let json = JSONValue.object([("path", .string(feed.path)), ("url", .string(url)), ("name", .string(feed.displayName)),
                                      ("kind", .string(feed.kind.rawValue)), ("key", .string(feed.key)), ("events", .integer(count))])
@@ -300,7 +325,7 @@ public final class FeedWriter: @unchecked Sendable {
         let row = HTML.el("tr", [], [.el("td", [], feed.displayName), .el("td", [("class", "num")], "\(count)"),
                                      .el("td", [], [.el("a", link, url)])])
         let entry = IndexEntry(count: count, json: json.serialized, row: row.rendered())
-        indexEntries[feed.key] = entry
+        indexEntries[key] = entry
         return entry
     }
 
@@ -308,15 +333,15 @@ public final class FeedWriter: @unchecked Sendable {
     /// which reads them anew and starts the order again).
     private struct IndexOrder {
         private var keys = Set<String>()
-        private var feeds: [FeedKey] = []
+        private var feeds: [(key: FeedKeyText, feed: FeedKey)] = []
 
-        mutating func including(_ known: Set<String>) -> [FeedKey] {
+        mutating func including(_ known: Set<String>, feed: (String) -> FeedKey?) -> [(key: FeedKeyText, feed: FeedKey)] {
             guard known.count != keys.count else { return feeds }
             let added = known.subtracting(keys)
             keys.formUnion(added)
             // The known feeds are one sorted run and the new ones few: the standard sort, which merges runs,
             // does little more than put them in their places.
-            feeds = (feeds + added.compactMap(FeedKey.init(key:))).sorted()
+            feeds = (feeds + added.compactMap { key in feed(key).map { (FeedKeyText(key), $0) } }).sorted { $0.feed < $1.feed }
             return feeds
         }
     }
@@ -332,4 +357,25 @@ public final class FeedWriter: @unchecked Sendable {
         "/" + path.percentEncoded(alsoKeeping: [UInt8(ascii: "/")])
     }
 
+}
+
+/// A feed key looked up by its bytes. A String's hash and equality first bring non-ASCII text to a normal form,
+/// scalar by scalar; a feed pass looks up every key of every event shown (tens of thousands of Chinese names a
+/// second in a busy daemon), and keys come from the ledger byte for byte the same each time.
+struct FeedKeyText: Hashable {
+    let text: String
+
+    init(_ text: String) { self.text = text }
+
+    static func == (lhs: FeedKeyText, rhs: FeedKeyText) -> Bool {
+        var left = lhs.text, right = rhs.text
+        return left.withUTF8 { left in
+            right.withUTF8 { right in left.count == right.count && (left.isEmpty || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0) }
+        }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
 }
