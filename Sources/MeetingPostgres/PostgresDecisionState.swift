@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import MeetingLedger
 import MeetingModel
 import MeetingRules
@@ -14,6 +15,8 @@ struct PostgresDecisionState: DecisionState {
     private let locksKeys: Bool
     /// The keys this transaction has locked for reading, each asked for once.
     private let locked = LockedKeys()
+    /// Reads sent ahead whose answers were not asked for yet.
+    private let ahead = ReadsAhead()
 
     init(session: PostgresSession, locksKeys: Bool) {
         self.session = session
@@ -22,6 +25,42 @@ struct PostgresDecisionState: DecisionState {
 
     private func arguments(_ plan: CountPlan.Plan) -> [SQLValue] { plan.values.map { .text($0) } }
 
+    /// In a decision: each read would be a round trip, and the deciding thread woken for each.
+    var readsAhead: Bool { locksKeys }
+
+    /// Sends, without waiting, one lock of `id` and of every key `reads` count by (in a fixed order), then the
+    /// standing and the reads: the rules' reads of an approval cost one round trip with the standing's, where
+    /// each was one of its own. The reads run after the locks, so each sees every decision that held its keys
+    /// before, as when it is read on its own.
+    func readAhead(standingOf id: String, reads: [LedgerRead]) throws {
+        try lock([CountedKeys.meeting(id)] + reads.flatMap { CountedKeys.reading($0.query) })
+        ahead.standing = (id, try session.sendForLater(Self.standingSQL, [.text(id)]))
+        for read in reads {
+            let (sql, values) = statement(read)
+            ahead.reads.append((read, try session.sendForLater(sql, values)))
+        }
+    }
+
+    /// The statement of a read, the same whether it is read ahead or when asked.
+    private func statement(_ read: LedgerRead) -> (String, [SQLValue]) {
+        let plan = CountPlan.plan(read.query)
+        switch read {
+        case .count: return (plan.countSQL, arguments(plan))
+        case .startDates: return (plan.listSQL, arguments(plan))
+        case let .counted(_, limit): return (plan.countedSQL, arguments(plan) + [.integer(limit)])
+        }
+    }
+
+    /// The rows of `read`: its answer if it was read ahead, else read now (its keys locked first).
+    private func rows(_ read: LedgerRead) throws -> [LedgerRow] {
+        if let index = ahead.reads.firstIndex(where: { $0.read == read }) {
+            return try session.rows(of: ahead.reads.remove(at: index).answer)
+        }
+        try lock(CountedKeys.reading(read.query))
+        let (sql, values) = statement(read)
+        return try session.rows(sql, values)
+    }
+
     private func lock(_ keys: [String]) throws {
         guard locksKeys else { return }
         let new = keys.filter { locked.keys.insert($0).inserted }
@@ -29,15 +68,11 @@ struct PostgresDecisionState: DecisionState {
     }
 
     func countApproved(matching query: MeetingQuery) throws -> Int {
-        try lock(CountedKeys.reading(query))
-        let plan = CountPlan.plan(query)
-        return try session.rows(plan.countSQL, arguments(plan))[0].integer(0)
+        try rows(.count(query))[0].integer(0)
     }
 
     func approvedStartDates(matching query: MeetingQuery) throws -> [LocalDate] {
-        try lock(CountedKeys.reading(query))
-        let plan = CountPlan.plan(query)
-        return try session.rows(plan.listSQL, arguments(plan)).map { row in
+        try rows(.startDates(query)).map { row in
             let text = try row.text(2)
             guard let date = LocalDate(text) else { throw LedgerError.corrupt("local_date = \(text)") }
             return date
@@ -72,9 +107,7 @@ struct PostgresDecisionState: DecisionState {
     }
 
     func countedMeetings(matching query: MeetingQuery, limit: Int) throws -> [CountedMeeting] {
-        try lock(CountedKeys.reading(query))
-        let plan = CountPlan.plan(query)
-        return try session.rows(plan.countedSQL, arguments(plan) + [.integer(limit)]).map { row in
+        try rows(.counted(query, limit: limit)).map { row in
             let text = try row.text(1)
             guard let date = LocalDate(text) else { throw LedgerError.corrupt("local_date = \(text)") }
             return CountedMeeting(id: try row.text(0), date: date, title: try row.text(2))
@@ -111,17 +144,26 @@ struct PostgresDecisionState: DecisionState {
             grassrootsPrincipalRegions: try row[15].decode([String].self), exempt: try row.integer(13) != 0)
     }
 
+    private static let standingSQL = """
+        SELECT m.revision, m.status, m.sequence, d.revision, d.node, d.decided_at, COALESCE(m.feed_keys, '') FROM (SELECT 1) AS one
+        LEFT JOIN meeting m ON m.id = $1
+        LEFT JOIN LATERAL (SELECT revision, node, decided_at FROM decision WHERE request_id = $1 AND action = 'propose'
+            AND verdict IN ('approved', 'rejected') ORDER BY revision DESC LIMIT 1) d ON true
+        """
+
     func standing(of id: String) throws -> MeetingStanding {
-        try lock([CountedKeys.meeting(id)])
-        let row = try session.rows("""
-            SELECT m.revision, m.status, m.sequence, d.revision, d.node, d.decided_at, COALESCE(m.feed_keys, '') FROM (SELECT 1) AS one
-            LEFT JOIN meeting m ON m.id = $1
-            LEFT JOIN LATERAL (SELECT revision, node, decided_at FROM decision WHERE request_id = $1 AND action = 'propose'
-                AND verdict IN ('approved', 'rejected') ORDER BY revision DESC LIMIT 1) d ON true
-            """, [.text(id)])[0]
+        let row: LedgerRow
+        if let (aheadID, answer) = ahead.standing, aheadID == id {
+            ahead.standing = nil
+            row = try session.rows(of: answer)[0]
+        } else {
+            try lock([CountedKeys.meeting(id)])
+            row = try session.rows(Self.standingSQL, [.text(id)])[0]
+        }
         let status = try row.optionalText(1)
         // The decision that follows records the meeting's feeds before and after: read here, in the same snapshot.
         session.feedKeysRead[id] = try row.text(6)
+        if status == nil { session.meetingsAbsent.insert(id) }
         return MeetingStanding(approvedRevision: status == "approved" ? try row.optionalInteger(0) : nil, lastSequence: try row.optionalInteger(2),
                                highestDecidedRevision: try row.optionalInteger(3), highestDecidedBy: try row.optionalText(4),
                                highestDecidedAt: try row[5].decode(Double?.self).map(Date.init(timeIntervalSince1970:)))
@@ -131,4 +173,18 @@ struct PostgresDecisionState: DecisionState {
 /// The keys one transaction has locked, shared by the copies of its `PostgresDecisionState`.
 private final class LockedKeys {
     var keys = Set<String>()
+}
+
+/// Reads one transaction sent ahead, shared by the copies of its `PostgresDecisionState`.
+private final class ReadsAhead {
+    var standing: (id: String, answer: EventLoopFuture<[PostgresRow]>)?
+    var reads: [(read: LedgerRead, answer: EventLoopFuture<[PostgresRow]>)] = []
+}
+
+extension LedgerRead {
+    var query: MeetingQuery {
+        switch self {
+        case let .count(query), let .startDates(query), let .counted(query, _): return query
+        }
+    }
 }

@@ -100,6 +100,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
             giveBack(session)
         }
         session.feedKeysRead = [:]
+        session.meetingsAbsent = []
         try session.send(begin)
         do {
             let result = try body(session)
@@ -531,7 +532,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                                publication: Publication, _ session: PostgresSession) throws {
         let occurrences = MeetingRecord.occurrences(of: request)
         guard let record = occurrences.first else { throw LedgerError.corrupt("meeting \(request.id) has no occurrence") }
-        try deleteCountedRows(ofMeeting: record.id, session)
+        if !session.meetingsAbsent.contains(record.id) { try deleteCountedRows(ofMeeting: record.id, session) }
         let dates = occurrences.map(\.localStartDate.description)
         let numbers = Array(occurrences.indices)
         let counted = !record.exempt

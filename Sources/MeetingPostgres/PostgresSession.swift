@@ -145,15 +145,28 @@ final class PostgresSession: @unchecked Sendable {
     @discardableResult
     func rows(_ sql: String, _ values: [SQLValue] = []) throws -> [LedgerRow] {
         let future = try start(sql, values)
-        return try inOrder(Result { try Self.waitWithDeadline(future) }).map(LedgerRow.init)
+        return try inOrder(Result { try waitWithDeadline(future) }, after: takePending()).map(LedgerRow.init)
+    }
+
+    /// The rows of a statement sent with `sendForLater`, waited for now, as `rows` waits: the statements sent
+    /// before it report first. A decision reads ahead this way (`PostgresDecisionState.readAhead`).
+    func rows(of future: EventLoopFuture<[PostgresRow]>) throws -> [LedgerRow] {
+        guard let position = pending.firstIndex(where: { $0 === future }) else { return try answer(of: future) }
+        let earlier = Array(pending[..<position])
+        pending.removeSubrange(...position)
+        return try inOrder(Result { try waitWithDeadline(future) }, after: earlier).map(LedgerRow.init)
+    }
+
+    /// The statements sent without waiting so far, now to be waited for.
+    private func takePending() -> [EventLoopFuture<[PostgresRow]>] {
+        defer { pending = [] }
+        return pending
     }
 
     /// A statement's outcome, reported after those sent before it without waiting: a lost connection is given
     /// up without waiting for them (they may never finish); otherwise they have answered already (the
     /// connection runs its statements in order), and the first of them that failed is the error thrown.
-    private func inOrder<Value>(_ outcome: Result<Value, any Error>) throws -> Value {
-        let earlier = pending
-        pending = []
+    private func inOrder<Value>(_ outcome: Result<Value, any Error>, after earlier: [EventLoopFuture<[PostgresRow]>]) throws -> Value {
         if case let .failure(error) = outcome, case let failure = Self.classify(error, during: nil),
            case PostgresLedgerError.unreachable = failure {
             let _: EventLoopFuture<Void> = connection.close()
@@ -178,7 +191,18 @@ final class PostgresSession: @unchecked Sendable {
 
     private var pending: [EventLoopFuture<[PostgresRow]>] = []
 
+    /// Round trips: how many times this connection's thread has waited for answers after sending something.
+    /// Answers to statements sent together arrive together: waiting for the second costs nothing more (tests).
+    private(set) var roundTrips = 0
+    private var sentSinceWait = false
+
     /// Waits for an answer, at most `statementDeadline`.
+    private func waitWithDeadline<Value: Sendable>(_ future: EventLoopFuture<Value>) throws -> Value {
+        if sentSinceWait { roundTrips += 1 }
+        sentSinceWait = false
+        return try Self.waitWithDeadline(future)
+    }
+
     private static func waitWithDeadline<Value: Sendable>(_ future: EventLoopFuture<Value>) throws -> Value {
         let eventLoop = future.eventLoop
         let promise = eventLoop.makePromise(of: Value.self)
@@ -222,9 +246,13 @@ final class PostgresSession: @unchecked Sendable {
     /// The feeds of meetings whose standing the transaction in progress read (one round trip less for the
     /// decision that records them); emptied when a transaction begins.
     var feedKeysRead: [String: String] = [:]
+    /// Meetings whose standing the transaction in progress read and found no row of, their id locked: a first
+    /// approval has no counted rows to delete first (one statement less); emptied when a transaction begins.
+    var meetingsAbsent: Set<String> = []
 
     private func start(_ sql: String, _ values: [SQLValue]) throws -> EventLoopFuture<[PostgresRow]> {
         guard !connection.isClosed else { throw PostgresLedgerError.unreachable("the connection was closed") }
+        sentSinceWait = true
         let text = numberedText(sql)
         let bound = values.map(\.bound)
         if let statement = try preparedStatement(text, values) {
@@ -274,7 +302,7 @@ final class PostgresSession: @unchecked Sendable {
         timesSent[key] = nil
         do {
             // Waits for statements sent before it too: the connection answers in order.
-            let statement = try Self.waitWithDeadline(connection.prepare(query: Self.declaringTypes(text, key.types)))
+            let statement = try waitWithDeadline(connection.prepare(query: Self.declaringTypes(text, key.types)))
             prepared[key] = statement
             return statement
         } catch {
@@ -284,7 +312,7 @@ final class PostgresSession: @unchecked Sendable {
             if case let PostgresLedgerError.server(state, _) = Self.classify(error, during: nil), state.hasPrefix("42") {
                 unpreparable.insert(key)
             }
-            return try inOrder(.failure(error))
+            return try inOrder(.failure(error), after: takePending())
         }
     }
 

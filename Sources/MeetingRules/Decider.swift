@@ -63,6 +63,10 @@ public struct Decider: Sendable {
             return Decision(verdict: .withdrawn, requestID: withdrawal.id, revision: approved,
                             sequence: (standing.lastSequence ?? -1) + 1, settingsVersion: version)
         case let .success(.proposal(request)):
+            if state.readsAhead {
+                // One round trip for the standing and the rules' reads of an approval, not one each.
+                try state.readAhead(standingOf: request.id, reads: request.kind == .statutory ? [] : engine.likelyReads(of: request))
+            }
             let standing = try state.standing(of: request.id)
             if let highest = standing.highestDecidedRevision, request.revision == highest {
                 // The same id and revision decided already: a second copy, here or (in a shared ledger) in another office.

@@ -163,6 +163,16 @@ public struct MeetingStanding: Sendable, Equatable {
 /// The ledger as the decider sees it: the rules' view plus the standing of ids.
 public protocol DecisionState: LedgerView {
     func standing(of id: String) throws -> MeetingStanding
+    /// Whether reading ahead pays: each read is a round trip to a server (a shared ledger).
+    var readsAhead: Bool { get }
+    /// Starts reading `id`'s standing and `reads` at once; each answer is kept until it is asked for, and a
+    /// read asked for that was not read ahead is read then.
+    func readAhead(standingOf id: String, reads: [LedgerRead]) throws
+}
+
+extension DecisionState {
+    public var readsAhead: Bool { false }
+    public func readAhead(standingOf id: String, reads: [LedgerRead]) throws {}
 }
 
 /// A ledger held in memory: the reference behaviour for rule examples and for tests of other ledgers. A
