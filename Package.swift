@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "MeetingDaemon",
             dependencies: [
-                "MeetingSpool", "MeetingConfig", "MeetingPostgres", "MeetingReport",
+                "MeetingSpool", "MeetingConfig", "MeetingPostgres", "MeetingReport", "CSystemExtras",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -24,4 +26,11 @@ int meetingd_rename_noreplace(int olddirfd, const char *old, int newdirfd, const
     /* A crash between the two leaves one file under both names; the pipeline finishes such a move. */
     if (linkat(olddirfd, old, newdirfd, new, 0) != 0) return -1;
     return unlinkat(olddirfd, old, 0);
+}
+
+int meetingd_thread_id(void) { return (int)syscall(SYS_gettid); }
+
+int meetingd_set_background(int tid, int background) {
+    struct sched_param param = { .sched_priority = 0 };
+    return sched_setscheduler(tid, background ? SCHED_IDLE : SCHED_OTHER, &param);
 }

@@ -49,4 +49,34 @@ final class PassPacerTests: XCTestCase {
         XCTAssertGreaterThan(feedFiles.count, 3)
         XCTAssertEqual(calls, feedFiles.count, "one chance after each of the pass's feeds: \(feedFiles.sorted())")
     }
+
+    /// A pass's thread really runs in the background (SCHED_IDLE) until it is promoted, and a promotion after
+    /// the pass ended leaves the thread id (which may be reused) alone.
+    func test_aBackgroundPass_runsInTheBackground_untilPromoted() throws {
+        guard BackgroundPass.isAvailable else { throw XCTSkip("this process may not move a thread back from SCHED_IDLE") }
+        let pass = BackgroundPass()
+        let inBackground = DispatchSemaphore(value: 0), promoted = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        let seen = Seen()
+        Thread.detachNewThread {
+            seen.before = BackgroundPass.isInBackground()
+            pass.begin()
+            seen.during = BackgroundPass.isInBackground()
+            inBackground.signal()
+            promoted.wait()
+            seen.after = BackgroundPass.isInBackground()
+            pass.end()
+            done.signal()
+        }
+        inBackground.wait()
+        pass.promote()
+        promoted.signal()
+        done.wait()
+        XCTAssertEqual([seen.before, seen.during, seen.after], [false, true, false])
+        pass.promote()  // ended: nothing to do
+        XCTAssertFalse(BackgroundPass.isInBackground(), "the test's own thread was never moved")
+    }
+
+    private final class Seen: @unchecked Sendable {
+        var before = true, during = false, after = true
+    }
 }

@@ -8,4 +8,12 @@ int meetingd_syncfs(int fd);
 /// in one step, so a destination is claimed atomically. Where the file system lacks the flag (EINVAL), a
 /// hard link and an unlink do the same for anything but a directory.
 int meetingd_rename_noreplace(int olddirfd, const char *old, int newdirfd, const char *new);
+
+/// The calling thread's id (gettid(2)), which Swift's Glibc module does not import.
+int meetingd_thread_id(void);
+
+/// Moves thread `tid` (0: the calling thread) into the background (SCHED_IDLE: it runs only when nothing
+/// else wants the CPU) or back (SCHED_OTHER). 0, or -1 with errno (EPERM: moving back needs RLIMIT_NICE 20
+/// or CAP_SYS_NICE).
+int meetingd_set_background(int tid, int background);
 #endif
