@@ -50,8 +50,6 @@ struct FeedPublisher: Service {
         defer { promotion.cancel() }
         let outcome: Result<Int, any Error> = await withCheckedContinuation { continuation in
             Thread.detachNewThread { [pacer] in
-                if inBackground { pass.begin() }
-                defer { pass.end() }
                 pacer.startPass()
                 if ledger.isShared {
                     // Probed even while no request waits, so that /healthz tells of a database gone away.
@@ -63,11 +61,16 @@ struct FeedPublisher: Service {
                     }
                     metrics.conflictRetries(ledger.conflictRetries)
                 }
-                continuation.resume(returning: Result {
+                // Only the writing runs in the background, and the thread is back in the foreground before it
+                // resumes the publisher: a thread it starts (a worker of the task pool) would inherit SCHED_IDLE.
+                if inBackground { pass.begin() }
+                let written = Result {
                     // Other nodes' decisions in a shared ledger (announced, or the periodic catch-up), then everything marked.
                     try feeds.followOtherNodes()
                     return try feeds.flush()
-                })
+                }
+                pass.end()
+                continuation.resume(returning: written)
             }
         }
         switch outcome {
@@ -130,8 +133,9 @@ final class PassPacer: @unchecked Sendable {
     }
 }
 
-/// The thread of one feed pass, moved to the background (`SCHED_IDLE`: it runs only when no decision, database
-/// backend or anything else wants the CPU) and back to its fair share once the pass has lasted long enough.
+/// The thread of one feed pass, moved to the background while it writes (`SCHED_IDLE`: the scheduler gives it
+/// a very small share of a core while decisions, database backends or anything else want it) and back to its
+/// fair share once the pass has lasted long enough, and when it ends.
 ///
 /// Measured (three daemons on one PostgreSQL, 50 requests/s each, two cores, the machine 90 % busy): paced
 /// passes at the normal priority made the slowest 1 % of drop → decision take 100–240 ms; `nice 19` 53–112 ms;
@@ -143,7 +147,8 @@ final class PassPacer: @unchecked Sendable {
 final class BackgroundPass: @unchecked Sendable {
     private let lock = NSLock()
     private var thread: Int32?
-    private var ended = false
+    /// Promoted or ended: the thread stays in (or goes back to) the foreground.
+    private var done = false
 
     /// Whether this process may move a thread into the background and back: tried once, on a thread of its own.
     static let isAvailable: Bool = {
@@ -159,23 +164,30 @@ final class BackgroundPass: @unchecked Sendable {
 
     private final class Outcome: @unchecked Sendable { var available = false }
 
-    /// Moves the calling thread, the pass's, to the background.
+    /// Moves the calling thread, the pass's, to the background, unless the pass was promoted already (its
+    /// thread started late on a busy machine).
     func begin() {
         guard Self.isAvailable else { return }
-        lock.withLock { thread = meetingd_thread_id() }
-        _ = meetingd_set_background(0, 1)
+        lock.withLock {
+            guard !done else { return }
+            thread = meetingd_thread_id()
+            _ = meetingd_set_background(0, 1)
+        }
     }
 
-    /// Moves the pass's thread back to its fair share, if it is still running in the background.
+    /// Moves the pass's thread back to its fair share, if it is in the background, and keeps it there.
     func promote() {
         lock.withLock {
-            guard let thread, !ended else { return }
+            done = true
+            guard let thread else { return }
+            self.thread = nil
             _ = meetingd_set_background(thread, 0)
         }
     }
 
-    /// Called by the pass's thread before it ends: its id may be reused after.
-    func end() { lock.withLock { ended = true } }
+    /// Called by the pass's thread when it has written: back in the foreground before it goes on, and its id
+    /// (which may be reused once the thread ends) forgotten.
+    func end() { promote() }
 
     /// Whether thread `id` (0: the calling one) is in the background now (tests).
     static func isInBackground(_ id: Int32 = 0) -> Bool { sched_getscheduler(id) == 5 }

@@ -28,12 +28,15 @@ struct PostgresDecisionState: DecisionState {
     /// In a decision: each read would be a round trip, and the deciding thread woken for each.
     var readsAhead: Bool { locksKeys }
 
-    /// Sends, without waiting, one lock of `id` and of every key `reads` count by (in a fixed order), then the
-    /// standing and the reads: the rules' reads of an approval cost one round trip with the standing's, where
-    /// each was one of its own. The reads run after the locks, so each sees every decision that held its keys
-    /// before, as when it is read on its own.
+    /// Sends, without waiting, the lock of `id`, one lock of every key `reads` count by (in a fixed order),
+    /// the standing and the reads: the rules' reads of an approval cost one round trip with the standing's,
+    /// where each was one of its own. The id is locked first, as when the standing is read on its own (a
+    /// withdrawal holding it waits for no read key; a second copy waiting for it holds none). The reads run
+    /// after the locks, so each sees every decision that held its keys before, as when it is read on its own.
+    /// A key of a read the rules end up not making stays locked until the decision commits (only slower).
     func readAhead(standingOf id: String, reads: [LedgerRead]) throws {
-        try lock([CountedKeys.meeting(id)] + reads.flatMap { CountedKeys.reading($0.query) })
+        try lock([CountedKeys.meeting(id)])
+        try lock(reads.flatMap { CountedKeys.reading($0.query) })
         ahead.standing = (id, try session.sendForLater(Self.standingSQL, [.text(id)]))
         for read in reads {
             let (sql, values) = statement(read)

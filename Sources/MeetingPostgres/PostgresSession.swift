@@ -246,8 +246,9 @@ final class PostgresSession: @unchecked Sendable {
     /// The feeds of meetings whose standing the transaction in progress read (one round trip less for the
     /// decision that records them); emptied when a transaction begins.
     var feedKeysRead: [String: String] = [:]
-    /// Meetings whose standing the transaction in progress read and found no row of, their id locked: a first
-    /// approval has no counted rows to delete first (one statement less); emptied when a transaction begins.
+    /// Meetings whose standing the transaction in progress read and found no row of (in a decision, with their
+    /// id locked): a first approval has no counted rows to delete first (one statement less); emptied when a
+    /// transaction begins.
     var meetingsAbsent: Set<String> = []
 
     private func start(_ sql: String, _ values: [SQLValue]) throws -> EventLoopFuture<[PostgresRow]> {

@@ -273,9 +273,9 @@ public final class SpoolDirectory: @unchecked Sendable {
                                 keepingFoldersIn folders: FolderHandles? = nil) throws {
         guard let (folder, directories, name) = components(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
         let folderKey = directories.isEmpty || folders == nil ? nil : folder.rawValue + "/" + directories.joined(separator: "/")
-        let kept = folderKey.flatMap { folders?.open[$0] }
+        let kept = folderKey.flatMap { folders?.descriptor(of: $0) }
         guard let dirfd = kept ?? directory(folder, directories, create: true) else { throw SpoolError("cannot create the folder of", path(folder, name)) }
-        if kept == nil, let folderKey, let folders { folders.open[folderKey] = dirfd }
+        if kept == nil, let folderKey, let folders { folders.keep(folderKey, dirfd) }
         defer { if dirfd != fd(folder), folderKey == nil { close(dirfd) } }
         let temporary = SpoolNames.temporary()
         let fd = openat(dirfd, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
@@ -435,18 +435,30 @@ public final class FeedFile {
     }
 }
 
-/// Descriptors of folders below `feeds/` kept open while the feed writer writes one pass, then closed: a pass
-/// that writes hundreds of small feeds into a few folders made and opened the folder again for each file (two
-/// system calls of the seven a small feed cost). Not kept between passes, so a folder removed by hand is made
-/// again at the next pass.
+/// The descriptor of the folder below `feeds/` that the feed writer last wrote into, kept open while it writes
+/// one pass (feeds in key order, so a folder's feeds come together), then closed: a pass that writes hundreds of
+/// small feeds into a few folders made and opened the folder again for each file (two system calls of the
+/// seven a small feed cost). One at a time, so a pass over thousands of region folders holds one descriptor.
+/// Not kept between passes: a folder removed by hand is made again when a pass next writes into it.
 public final class FolderHandles {
-    fileprivate var open: [String: Int32] = [:]
+    private var current: (key: String, descriptor: Int32)?
 
     public init() {}
 
+    fileprivate func descriptor(of key: String) -> Int32? {
+        guard let current, current.key == key else { return nil }
+        return current.descriptor
+    }
+
+    /// Keeps `descriptor` (now owned here) for `key`, closing the one kept before.
+    fileprivate func keep(_ key: String, _ descriptor: Int32) {
+        closeAll()
+        current = (key, descriptor)
+    }
+
     public func closeAll() {
-        for descriptor in open.values { close(descriptor) }
-        open.removeAll()
+        if let current { close(current.descriptor) }
+        current = nil
     }
 
     deinit { closeAll() }

@@ -64,20 +64,26 @@ public enum SpoolNames {
         // Most unit names are Chinese characters and ASCII letters and digits only, each a character of its own:
         // kept as they are, found without walking the name character by character.
         if !name.isEmpty, name.utf8.count <= limit, name.unicodeScalars.allSatisfy(isPlainNameScalar) { return name }
-        var safe = ""
-        for character in name {
-            safe.append(character.isLetter || character.isNumber || "_（）·".contains(character) ? character : "_")
-        }
+        let safe = safeCharacters(name)
         if safe == name, !safe.isEmpty, safe.utf8.count <= limit { return safe }
         return bounded(safe, limit: limit, digestOf: Array(name.utf8), always: true)
     }
 
-    /// An ASCII letter or digit, a CJK unified ideograph, or one of `_（）·`: kept by `feedSegment` as it is.
-    private static func isPlainNameScalar(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x4E00...0x9FFF, 0x5F, 0xFF08, 0xFF09, 0xB7: return true
-        default: return false
+    /// `name` with every character that is not a letter, a digit or one of `_（）·` made `_`.
+    static func safeCharacters(_ name: String) -> String {
+        var safe = ""
+        for character in name {
+            safe.append(character.isLetter || character.isNumber || "_（）·".contains(character) ? character : "_")
         }
+        return safe
+    }
+
+    /// An ASCII letter or digit, a CJK unified ideograph, or one of `_（）·`: kept by `safeCharacters` as it is,
+    /// in any sequence (each is a character of its own).
+    static let plainNameScalars: [ClosedRange<UInt32>] = [0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x4E00...0x9FFF, 0x5F...0x5F, 0xFF08...0xFF09, 0xB7...0xB7]
+
+    private static func isPlainNameScalar(_ scalar: Unicode.Scalar) -> Bool {
+        plainNameScalars.contains { $0.contains(scalar.value) }
     }
 
     // MARK: the daemon's own files

@@ -1,6 +1,6 @@
 import Foundation
 import MeetingModel
-import MeetingSpool
+@testable import MeetingSpool
 import XCTest
 
 final class FeedTests: XCTestCase {
@@ -243,10 +243,37 @@ final class FeedTests: XCTestCase {
                      "e\u{301}局", "ＡＢ局", "Ⅻ局"] {
             XCTAssertEqual(FeedKey(kind: .attendee, name: name).path, "attendee/\(name).ics", name)
         }
+        // The names kept without the walk are exactly those the walk keeps: every such character, in runs of 50.
+        let plain = SpoolNames.plainNameScalars.flatMap { $0.compactMap(Unicode.Scalar.init) }
+        XCTAssertGreaterThan(plain.count, 20_000)
+        for start in stride(from: 0, to: plain.count, by: 50) {
+            let name = String(String.UnicodeScalarView(plain[start..<min(start + 50, plain.count)]))
+            XCTAssertEqual(SpoolNames.safeCharacters(name), name, "\(name.unicodeScalars.first!.value)")
+        }
         for name in ["单位0-1", "a b", String(repeating: "局", count: 84), "局\u{200F}"] {
             let path = FeedKey(kind: .attendee, name: name).path
             XCTAssertNotEqual(path, "attendee/\(name).ics", name)
             XCTAssertTrue(path.hasSuffix(".ics") && path.contains("-"), path)
         }
+    }
+
+    /// Two organizers whose names differ only by a CJK compatibility ideograph (U+F90A) and the character it
+    /// stands for (U+91D1): requests are read in NFC, so they are one unit to the ledger (whose keys and the feed
+    /// pass compare bytes) and one feed, with both meetings, listed once.
+    func test_canonicallyEquivalentUnitNames_areOneFeed() throws {
+        let spool = try TestSpool()
+        let compatibility = "\u{F90A}华区局", unified = "\u{91D1}华区局"
+        XCTAssertFalse(compatibility.utf8.elementsEqual(unified.utf8))
+        try spool.drop("a.json", json: requestJSON(id: "a", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00", unit: compatibility))
+        try spool.drop("b.json", json: requestJSON(id: "b", start: "2030-03-19T09:00:00+08:00", end: "2030-03-19T11:00:00+08:00", unit: unified))
+        try spool.pipeline().drain()
+        let text = try spool.text("feeds/" + FeedKey(kind: .organizer, name: unified).path)
+        XCTAssertEqual(text.components(separatedBy: "BEGIN:VEVENT").count - 1, 2)
+        XCTAssertTrue(text.contains("UID:a@meetingd") && text.contains("UID:b@meetingd"))
+        let index = try JSONReader.parse(Array(try spool.text("feeds/index.json").utf8))
+        guard case let .array(entries)? = index["feeds"] else { return XCTFail("no feeds in index.json") }
+        let organizers = entries.filter { $0["kind"] == .string("organizer") }
+        XCTAssertEqual(organizers.count, 1)
+        XCTAssertEqual(organizers.first?["events"], .integer(2))
     }
 }

@@ -31,14 +31,14 @@ struct FeedEventSet {
     /// The set after the meetings in `changes` (read after `through`) took their new state and the events
     /// the cut-offs now hide left, with the feeds of those that left by time alone (no decision marked them):
     /// one pass over the set and a merge, whatever the number of changes.
-    func applying(_ changes: FeedEventBatch, visibleAfter: Date, cancelledAfter: Date) -> (set: FeedEventSet, expiredFeeds: Set<String>) {
+    func applying(_ changes: FeedEventBatch, visibleAfter: Date, cancelledAfter: Date) -> (set: FeedEventSet, expiredFeeds: Set<FeedKeyText>) {
         var next = self
         let changedIDs = Set(changes.events.map(\.id))
-        var expiredFeeds = Set<String>()
+        var expiredFeeds = Set<FeedKeyText>()
         let kept = events.filter { event in
             if changedIDs.contains(event.id) { return false }
             if event.isShown(visibleAfter: visibleAfter, cancelledAfter: cancelledAfter) { return true }
-            expiredFeeds.formUnion(event.feedKeys)
+            expiredFeeds.formUnion(event.feedKeys.map(FeedKeyText.init))
             return false
         }
         let added = changes.events.filter { $0.isShown(visibleAfter: visibleAfter, cancelledAfter: cancelledAfter) }
@@ -52,12 +52,12 @@ struct FeedEventSet {
 
     /// The feeds of every event shown differently here and in `other` (in one only, or changed): after a full
     /// read replaced a set, those feeds are rewritten even though no decision marked them.
-    func feedsDiffering(from other: FeedEventSet) -> Set<String> {
-        var feeds = Set<String>()
+    func feedsDiffering(from other: FeedEventSet) -> Set<FeedKeyText> {
+        var feeds = Set<FeedKeyText>()
         let mine = Dictionary(events.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let theirs = Dictionary(other.events.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        for (id, event) in mine where theirs[id] != event { feeds.formUnion(event.feedKeys) }
-        for (id, event) in theirs where mine[id] != event { feeds.formUnion(event.feedKeys) }
+        for (id, event) in mine where theirs[id] != event { feeds.formUnion(event.feedKeys.map(FeedKeyText.init)) }
+        for (id, event) in theirs where mine[id] != event { feeds.formUnion(event.feedKeys.map(FeedKeyText.init)) }
         return feeds
     }
 

@@ -21,12 +21,12 @@ public final class FeedWriter: @unchecked Sendable {
     /// The clock of the horizon and of cancelled-meeting retention.
     public var now: () -> Date = { Date() }
     /// Digest of each feed file as last written or read, and the event counts for the index.
-    private var digests: [String: UInt64] = [:]
+    private var digests: [FeedKeyText: UInt64] = [:]
     private var counts: [FeedKeyText: Int] = [:]
     /// Each feed key's feed, made once: naming a feed's file walks its name character by character.
     private var feedsByKey: [FeedKeyText: FeedKey] = [:]
     /// Every feed ever published (the index lists them, empty ones too); read from the ledger once.
-    private var knownKeys: Set<String>?
+    private var knownKeys: Set<FeedKeyText>?
     /// The known feeds in the index's order, kept between passes: a busy daemon lists thousands of feeds, and
     /// naming and sorting them all again for every index written was a sixth of its feed pass.
     private var indexOrder = IndexOrder()
@@ -34,7 +34,7 @@ public final class FeedWriter: @unchecked Sendable {
     private var indexEntries: [FeedKeyText: IndexEntry] = [:]
     /// Marked by the deciding thread, taken by the one that flushes (the daemon's FeedPublisher).
     private let dirtyLock = NSLock()
-    private var dirty = Set<String>()
+    private var dirty = Set<FeedKeyText>()
     private var dirtyThrough: Int64 = 0
     /// A shared ledger: the last decision number whose feeds were marked, other nodes' decisions included
     /// (`followOtherNodes()`); what `feeds/.meetingd-feeds-through` records then, since this node's own
@@ -78,7 +78,7 @@ public final class FeedWriter: @unchecked Sendable {
     /// The events shown at the last pass; nil until the first pass reads them all.
     private var eventSet: FeedEventSet?
     /// Feeds that changed without a decision marking them (`shownEvents`), until a pass has written them.
-    private var unwrittenFeeds = Set<String>()
+    private var unwrittenFeeds = Set<FeedKeyText>()
     /// When `update` last ran (monotonic clock), and how often a quiet writer looks for events time took out.
     private var lastPass: TimeInterval?
     public var expiryInterval: TimeInterval = 60
@@ -87,9 +87,9 @@ public final class FeedWriter: @unchecked Sendable {
     /// since, or all of them read anew at the first pass (and after a rebuild, or a clock set back); with the
     /// feeds that changed although no decision marked them (events that time took out, or that a full read
     /// found different). Called inside `update`'s snapshot, so events and decisions are of one moment.
-    private func shownEvents() throws -> (events: [FeedEvent], unmarkedFeeds: Set<String>) {
+    private func shownEvents() throws -> (events: [FeedEvent], unmarkedFeeds: Set<FeedKeyText>) {
         let (visibleAfter, cancelledAfter) = cutoffs
-        var unmarked = Set<String>()
+        var unmarked = Set<FeedKeyText>()
         if let set = eventSet, set.canMove(toVisibleAfter: visibleAfter, cancelledAfter: cancelledAfter) {
             let (next, expired) = set.applying(try ledger.feedEvents(changedAfter: set.through), visibleAfter: visibleAfter,
                                                cancelledAfter: cancelledAfter)
@@ -118,8 +118,8 @@ public final class FeedWriter: @unchecked Sendable {
             lastPass = Self.monotonicNow
             // Kept until written: the event set has moved on, so a pass that fails would not find them again.
             unwrittenFeeds.formUnion(unmarkedFeeds)
-            let keys = unwrittenFeeds.isEmpty ? keys : Set(keys).union(unwrittenFeeds).sorted()
-            if knownKeys == nil { knownKeys = Set(try ledger.feedKeys()) }
+            let keys = Set(keys.map(FeedKeyText.init)).union(unwrittenFeeds).sorted()
+            if knownKeys == nil { knownKeys = Set(try ledger.feedKeys().map(FeedKeyText.init)) }
             // A feed this ledger never had has no file yet: nothing to compare with (one lookup less each).
             let unpublished = Set(keys).subtracting(knownKeys!)
             if !unpublished.isEmpty {
@@ -130,7 +130,7 @@ public final class FeedWriter: @unchecked Sendable {
             // The events of each feed to write, and every feed's count when the index is written: keys are
             // looked up by their bytes (`FeedKeyText`), since a pass looks up every key of every event shown.
             var slots: [FeedKeyText: Int] = [:]
-            for key in keys where slots[FeedKeyText(key)] == nil { slots[FeedKeyText(key)] = slots.count }
+            for key in keys { slots[key] = slots.count }
             var members = [[Int]](repeating: [], count: slots.count)
             var counts: [FeedKeyText: Int] = [:]
             for (index, event) in events.enumerated() {
@@ -147,8 +147,7 @@ public final class FeedWriter: @unchecked Sendable {
             let folders = FolderHandles()
             defer { folders.closeAll() }
             for key in keys {
-                let text = FeedKeyText(key)
-                guard let feed = feed(text), let slot = slots[text] else { continue }
+                guard let feed = feed(key), let slot = slots[key] else { continue }
                 if try write(feed, events: members[slot].map { events[$0] }, mayExist: !unpublished.contains(key), folders: folders) {
                     changed += 1
                 }
@@ -178,7 +177,7 @@ public final class FeedWriter: @unchecked Sendable {
     /// Notes that decision `sequenceNumber` changed the feeds `keys`; `flush()` writes them.
     public func markDirty(_ keys: [String], through sequenceNumber: Int64) {
         dirtyLock.withLock {
-            dirty.formUnion(keys)
+            dirty.formUnion(keys.map(FeedKeyText.init))
             dirtyThrough = max(dirtyThrough, sequenceNumber)
         }
     }
@@ -195,7 +194,7 @@ public final class FeedWriter: @unchecked Sendable {
                 dirty.removeAll()
                 dirtyThrough = 0
             }
-            return (dirty.sorted(), dirtyThrough)
+            return (dirty.sorted().map(\.text), dirtyThrough)
         }
         guard marked > 0 else {
             // Nothing decided since: at most once a minute, the feeds of events that time took out (past the
@@ -260,9 +259,9 @@ public final class FeedWriter: @unchecked Sendable {
     @discardableResult
     public func rebuild() throws -> Int {
         eventSet = nil
-        knownKeys = Set(try ledger.feedKeys())
+        knownKeys = Set(try ledger.feedKeys().map(FeedKeyText.init))
         indexOrder = IndexOrder()
-        return try update(knownKeys!.sorted())
+        return try update(knownKeys!.sorted().map(\.text))
     }
 
     private func write(_ feed: FeedKey, events: [FeedEvent], mayExist: Bool, folders: FolderHandles) throws -> Bool {
@@ -277,12 +276,13 @@ public final class FeedWriter: @unchecked Sendable {
     /// by an earlier process (at worst, identical bytes are written again).
     private func writeIfChanged(_ path: String, _ bytes: [UInt8], mayExist: Bool = true, folders: FolderHandles? = nil) throws -> Bool {
         let digest = Digest.content(bytes)
-        if digests[path] == nil, mayExist, let existing = spool.readFeed(String(path.dropFirst("feeds/".count)))?.bytes {
-            digests[path] = Digest.content(existing)
+        let key = FeedKeyText(path)
+        if digests[key] == nil, mayExist, let existing = spool.readFeed(String(path.dropFirst("feeds/".count)))?.bytes {
+            digests[key] = Digest.content(existing)
         }
-        guard digests[path] != digest else { return false }
+        guard digests[key] != digest else { return false }
         try spool.writeAtomically(path, bytes, durable: false, keepingFoldersIn: folders)
-        digests[path] = digest
+        digests[key] = digest
         return true
     }
 
@@ -295,7 +295,7 @@ public final class FeedWriter: @unchecked Sendable {
 
     /// `feeds/index.json` and `feeds/index.html`: every feed with its URL, name and event count.
     private func writeIndex() throws -> Bool {
-        let entries = indexOrder.including(knownKeys ?? [], feed: { self.feed(FeedKeyText($0)) }).map(indexEntry)
+        let entries = indexOrder.including(knownKeys ?? [], feed: feed).map(indexEntry)
         let json = Array(("{\"feeds\":[" + entries.map(\.json).joined(separator: ",") + "]}\n").utf8)
         let digest = Digest.content(json)
         guard digest != indexDigest else { return false }
@@ -332,16 +332,16 @@ public final class FeedWriter: @unchecked Sendable {
     /// Feeds sorted by path, grown by the known keys not yet in it (known keys only grow, but for a rebuild,
     /// which reads them anew and starts the order again).
     private struct IndexOrder {
-        private var keys = Set<String>()
+        private var keys = Set<FeedKeyText>()
         private var feeds: [(key: FeedKeyText, feed: FeedKey)] = []
 
-        mutating func including(_ known: Set<String>, feed: (String) -> FeedKey?) -> [(key: FeedKeyText, feed: FeedKey)] {
+        mutating func including(_ known: Set<FeedKeyText>, feed: (FeedKeyText) -> FeedKey?) -> [(key: FeedKeyText, feed: FeedKey)] {
             guard known.count != keys.count else { return feeds }
             let added = known.subtracting(keys)
             keys.formUnion(added)
             // The known feeds are one sorted run and the new ones few: the standard sort, which merges runs,
             // does little more than put them in their places.
-            feeds = (feeds + added.compactMap { key in feed(key).map { (FeedKeyText(key), $0) } }).sorted { $0.feed < $1.feed }
+            feeds = (feeds + added.compactMap { key in feed(key).map { (key, $0) } }).sorted { $0.feed < $1.feed }
             return feeds
         }
     }
@@ -359,10 +359,11 @@ public final class FeedWriter: @unchecked Sendable {
 
 }
 
-/// A feed key looked up by its bytes. A String's hash and equality first bring non-ASCII text to a normal form,
-/// scalar by scalar; a feed pass looks up every key of every event shown (tens of thousands of Chinese names a
-/// second in a busy daemon), and keys come from the ledger byte for byte the same each time.
-struct FeedKeyText: Hashable {
+/// A feed key (or a feed's path) compared by its bytes, as the ledger and the file system compare it. A String's
+/// hash and equality first bring non-ASCII text to a normal form, scalar by scalar: slow for a feed pass, which
+/// looks up every key of every event shown (tens of thousands of Chinese names a second in a busy daemon). Names
+/// are read in NFC (`RequestParser`), so two keys equal as Strings are equal as bytes too.
+struct FeedKeyText: Hashable, Comparable {
     let text: String
 
     init(_ text: String) { self.text = text }
@@ -377,5 +378,16 @@ struct FeedKeyText: Hashable {
     func hash(into hasher: inout Hasher) {
         var text = text
         text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    static func < (lhs: FeedKeyText, rhs: FeedKeyText) -> Bool {
+        var left = lhs.text, right = rhs.text
+        return left.withUTF8 { left in
+            right.withUTF8 { right in
+                let common = min(left.count, right.count)
+                let order = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
+                return order != 0 ? order < 0 : left.count < right.count
+            }
+        }
     }
 }
