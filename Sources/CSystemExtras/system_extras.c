@@ -34,3 +34,5 @@ int meetingd_set_background(int tid, int background) {
     struct sched_param param = { .sched_priority = 0 };
     return sched_setscheduler(tid, background ? SCHED_IDLE : SCHED_OTHER, &param);
 }
+
+int meetingd_start_writeback(int fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }

@@ -20,6 +20,7 @@ public enum Daemon {
         pipeline.batchSize = groupCommit
         pipeline.feeds.linksPages = configuration.pages && http != nil
         pipeline.feeds.indexInterval = 5
+        pipeline.feeds.recordsThroughAtOnce = false
         let notifier = SystemdNotifier()
         let settings = SettingsBox(configuration.rules)
         let metrics = DaemonMetrics()

@@ -29,9 +29,11 @@ struct FeedPublisher: Service {
             await flush()
             try? await Task.sleep(for: max(interval / 10, interval - (ContinuousClock.now - started)))
         }
-        // The last pass leaves nothing behind, the index's counts included, and is not held back.
+        // The last pass leaves nothing behind, the index's counts and the note of what the feeds reflect
+        // included, and is not held back.
         feeds.pacing = nil
         feeds.indexInterval = 0
+        feeds.recordsThroughAtOnce = true
         await flush(inBackground: false)
     }
 
@@ -61,12 +63,16 @@ struct FeedPublisher: Service {
                     }
                     metrics.conflictRetries(ledger.conflictRetries)
                 }
-                // Only the writing runs in the background, and the thread is back in the foreground before it
-                // resumes the publisher: a thread it starts (a worker of the task pool) would inherit SCHED_IDLE.
-                if inBackground { pass.begin() }
+                // Only the writing runs in the background: not the catch-up, which takes a lock the ledger's event
+                // loop takes too, nor the barrier, which holds one every decision's barrier waits for; and the
+                // thread is back in the foreground before it resumes the publisher (a thread it starts, a worker
+                // of the task pool, would inherit SCHED_IDLE).
                 let written = Result {
                     // Other nodes' decisions in a shared ledger (announced, or the periodic catch-up), then everything marked.
                     try feeds.followOtherNodes()
+                    if inBackground { pass.begin() }
+                    feeds.beforeBarrier = { pass.end() }
+                    defer { feeds.beforeBarrier = nil }
                     return try feeds.flush()
                 }
                 pass.end()
@@ -167,12 +173,15 @@ final class BackgroundPass: @unchecked Sendable {
     /// Moves the calling thread, the pass's, to the background, unless the pass was promoted already (its
     /// thread started late on a busy machine).
     func begin() {
-        guard Self.isAvailable else { return }
-        lock.withLock {
-            guard !done else { return }
+        guard Self.isAvailable, lock.withLock({ () -> Bool in
+            guard !done else { return false }
             thread = meetingd_thread_id()
-            _ = meetingd_set_background(0, 1)
-        }
+            return true
+        }) else { return }
+        // Outside the lock, which a thread in the background could otherwise hold while it waits for a core;
+        // a promotion in between has found the thread and is undone here.
+        _ = meetingd_set_background(0, 1)
+        if lock.withLock({ done }) { _ = meetingd_set_background(0, 0) }
     }
 
     /// Moves the pass's thread back to its fair share, if it is in the background, and keeps it there.

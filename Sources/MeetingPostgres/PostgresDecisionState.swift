@@ -28,15 +28,14 @@ struct PostgresDecisionState: DecisionState {
     /// In a decision: each read would be a round trip, and the deciding thread woken for each.
     var readsAhead: Bool { locksKeys }
 
-    /// Sends, without waiting, the lock of `id`, one lock of every key `reads` count by (in a fixed order),
-    /// the standing and the reads: the rules' reads of an approval cost one round trip with the standing's,
+    /// Sends, without waiting, one statement locking `id` and then every key `reads` count by (in a fixed
+    /// order), the standing and the reads: the rules' reads of an approval cost one round trip with the standing's,
     /// where each was one of its own. The id is locked first, as when the standing is read on its own (a
     /// withdrawal holding it waits for no read key; a second copy waiting for it holds none). The reads run
     /// after the locks, so each sees every decision that held its keys before, as when it is read on its own.
     /// A key of a read the rules end up not making stays locked until the decision commits (only slower).
     func readAhead(standingOf id: String, reads: [LedgerRead]) throws {
-        try lock([CountedKeys.meeting(id)])
-        try lock(reads.flatMap { CountedKeys.reading($0.query) })
+        try lock(reads.flatMap { CountedKeys.reading($0.query) }, first: CountedKeys.meeting(id))
         ahead.standing = (id, try session.sendForLater(Self.standingSQL, [.text(id)]))
         for read in reads {
             let (sql, values) = statement(read)
@@ -64,10 +63,12 @@ struct PostgresDecisionState: DecisionState {
         return try session.rows(sql, values)
     }
 
-    private func lock(_ keys: [String]) throws {
+    /// Locks `keys` not locked yet, `first` before the others (which are locked in a fixed order), in one statement.
+    private func lock(_ keys: [String], first: String? = nil) throws {
         guard locksKeys else { return }
+        let leading = first.map { locked.keys.insert($0).inserted ? [$0] : [] } ?? []
         let new = keys.filter { locked.keys.insert($0).inserted }
-        if !new.isEmpty { try session.lockKeys(new, shared: false) }
+        if !leading.isEmpty || !new.isEmpty { try session.lockKeys(new, shared: false, first: leading) }
     }
 
     func countApproved(matching query: MeetingQuery) throws -> Int {

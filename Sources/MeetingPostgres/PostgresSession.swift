@@ -238,9 +238,11 @@ final class PostgresSession: @unchecked Sendable {
     /// Locks `keys` (`CountedKeys`) until the transaction ends, in a fixed order, sent without waiting: the
     /// statement after it runs once they are held. Exclusive for a decision that reads what the keys count;
     /// shared for one that writes a meeting counted by them.
-    func lockKeys(_ keys: [String], shared: Bool) throws {
+    /// `first` are locked before the others, in their order: `unnest` gives the array's elements in order, and
+    /// each lock is taken as its row is made.
+    func lockKeys(_ keys: [String], shared: Bool, first: [String] = []) throws {
         try send("SELECT pg_advisory_xact_lock\(shared ? "_shared" : "")(\(Self.keyLockSpace), hashtext(k)) FROM unnest($1::text[]) AS k",
-                 [.texts(keys.sorted())])
+                 [.texts(first + keys.sorted())])
     }
 
     /// The feeds of meetings whose standing the transaction in progress read (one round trip less for the

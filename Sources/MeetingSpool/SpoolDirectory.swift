@@ -269,8 +269,10 @@ public final class SpoolDirectory: @unchecked Sendable {
     /// Writes `bytes` to `relativePath` atomically: a dot-file in the same folder, renamed into place. With
     /// `durable`, the file and its folder are synced before returning; without, the caller's `barrier()` does it.
     /// Without `replacing`, the path is claimed: an existing file there is an error (EEXIST), never replaced.
+    /// `startingWriteback`: the file's pages start on their way to the disk now, from this thread, without
+    /// waiting (a feed pass: the decisions' barriers then find them written instead of writing them).
     public func writeAtomically(_ relativePath: String, _ bytes: [UInt8], durable: Bool = true, replacing: Bool = true,
-                                keepingFoldersIn folders: FolderHandles? = nil) throws {
+                                keepingFoldersIn folders: FolderHandles? = nil, startingWriteback: Bool = false) throws {
         guard let (folder, directories, name) = components(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
         let folderKey = directories.isEmpty || folders == nil ? nil : folder.rawValue + "/" + directories.joined(separator: "/")
         let kept = folderKey.flatMap { folders?.descriptor(of: $0) }
@@ -292,6 +294,7 @@ public final class SpoolDirectory: @unchecked Sendable {
             }
             written += count
         }
+        if startingWriteback { _ = meetingd_start_writeback(fd) }
         if durable, fsync(fd) != 0 {
             let code = errno
             close(fd)
@@ -311,7 +314,12 @@ public final class SpoolDirectory: @unchecked Sendable {
     /// The durability barrier: every write made so far to the spool's file system (and to `alsoSync`, a file
     /// on another one, such as a ledger elsewhere) is on stable storage when this returns.
     public func barrier(alsoSync otherPath: String? = nil) throws {
+        let ticket = barriers.withLock { () -> Int in
+            barriers.started += 1
+            return barriers.started
+        }
         guard meetingd_syncfs(fd(.state)) == 0 else { throw SpoolError("cannot sync the file system of", root) }
+        barriers.withLock { barriers.completed = max(barriers.completed, ticket) }
         guard let otherPath else { return }
         var spoolInfo = stat(), otherInfo = stat()
         guard fstat(fd(.state), &spoolInfo) == 0, stat(otherPath, &otherInfo) == 0, spoolInfo.st_dev != otherInfo.st_dev else { return }
@@ -320,6 +328,15 @@ public final class SpoolDirectory: @unchecked Sendable {
         defer { close(other) }
         guard meetingd_syncfs(other) == 0 else { throw SpoolError("cannot sync the file system of", otherPath) }
     }
+
+    /// The barriers started and the latest of them that completed (by the number each was started with).
+    private let barriers = BarrierCount()
+
+    /// A mark of this moment for `hasBarrier(since:)`.
+    public func barrierMark() -> Int { barriers.withLock { barriers.started } }
+
+    /// Whether a barrier started after `mark` has completed: everything written before the mark is on disk.
+    public func hasBarrier(since mark: Int) -> Bool { barriers.withLock { barriers.completed > mark } }
 
     /// Moves a file out of `incoming/` by one rename that claims the destination: a file already there is
     /// never replaced (EEXIST). The rename reaches the disk with the next barrier; if a crash loses it, the
@@ -436,9 +453,10 @@ public final class FeedFile {
 }
 
 /// The descriptor of the folder below `feeds/` that the feed writer last wrote into, kept open while it writes
-/// one pass (feeds in key order, so a folder's feeds come together), then closed: a pass that writes hundreds of
-/// small feeds into a few folders made and opened the folder again for each file (two system calls of the
-/// seven a small feed cost). One at a time, so a pass over thousands of region folders holds one descriptor.
+/// one pass, then closed: a pass that writes hundreds of small feeds into a few folders made and opened the
+/// folder again for each file (two system calls of the seven a small feed cost). Feeds are written in key
+/// order, so the units' feeds of a folder come together (regions nested in each other alternate between their
+/// folders, and open them again). One at a time, so a pass over thousands of region folders holds one.
 /// Not kept between passes: a folder removed by hand is made again when a pass next writes into it.
 public final class FolderHandles {
     private var current: (key: String, descriptor: Int32)?
@@ -462,4 +480,12 @@ public final class FolderHandles {
     }
 
     deinit { closeAll() }
+}
+
+private final class BarrierCount: @unchecked Sendable {
+    private let lock = NSLock()
+    var started = 0
+    var completed = 0
+
+    func withLock<T>(_ body: () -> T) -> T { lock.withLock(body) }
 }

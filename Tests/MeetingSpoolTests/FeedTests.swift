@@ -276,4 +276,49 @@ final class FeedTests: XCTestCase {
         XCTAssertEqual(organizers.count, 1)
         XCTAssertEqual(organizers.first?["events"], .integer(2))
     }
+
+    /// A pass that wrote feeds calls `beforeBarrier` once, just before its durability barrier (the daemon moves
+    /// the pass's thread out of the background there); a pass with nothing to write does not.
+    func test_aPassThatWrites_callsBeforeBarrier_once() throws {
+        let spool = try TestSpool()
+        let pipeline = try spool.pipeline()
+        var calls = 0
+        pipeline.feeds.beforeBarrier = { calls += 1 }
+        try spool.drop("a.json", json: requestJSON(id: "a", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
+        _ = try pipeline.drain()
+        XCTAssertEqual(calls, 1)
+        XCTAssertEqual(try spool.text("feeds/.meetingd-feeds-through"), "1\n")
+        XCTAssertEqual(try pipeline.feeds.flush(), 0)
+        XCTAssertEqual(calls, 1, "nothing marked: no barrier")
+    }
+
+    /// The daemon's passes sync nothing themselves while decisions keep coming: what the feeds reflect is
+    /// recorded once a barrier started after they were written has completed (a decision's), and a quiet pass
+    /// syncs itself to record it. The note never says more than the disk holds.
+    func test_theDaemonsPasses_recordWhatTheFeedsReflect_onceABarrierCoversThem() throws {
+        let spool = try TestSpool()
+        let pipeline = try spool.pipeline()
+        pipeline.feeds.recordsThroughAtOnce = false
+        var ownBarriers = 0
+        pipeline.feeds.beforeBarrier = { ownBarriers += 1 }
+        func note() -> String? { try? spool.text("feeds/.meetingd-feeds-through") }
+        try spool.drop("a.json", json: requestJSON(id: "a", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
+        _ = try pipeline.drain()
+        XCTAssertNil(note(), "the decision's barrier came before the feeds were written")
+        XCTAssertTrue(try spool.text("feeds/all.ics").contains("UID:a@meetingd"))
+        try pipeline.spool.barrier()  // the next decision's
+        XCTAssertEqual(try pipeline.feeds.flush(), 0)
+        XCTAssertEqual(note(), "1\n")
+        XCTAssertEqual(ownBarriers, 0, "recorded on the decision's barrier")
+        // No barrier after the next pass: a quiet pass syncs itself.
+        try spool.drop("b.json", json: requestJSON(id: "b", start: "2030-03-19T09:00:00+08:00", end: "2030-03-19T11:00:00+08:00"))
+        _ = try pipeline.drain()
+        XCTAssertEqual(note(), "1\n")
+        XCTAssertEqual(try pipeline.feeds.flush(), 0)
+        XCTAssertEqual(note(), "2\n")
+        XCTAssertEqual(ownBarriers, 1)
+        // Recorded once: the next quiet pass does nothing.
+        XCTAssertEqual(try pipeline.feeds.flush(), 0)
+        XCTAssertEqual(ownBarriers, 1)
+    }
 }

@@ -16,4 +16,8 @@ int meetingd_thread_id(void);
 /// else wants the CPU) or back (SCHED_OTHER). 0, or -1 with errno (EPERM: moving back needs RLIMIT_NICE 20
 /// or CAP_SYS_NICE).
 int meetingd_set_background(int tid, int background);
+
+/// sync_file_range(2) with SYNC_FILE_RANGE_WRITE: starts writing `fd`'s dirty pages to the disk from the
+/// calling thread, without waiting for them to be written.
+int meetingd_start_writeback(int fd);
 #endif

@@ -50,6 +50,17 @@ public final class FeedWriter: @unchecked Sendable {
     /// the CPU with the decisions in small pieces rather than in one burst.
     public var pacing: (() -> Void)?
 
+    /// Called just before a pass's durability barrier (the daemon moves the pass's thread out of the background).
+    public var beforeBarrier: (() -> Void)?
+
+    /// Whether `feeds/.meetingd-feeds-through` is recorded by the pass that wrote the feeds, after a barrier of
+    /// its own (true: a drain, a rebuild, the daemon's last pass), or once a barrier started after the pass has
+    /// completed — in a busy daemon the next decision's, so that the pass itself syncs nothing; in a quiet one,
+    /// the next pass's own.
+    public var recordsThroughAtOnce = true
+    /// The decision number the feeds reflect, and the barrier mark taken when they were written, until recorded.
+    private var unrecordedThrough: (through: Int64, mark: Int)?
+
     /// Whether the index links to the report and the decision browser (`pages` in the config).
     public var linksPages = true
 
@@ -176,8 +187,10 @@ public final class FeedWriter: @unchecked Sendable {
 
     /// Notes that decision `sequenceNumber` changed the feeds `keys`; `flush()` writes them.
     public func markDirty(_ keys: [String], through sequenceNumber: Int64) {
+        // Made outside the lock, which the deciding thread takes after every decision.
+        let marked = keys.map(FeedKeyText.init)
         dirtyLock.withLock {
-            dirty.formUnion(keys.map(FeedKeyText.init))
+            dirty.formUnion(marked)
             dirtyThrough = max(dirtyThrough, sequenceNumber)
         }
     }
@@ -189,13 +202,16 @@ public final class FeedWriter: @unchecked Sendable {
             try recover()
             recoveryPending = false
         }
-        let (keys, marked) = dirtyLock.withLock { () -> ([String], Int64) in
+        // Taken whole under the lock and sorted outside it (the pass may run in the background).
+        let (taken, marked) = dirtyLock.withLock { () -> (Set<FeedKeyText>, Int64) in
             defer {
-                dirty.removeAll()
+                dirty = []
                 dirtyThrough = 0
             }
-            return (dirty.sorted().map(\.text), dirtyThrough)
+            return (dirty, dirtyThrough)
         }
+        let keys = taken.sorted().map(\.text)
+        try recordThrough(syncingIfNeeded: marked == 0)
         guard marked > 0 else {
             // Nothing decided since: at most once a minute, the feeds of events that time took out (past the
             // horizon, a cancellation past its retention), which no decision marks.
@@ -213,15 +229,29 @@ public final class FeedWriter: @unchecked Sendable {
         let through = ledger.isShared ? (caughtUpThrough ?? 0) : marked
         do {
             let changed = try update(keys)
-            // The feeds reach the disk before the note that says they are current; a crash in between only
-            // makes the next start rewrite them again.
-            try spool.barrier()
-            if through > 0 { try spool.writeAtomically(SpoolNames.feedsThrough, Array("\(through)\n".utf8), durable: false) }
+            if through > 0 { unrecordedThrough = (through, spool.barrierMark()) }
+            try recordThrough(syncingIfNeeded: recordsThroughAtOnce)
             return changed
         } catch {
             markDirty(keys, through: marked)  // tried again at the next flush
             throw error
         }
+    }
+
+    /// Records the decision the feeds reflect once they are on disk: the note never says more than the disk
+    /// holds (a crash before it only makes the next start rewrite those feeds again). Syncs itself only when
+    /// `syncingIfNeeded` and no barrier started after the feeds were written has completed. A pass in the
+    /// background leaves it first: the barrier holds the file system's sync lock, which every decision's
+    /// barrier waits for.
+    private func recordThrough(syncingIfNeeded: Bool) throws {
+        guard let (through, mark) = unrecordedThrough else { return }
+        if !spool.hasBarrier(since: mark) {
+            guard syncingIfNeeded else { return }
+            beforeBarrier?()
+            try spool.barrier()
+        }
+        try spool.writeAtomically(SpoolNames.feedsThrough, Array("\(through)\n".utf8), durable: false)
+        unrecordedThrough = nil
     }
 
     /// After a crash between a decision and its flush: marks the feeds of every decision the feeds do not reflect.
@@ -281,7 +311,9 @@ public final class FeedWriter: @unchecked Sendable {
             digests[key] = Digest.content(existing)
         }
         guard digests[key] != digest else { return false }
-        try spool.writeAtomically(path, bytes, durable: false, keepingFoldersIn: folders)
+        // Started on their way to the disk by the pass's thread (in the daemon, in the background): the next
+        // decision's barrier, which waits for everything written, finds them on disk or under way.
+        try spool.writeAtomically(path, bytes, durable: false, keepingFoldersIn: folders, startingWriteback: folders != nil)
         digests[key] = digest
         return true
     }
