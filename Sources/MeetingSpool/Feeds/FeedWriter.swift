@@ -140,9 +140,9 @@ public final class FeedWriter: @unchecked Sendable {
             let writesIndex = indexInterval == 0 || indexIsDue
             // The events of each feed to write, and every feed's count when the index is written: keys are
             // looked up by their bytes (`FeedKeyText`), since a pass looks up every key of every event shown.
-            var slots: [FeedKeyText: Int] = [:]
-            for key in keys { slots[key] = slots.count }
-            var members = [[Int]](repeating: [], count: slots.count)
+            // `keys` are sorted and distinct: a key's slot is its place among them.
+            let slots = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })
+            var members = [[Int]](repeating: [], count: keys.count)
             var counts: [FeedKeyText: Int] = [:]
             for (index, event) in events.enumerated() {
                 for key in event.feedKeys {
@@ -157,8 +157,8 @@ public final class FeedWriter: @unchecked Sendable {
             var changed = 0
             let folders = FolderHandles()
             defer { folders.closeAll() }
-            for key in keys {
-                guard let feed = feed(key), let slot = slots[key] else { continue }
+            for (slot, key) in keys.enumerated() {
+                guard let feed = feed(key) else { continue }
                 if try write(feed, events: members[slot].map { events[$0] }, mayExist: !unpublished.contains(key), folders: folders) {
                     changed += 1
                 }
@@ -400,25 +400,23 @@ struct FeedKeyText: Hashable, Comparable {
 
     init(_ text: String) { self.text = text }
 
-    static func == (lhs: FeedKeyText, rhs: FeedKeyText) -> Bool {
-        var left = lhs.text, right = rhs.text
-        return left.withUTF8 { left in
-            right.withUTF8 { right in left.count == right.count && (left.isEmpty || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0) }
-        }
-    }
+    static func == (lhs: FeedKeyText, rhs: FeedKeyText) -> Bool { compare(lhs, rhs) == 0 }
 
     func hash(into hasher: inout Hasher) {
         var text = text
         text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 
-    static func < (lhs: FeedKeyText, rhs: FeedKeyText) -> Bool {
+    static func < (lhs: FeedKeyText, rhs: FeedKeyText) -> Bool { compare(lhs, rhs) < 0 }
+
+    /// Negative, zero or positive as `lhs`'s bytes come before, equal or after `rhs`'s (a shorter prefix first).
+    private static func compare(_ lhs: FeedKeyText, _ rhs: FeedKeyText) -> Int {
         var left = lhs.text, right = rhs.text
         return left.withUTF8 { left in
             right.withUTF8 { right in
                 let common = min(left.count, right.count)
-                let order = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
-                return order != 0 ? order < 0 : left.count < right.count
+                let order = common == 0 ? 0 : Int(memcmp(left.baseAddress!, right.baseAddress!, common))
+                return order != 0 ? order : left.count - right.count
             }
         }
     }
