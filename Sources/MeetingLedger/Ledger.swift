@@ -206,6 +206,14 @@ public struct HistoryEntry: Sendable {
     }
 }
 
+/// What `decideAndRecord(input:decidedAt:takingUp:_:)` did with a request.
+public enum DecisionTaken {
+    /// Decided and recorded now.
+    case made(RecordedDecision)
+    /// An earlier decision of the same input, which the caller took up; nothing was recorded.
+    case takenUp(RecordedDecision)
+}
+
 /// The ledger of decisions. SQLite is the default; the protocol leaves room for a shared PostgreSQL ledger,
 /// where `decideAndRecord` would run in one serialisable transaction across daemons.
 public protocol Ledger: AnyObject, Sendable {
@@ -217,6 +225,13 @@ public protocol Ledger: AnyObject, Sendable {
     /// (id, revision, action); that surfaces as `LedgerError.alreadyDecided`.
     func decideAndRecord(input: InputIdentity, decidedAt: Date,
                          _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> RecordedDecision
+
+    /// `decideAndRecord`, unless this ledger holds an earlier decision of `input` (one an interrupted run
+    /// recorded and did not finish) that `takingUp` accepts: then that decision is returned and nothing is
+    /// recorded. A ledger across the network looks for it in the round trip of the decision's first reads
+    /// rather than in one of its own, and decides only when it finds none.
+    func decideAndRecord(input: InputIdentity, decidedAt: Date, takingUp: (RecordedDecision) throws -> Bool,
+                         _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> DecisionTaken
 
     /// Runs `body` in one transaction: every `decideAndRecord` inside it joins it (each in a savepoint of its
     /// own), and all are committed together when `body` returns — the group commit of a batch.
@@ -290,6 +305,13 @@ extension Ledger {
     public func takeNewsOfOtherNodes() -> Bool { false }
     public func checkReachable() throws {}
     public var conflictRetries: Int { 0 }
+
+    /// On a local file the earlier decision is looked for first: a look costs no round trip.
+    public func decideAndRecord(input: InputIdentity, decidedAt: Date, takingUp: (RecordedDecision) throws -> Bool,
+                                _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> DecisionTaken {
+        if let earlier = try latestDecision(for: input), try takingUp(earlier) { return .takenUp(earlier) }
+        return .made(try decideAndRecord(input: input, decidedAt: decidedAt, decide))
+    }
 }
 
 public enum LedgerError: Error, CustomStringConvertible {

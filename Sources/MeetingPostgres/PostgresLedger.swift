@@ -191,6 +191,28 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
 
     public func decideAndRecord(input: InputIdentity, decidedAt: Date,
                                 _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> RecordedDecision {
+        try decideAndRecord(input: input, decidedAt: decidedAt, lookingForEarlier: false, decide)
+    }
+
+    /// The look for an earlier decision of the input is sent with the transaction's first statements and
+    /// answered in the round trip of the rules' first reads: a decision waits twice, not three times. Only
+    /// when the look finds one (after a crash) is the decision rolled back, the earlier one read whole and
+    /// offered to `takingUp` — and if it is not taken up, the request decided again.
+    public func decideAndRecord(input: InputIdentity, decidedAt: Date, takingUp: (RecordedDecision) throws -> Bool,
+                                _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> DecisionTaken {
+        do {
+            return .made(try decideAndRecord(input: input, decidedAt: decidedAt, lookingForEarlier: true, decide))
+        } catch is EarlierDecisionFound {
+            if let earlier = try latestDecision(for: input), try takingUp(earlier) { return .takenUp(earlier) }
+            return .made(try decideAndRecord(input: input, decidedAt: decidedAt, lookingForEarlier: false, decide))
+        }
+    }
+
+    /// Thrown inside a decision's transaction, which it rolls back, when the look for an earlier decision found one.
+    private struct EarlierDecisionFound: Error {}
+
+    private func decideAndRecord(input: InputIdentity, decidedAt: Date, lookingForEarlier: Bool,
+                                 _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> RecordedDecision {
         guard !readOnly else { throw LedgerError.unavailable("\(location) is open for reading only") }
         var attempt = 0
         while true {
@@ -203,8 +225,16 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                        let committed = try decision(of: input, decidedAt: uncertain, session) {
                         return { committed }
                     }
-                    let outcome = try decide(PostgresDecisionState(session: session, locksKeys: true))
-                    return try record(outcome, input: input, decidedAt: decidedAt, session)
+                    // This node's, as `latestDecision` looks; sent first, so a failure of the rules' statements
+                    // (which aborts the transaction) cannot spoil its answer.
+                    let earlier = lookingForEarlier ? try session.sendForLater(
+                        "SELECT 1 FROM decision WHERE node = $1 AND input_name = $2 AND input_digest = $3 LIMIT 1",
+                        [.text(node), .text(input.name), .text(input.digest)]) : nil
+                    let outcome = Result { try decide(PostgresDecisionState(session: session, locksKeys: true)) }
+                    // An earlier decision comes first, as when it was looked for before deciding: a request the rules
+                    // failed on is taken up too if it was decided before.
+                    if let earlier, try !session.rows(of: earlier).isEmpty { throw EarlierDecisionFound() }
+                    return try record(try outcome.get(), input: input, decidedAt: decidedAt, session)
                 }()
                 _ = lock.withLock { uncertainCommits.removeValue(forKey: input) }
                 return recorded

@@ -259,25 +259,7 @@ public final class DecisionPipeline {
 
     private func decideInTransaction(_ files: [ReadFile]) throws -> [Decided] {
         try ledger.transaction { () throws -> [Decided] in
-            // Decisions an interrupted run recorded come first: their destinations are taken.
-            var finished = Set<[UInt8]>()
-            let earlier = try files.map { file -> RecordedDecision? in
-                guard let earlier = try ledger.latestDecision(for: file.identity) else { return nil }
-                if spool.exists(earlier.destination) {
-                    // A move by link and unlink that a crash cut in half: finish it; the decision is complete.
-                    if spool.isSameFile(file.file, earlier.destination) {
-                        try spool.finishMove(file.file)
-                        finished.insert(file.file.nameBytes)
-                    }
-                    return nil
-                }
-                return earlier
-            }
-            return try zip(files, earlier).compactMap { file, earlier in
-                if finished.contains(file.file.nameBytes) { return nil }
-                if let earlier { return Decided(file: file.file, parsed: file.parsed, recorded: earlier, resumed: true) }
-                return try decide(file)
-            }
+            try files.compactMap(decide)
         }
     }
 
@@ -478,12 +460,21 @@ public final class DecisionPipeline {
     /// Records the decision of a read file in the group's transaction. A failure that retrying cannot cure
     /// (a bug, content nothing else handles) is recorded instead as the request set aside: invalid, with the
     /// cause as its problem, so the queue moves on and the request is kept whole.
-    private func decide(_ input: ReadFile) throws -> Decided {
+    /// The file's decision, or nil when an interrupted run had decided it and moved it all but the last step.
+    private func decide(_ input: ReadFile) throws -> Decided? {
         let (file, bytes, identity, parsed) = (input.file, input.bytes, input.identity, input.parsed)
+        var movedBefore = false
+        /// Whether an earlier decision of this file, recorded by an interrupted run, is the one to finish: its
+        /// destination is still free. A destination already taken by this very file is a move by link and
+        /// unlink that a crash cut in half: the decision is complete once the link in incoming/ is gone.
+        func takesUp(_ earlier: RecordedDecision) -> Bool {
+            guard spool.exists(earlier.destination) else { return true }
+            movedBefore = spool.isSameFile(file, earlier.destination)
+            return movedBefore
+        }
+        let taken: DecisionTaken, publication: Publication?
         do {
-            try faultInjector?(.deciding, file.name)
-            let (recorded, publication) = try decideAndRecord(file, identity: identity, parsed: parsed, bytes: bytes)
-            return Decided(file: file, parsed: parsed, recorded: recorded, resumed: false, publication: publication)
+            (taken, publication) = try decideAndRecord(file, identity: identity, parsed: parsed, bytes: bytes, takingUp: takesUp)
         } catch where !Failure.isTransient(error) {
             try faultInjector?(.settingAside, file.name)
             let cause = "$: meetingd could not decide this request: \(error)"
@@ -494,6 +485,16 @@ public final class DecisionPipeline {
                 DecisionToRecord(decision: decision, destination: destination)
             }
             return Decided(file: file, parsed: .failure(InvalidRequest(id: decision.requestID, problems: [cause])), recorded: recorded, resumed: false)
+        }
+        switch taken {
+        case let .made(recorded):
+            return Decided(file: file, parsed: parsed, recorded: recorded, resumed: false, publication: publication)
+        case let .takenUp(earlier):
+            if movedBefore {
+                try spool.finishMove(file)
+                return nil
+            }
+            return Decided(file: file, parsed: parsed, recorded: earlier, resumed: true)
         }
     }
 
@@ -506,12 +507,13 @@ public final class DecisionPipeline {
     }
 
     private func decideAndRecord(_ file: IncomingFile, identity: InputIdentity, parsed: Result<ParsedRequest, InvalidRequest>,
-                                 bytes: [UInt8]) throws -> (RecordedDecision, Publication?) {
+                                 bytes: [UInt8], takingUp: (RecordedDecision) throws -> Bool) throws -> (DecisionTaken, Publication?) {
         let decidedAt = decisionTime()
         var published: Publication?
         var reservedName: String?
-        let attempt = {
-            try self.ledger.decideAndRecord(input: identity, decidedAt: decidedAt) { state in
+        func attempt() throws -> DecisionTaken {
+            try self.ledger.decideAndRecord(input: identity, decidedAt: decidedAt, takingUp: takingUp) { state in
+                try self.faultInjector?(.deciding, file.name)
                 published = nil
                 let decision = try self.decider.decide(parsed, state: state)
                 // A withdrawal republishes the stored meeting as cancelled: read in the decision's own transaction,
@@ -542,10 +544,16 @@ public final class DecisionPipeline {
             }
         }
         do {
-            return (try attempt(), published)
-        } catch LedgerError.alreadyDecided {
-            // Another decider recorded the same id and revision first; deciding again now sees that.
-            return (try attempt(), published)
+            let taken: DecisionTaken
+            do {
+                taken = try attempt()
+            } catch LedgerError.alreadyDecided {
+                // Another decider recorded the same id and revision first; deciding again now sees that.
+                taken = try attempt()
+            }
+            // A ledger that decided before it found the earlier decision may have claimed a name for nothing.
+            if case .takenUp = taken, let reservedName { spool.abandonInvalidDestination(reservedName) }
+            return (taken, published)
         } catch {
             if let reservedName { spool.abandonInvalidDestination(reservedName) }
             throw error
@@ -656,3 +664,4 @@ final class SettleReport: @unchecked Sendable {
         }
     }
 }
+

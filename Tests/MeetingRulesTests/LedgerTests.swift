@@ -239,6 +239,51 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(try ledger.approvedCount(), 1)
     }
 
+    /// Crash recovery asks, before a file is decided, whether this node decided the same file before. Every
+    /// backend offers that earlier decision first — also when the rules fail on the file — records nothing
+    /// when it is taken up, and decides anew when it is not.
+    func test_anEarlierDecisionOfTheSameFile_isOfferedFirst_andTakenUpOrDecidedAgain() throws {
+        let ledger = try TestLedger.make(sqlitePath: directory.appendingPathComponent("ledger.sqlite").path)
+        let input = InputIdentity(name: "a.json", digest: "d1")
+        // Milliseconds, as the pipeline's clock gives them: a time read back equals the one recorded.
+        let decidedAt = Date(timeIntervalSince1970: 1_795_000_000.125)
+        func setAside(_ state: any DecisionState) throws -> DecisionToRecord {
+            _ = try state.standing(of: "a")
+            return DecisionToRecord(decision: Decision(verdict: .invalid, requestID: nil, revision: nil, problems: ["$: broken"], settingsVersion: "v"),
+                                    destination: "invalid/a.json")
+        }
+        var offered: [RecordedDecision] = []
+        guard case let .made(first) = try ledger.decideAndRecord(input: input, decidedAt: decidedAt, takingUp: { offered.append($0); return true }, setAside) else {
+            return XCTFail("a file never decided is decided")
+        }
+        XCTAssertEqual(offered, [], "nothing to offer the first time")
+        XCTAssertEqual(try ledger.latestDecision(for: input), first)
+
+        // Decided before: offered whole, and taken up without a second row.
+        let taken = try ledger.decideAndRecord(input: input, decidedAt: decidedAt, takingUp: { offered.append($0); return true }, setAside)
+        guard case let .takenUp(earlier) = taken else { return XCTFail("\(taken)") }
+        XCTAssertEqual(earlier, first)
+        XCTAssertEqual(offered, [first])
+        XCTAssertEqual(try ledger.latestDecision(for: input), first, "nothing recorded")
+
+        // The rules failing on it do not hide it: the earlier decision comes first.
+        struct RulesFailed: Error {}
+        let despiteFailure = try ledger.decideAndRecord(input: input, decidedAt: decidedAt, takingUp: { _ in true }) { _ in throw RulesFailed() }
+        guard case .takenUp(first) = despiteFailure else { return XCTFail("\(despiteFailure)") }
+
+        // Not taken up (its destination holds another file): decided again, a second row.
+        guard case let .made(second) = try ledger.decideAndRecord(input: input, decidedAt: decidedAt, takingUp: { _ in false }, setAside) else {
+            return XCTFail("a decision not taken up is made again")
+        }
+        XCTAssertGreaterThan(second.sequenceNumber, first.sequenceNumber)
+        XCTAssertEqual(try ledger.latestDecision(for: input), second)
+
+        // Another file (other bytes under the same name) has no earlier decision.
+        let other = try ledger.decideAndRecord(input: InputIdentity(name: "a.json", digest: "d2"), decidedAt: decidedAt,
+                                               takingUp: { _ in XCTFail("offered another file's decision"); return true }, setAside)
+        guard case .made = other else { return XCTFail("\(other)") }
+    }
+
     func test_standing_tracksRevisionsAndSequence() throws {
         let ledger = try TestLedger.make(sqlitePath: directory.appendingPathComponent("ledger.sqlite").path)
         try approve(Sample.meeting("s"), in: ledger)

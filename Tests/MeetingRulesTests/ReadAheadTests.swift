@@ -66,6 +66,35 @@ final class ReadAheadTests: XCTestCase {
         XCTAssertFalse(local.calls.contains { $0.hasPrefix("ahead") }, "a local ledger reads when asked")
     }
 
+    /// On PostgreSQL a decision waits twice: once for its standing, its reads and the look for an earlier
+    /// decision of its file (crash recovery), once for its commit.
+    func test_onPostgreSQL_aDecision_looksForAnEarlierOneInTheRoundTripOfItsReads() throws {
+        guard let server = TestLedger.serverURL else { throw XCTSkip("MEETINGD_TEST_POSTGRES is not set (make test-postgresql sets it)") }
+        let ledger = try LedgerOpener.open(try TestLedger.freshDatabase(on: server), node: "a")
+        let decider = Decider(engine: engine)
+        var session: PostgresSession?
+        func decide(_ request: MeetingRequest) throws -> DecisionTaken {
+            try ledger.decideAndRecord(input: InputIdentity(name: "\(request.id).json", digest: "d"), decidedAt: Date(),
+                                       takingUp: { _ in XCTFail("offered an earlier decision of a new file"); return true }) { state in
+                session = (state as? PostgresDecisionState)?.session
+                let decision = try decider.decide(.success(.proposal(request)), state: state)
+                return DecisionToRecord(decision: decision, destination: "approved/\(request.id).r1.json", requestBytes: [0x7B, 0x7D],
+                                        approved: decision.verdict == .approved ? request : nil,
+                                        publication: Publication(vevent: "", timeZone: "Asia/Shanghai", start: request.start, end: request.end, feedKeys: ["all"]),
+                                        subject: DecisionSubject(request))
+            }
+        }
+        // Each statement is prepared the second time the connection sends it, a round trip once.
+        for month in 1...2 { _ = try decide(Sample.meeting("w\(month)", from: "2025-0\(month)-04 09:00", to: "2025-0\(month)-04 10:00", type: .government, attendees: [town])) }
+        let warmed = try XCTUnwrap(session)
+        let before = warmed.roundTrips
+        let taken = try decide(Sample.meeting("m", from: "2025-03-05 09:00", to: "2025-03-05 10:00", type: .government, attendees: [town]))
+        guard case let .made(recorded) = taken else { return XCTFail("\(taken)") }
+        XCTAssertEqual(recorded.decision.verdict, .approved, "\(recorded.decision.assessment.violations)")
+        XCTAssertTrue(session === warmed, "one connection for the deciding thread")
+        XCTAssertEqual(warmed.roundTrips - before, 2, "the look, the standing and the reads in one round trip; the commit in another")
+    }
+
     /// On PostgreSQL: the reads sent ahead answer as the same reads sent one by one, in one round trip.
     func test_onPostgreSQL_readsAhead_answerAsReadOneByOne_inOneRoundTrip() throws {
         guard let server = TestLedger.serverURL else { throw XCTSkip("MEETINGD_TEST_POSTGRES is not set (make test-postgresql sets it)") }
