@@ -17,14 +17,53 @@ public enum SpoolEvent: Sendable, Equatable {
     case tick
 }
 
+/// What inotify has said so far about the names in `incoming/`: kept by the thread that reads the events, as it
+/// reads them, so that a listing made while events wait in the stream still knows every name renamed in by then.
+/// (Kept by the consumer of the stream instead, a request dropped while another was decided stayed unknown until
+/// that decision had settled: a backlog was listed, decided and synced one request at a time.)
+final class IncomingNames: @unchecked Sendable {
+    private let lock = NSLock()
+    private var writing = Set<[UInt8]>()
+    private var completed = Set<[UInt8]>()
+
+    /// Takes `events` in, in order.
+    func apply(_ events: [SpoolEvent]) {
+        lock.withLock {
+            for event in events {
+                switch event {
+                case let .completed(name):
+                    writing.remove(name)
+                    completed.insert(name)
+                case let .writing(name):
+                    writing.insert(name)
+                case let .gone(name):
+                    writing.remove(name)
+                    completed.remove(name)
+                case .overflow:
+                    // Events were lost: a name still open for writing is only guessed at by its age again.
+                    writing.removeAll()
+                case .tick:
+                    break
+                }
+            }
+        }
+    }
+
+    /// Names still open for writing, and names complete (renamed in, or closed after writing).
+    var current: (writing: Set<[UInt8]>, completed: Set<[UInt8]>) {
+        lock.withLock { (writing, completed) }
+    }
+}
+
 /// inotify(7) on one folder, read on a thread of its own and delivered as batches on an AsyncStream.
 public enum InotifyWatch {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }
 
-    /// Events in `folder`, one batch per read, and a `.tick` at least every `tick` seconds.
-    public static func events(in folder: String, tick: Double) throws -> AsyncStream<[SpoolEvent]> {
+    /// Events in `folder`, one batch per read, and a `.tick` at least every `tick` seconds; each batch is taken
+    /// into `names` before it is delivered.
+    static func events(in folder: String, tick: Double, names: IncomingNames) throws -> AsyncStream<[SpoolEvent]> {
         let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard descriptor >= 0 else { throw Failure(description: "inotify_init1: \(String(cString: strerror(errno)))") }
         let mask = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_MODIFY | IN_MOVED_FROM | IN_DELETE)
@@ -52,7 +91,10 @@ public enum InotifyWatch {
                     lastTick = Date()
                     batch.append(.tick)
                 }
-                if !batch.isEmpty { continuation.yield(batch) }
+                if !batch.isEmpty {
+                    names.apply(batch)
+                    continuation.yield(batch)
+                }
             }
         }
         thread.name = "meetingd-inotify"

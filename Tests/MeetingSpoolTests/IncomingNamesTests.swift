@@ -1,0 +1,53 @@
+import Foundation
+@testable import MeetingDaemon
+import XCTest
+
+/// The watcher lists `incoming/` knowing which names inotify announced complete. The thread reading inotify
+/// keeps that knowledge itself, so a request renamed in while a decision runs (and while its event waits in
+/// the stream, unread by the busy watcher) is known at the next listing: a backlog is decided in one pass,
+/// its barriers overlapping its decisions, not one request per pass.
+final class IncomingNamesTests: XCTestCase {
+    func test_namesRenamedIn_areKnown_beforeTheStreamIsRead() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-names-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let names = IncomingNames()
+        let events = try InotifyWatch.events(in: folder.path, tick: 0.5, names: names)
+        // Written under a dot-name, then renamed in whole, as writers should; one written in place, still open.
+        for index in 0..<5 {
+            let hidden = folder.appendingPathComponent(".r\(index)")
+            try Data("{}".utf8).write(to: hidden)
+            XCTAssertEqual(rename(hidden.path, folder.appendingPathComponent("r\(index).json").path), 0)
+        }
+        let descriptor = Glibc.open(folder.appendingPathComponent("open.json").path, O_CREAT | O_WRONLY | O_EXCL, 0o644)
+        XCTAssertGreaterThanOrEqual(descriptor, 0)
+        XCTAssertEqual(write(descriptor, "{", 1), 1)
+        let expected = Set((0..<5).map { Array("r\($0).json".utf8) })
+        let deadline = Date().addingTimeInterval(10)
+        while !expected.isSubset(of: names.current.completed) || !names.current.writing.contains(Array("open.json".utf8)), Date() < deadline {
+            usleep(10_000)
+        }
+        XCTAssertTrue(expected.isSubset(of: names.current.completed), "every name renamed in is known with no one reading the stream")
+        XCTAssertTrue(names.current.writing.contains(Array("open.json".utf8)), "a file open for writing is known as such")
+        XCTAssertFalse(names.current.completed.contains(Array("open.json".utf8)))
+
+        // Closed after writing: complete. Renamed away (decided): forgotten, so a new file of that name is looked at anew.
+        close(descriptor)
+        XCTAssertEqual(rename(folder.appendingPathComponent("r0.json").path, folder.appendingPathComponent(".away").path), 0)
+        while (!names.current.completed.contains(Array("open.json".utf8)) || names.current.completed.contains(Array("r0.json".utf8))),
+              Date() < deadline {
+            usleep(10_000)
+        }
+        XCTAssertTrue(names.current.completed.contains(Array("open.json".utf8)))
+        XCTAssertFalse(names.current.writing.contains(Array("open.json".utf8)))
+        XCTAssertFalse(names.current.completed.contains(Array("r0.json".utf8)))
+        _ = events
+    }
+
+    func test_anOverflow_forgetsWhatWasBeingWritten_butNotWhatIsComplete() {
+        let names = IncomingNames()
+        names.apply([.writing(Array("a".utf8)), .completed(Array("b".utf8)), .overflow])
+        XCTAssertEqual(names.current.writing, [])
+        XCTAssertEqual(names.current.completed, [Array("b".utf8)])
+    }
+}
