@@ -178,8 +178,8 @@ def pgbench_script(statements):
             for match in re.finditer(r"\$(\d+) = (NULL|'(?:[^']|'')*')", parameters, re.S):
                 values[int(match.group(1))] = match.group(2)
         text = re.sub(r"\$(\d+)", lambda m: values.get(int(m.group(1)), "NULL"), sql)
-        if text.startswith("SELECT d.seq, d.input_name"):
-            begun = True  # from the look for an interrupted decision of the file, which every decision makes first
+        if text.startswith("BEGIN ISOLATION LEVEL READ COMMITTED"):
+            begun = True  # the decision's transaction, which opens with the look for an interrupted decision of the file
         if not begun:
             continue  # the schema check and start-up reads are not the decision's work
         # Every decision a new id, unit and input: no unique key is hit twice.
@@ -188,6 +188,8 @@ def pgbench_script(statements):
         body.append(" ".join(text.split()) + ";")
         if text.startswith("COMMIT"):
             break
+    if not body or not body[-1].startswith("COMMIT"):
+        raise SystemExit(f"the floor's script: no decision's transaction found among {len(statements)} statements logged")
     return "\\set k random(1, 1000000000)\n\\set k2 :k + 1\n" + "\n".join(body) + "\n"
 
 

@@ -40,13 +40,20 @@ final class IncomingNames: @unchecked Sendable {
                     writing.remove(name)
                     completed.remove(name)
                 case .overflow:
-                    // Events were lost: a name still open for writing is only guessed at by its age again.
+                    // Events were lost: every name is judged by its age again (and none is kept for ever).
                     writing.removeAll()
+                    completed.removeAll()
                 case .tick:
                     break
                 }
             }
         }
+    }
+
+    /// Forgets `name` once its request has left `incoming/` (before the event of that move arrives): a file
+    /// written in place under the same name next is never taken for complete on the old one's word.
+    func forget(_ name: [UInt8]) {
+        _ = lock.withLock { completed.remove(name) }
     }
 
     /// Names still open for writing, and names complete (renamed in, or closed after writing).

@@ -98,8 +98,10 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
         var eligible: [IncomingFile] = []
         let (beingWritten, announced) = names.current
         for file in files {
-            if beingWritten.contains(file.nameBytes) { continue }
             let age = now - (Double(file.modified.seconds) + Double(file.modified.nanoseconds) / 1e9)
+            // Open for writing: left alone — unless it is no regular file, or unchanged for a rescan's interval
+            // (a name made by link(2) or symlink(2) is created and never closed after writing).
+            if beingWritten.contains(file.nameBytes), file.kind == .regular, age < rescanInterval { continue }
             if !announced.contains(file.nameBytes), file.kind == .regular, age < settleTime {
                 nextRescan = min(nextRescan, Date().addingTimeInterval(settleTime))
                 continue
@@ -125,6 +127,7 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
                         "file": "\(outcome.file)", "seq": "\(outcome.recorded.sequenceNumber)",
                         "rules": "\(decision.assessment.violations.map(\.rule.rawValue).joined(separator: ","))",
                     ])
+                    names.forget(outcome.nameBytes)
                 }
                 decided += outcomes.count
                 remaining -= outcomes.count

@@ -309,8 +309,29 @@ extension Ledger {
     /// On a local file the earlier decision is looked for first: a look costs no round trip.
     public func decideAndRecord(input: InputIdentity, decidedAt: Date, takingUp: (RecordedDecision) throws -> Bool,
                                 _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> DecisionTaken {
-        if let earlier = try latestDecision(for: input), try takingUp(earlier) { return .takenUp(earlier) }
+        let earlier = try EarlierDecisionUnreadable.marking { () -> RecordedDecision? in
+            guard let earlier = try latestDecision(for: input), try takingUp(earlier) else { return nil }
+            return earlier
+        }
+        if let earlier { return .takenUp(earlier) }
         return .made(try decideAndRecord(input: input, decidedAt: decidedAt, decide))
+    }
+}
+
+/// A failure to read or take up an earlier decision of a file, kept apart from the request's own faults: a
+/// file whose earlier decision cannot be read must wait in `incoming/`, never be decided (set aside) again.
+public struct EarlierDecisionUnreadable: ClassifiedFailure, CustomStringConvertible {
+    public let underlying: any Error
+    public var isTransient: Bool { Failure.isTransient(underlying) }
+    public var description: String { "the file's earlier decision cannot be read or taken up: \(underlying)" }
+
+    /// Runs `body`, marking a failure that trying again cannot cure.
+    public static func marking<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch where !Failure.isTransient(error) && !(error is EarlierDecisionUnreadable) {
+            throw EarlierDecisionUnreadable(underlying: error)
+        }
     }
 }
 

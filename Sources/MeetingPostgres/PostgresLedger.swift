@@ -203,7 +203,11 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         do {
             return .made(try decideAndRecord(input: input, decidedAt: decidedAt, lookingForEarlier: true, decide))
         } catch is EarlierDecisionFound {
-            if let earlier = try latestDecision(for: input), try takingUp(earlier) { return .takenUp(earlier) }
+            let earlier = try EarlierDecisionUnreadable.marking { () -> RecordedDecision? in
+                guard let earlier = try latestDecision(for: input), try takingUp(earlier) else { return nil }
+                return earlier
+            }
+            if let earlier { return .takenUp(earlier) }
             return .made(try decideAndRecord(input: input, decidedAt: decidedAt, lookingForEarlier: false, decide))
         }
     }
@@ -231,9 +235,13 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                         "SELECT 1 FROM decision WHERE node = $1 AND input_name = $2 AND input_digest = $3 LIMIT 1",
                         [.text(node), .text(input.name), .text(input.digest)]) : nil
                     let outcome = Result { try decide(PostgresDecisionState(session: session, locksKeys: true)) }
+                    // A lost connection, a deadlock or a timeout: the whole decision is tried again, look included.
+                    if case let .failure(error) = outcome, Failure.isTransient(error) { throw error }
                     // An earlier decision comes first, as when it was looked for before deciding: a request the rules
                     // failed on is taken up too if it was decided before.
-                    if let earlier, try !session.rows(of: earlier).isEmpty { throw EarlierDecisionFound() }
+                    if let earlier, try EarlierDecisionUnreadable.marking({ try !session.rows(of: earlier).isEmpty }) {
+                        throw EarlierDecisionFound()
+                    }
                     return try record(try outcome.get(), input: input, decidedAt: decidedAt, session)
                 }()
                 _ = lock.withLock { uncertainCommits.removeValue(forKey: input) }

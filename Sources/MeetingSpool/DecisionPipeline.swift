@@ -15,7 +15,10 @@ import MeetingRules
 /// burst costs one barrier per hundred, and no request leaves `incoming/` before its group's barrier. While
 /// one group's barrier runs, the next group is decided, and the group after it is read and parsed.
 public final class DecisionPipeline {
-    /// The points between the steps, where tests inject failures.
+    /// The points between the steps, where tests inject failures. `deciding` is reached inside the decision's
+    /// transaction, once per attempt (a deadlock retried, a second try after `alreadyDecided`); on a ledger that
+    /// looks for an earlier decision of the file in the decision's own round trips (PostgreSQL), also for a file
+    /// whose earlier decision is then taken up instead — a fault injected there is then moot.
     public enum Step: Sendable, CaseIterable {
         case reading, deciding, afterLedgerCommit, afterOutputs, afterLogLine
         /// Before a request is set aside: a fault here makes setting it aside fail too.
@@ -475,7 +478,9 @@ public final class DecisionPipeline {
         let taken: DecisionTaken, publication: Publication?
         do {
             (taken, publication) = try decideAndRecord(file, identity: identity, parsed: parsed, bytes: bytes, takingUp: takesUp)
-        } catch where !Failure.isTransient(error) {
+        } catch where !Failure.isTransient(error) && !(error is EarlierDecisionUnreadable) {
+            // The request's own fault (the rules, its name, its outputs' bytes): set aside. A failure to read an
+            // earlier decision of it is not: the group fails, and the file alone is held back in incoming/.
             try faultInjector?(.settingAside, file.name)
             let cause = "$: meetingd could not decide this request: \(error)"
             let decision = Decision(verdict: .invalid, requestID: (try? parsed.get())?.id, revision: nil, problems: [cause],

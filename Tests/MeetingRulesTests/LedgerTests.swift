@@ -271,6 +271,13 @@ final class LedgerTests: XCTestCase {
         let despiteFailure = try ledger.decideAndRecord(input: input, decidedAt: decidedAt, takingUp: { _ in true }) { _ in throw RulesFailed() }
         guard case .takenUp(first) = despiteFailure else { return XCTFail("\(despiteFailure)") }
 
+        // Failing to take it up is no fault of the request's, which must not be set aside (decided again) for it.
+        struct CannotTakeUp: Error {}
+        XCTAssertThrowsError(try ledger.decideAndRecord(input: input, decidedAt: decidedAt, takingUp: { _ in throw CannotTakeUp() }, setAside)) { error in
+            XCTAssertTrue((error as? EarlierDecisionUnreadable)?.underlying is CannotTakeUp, "\(error)")
+        }
+        XCTAssertEqual(try ledger.latestDecision(for: input), first, "nothing recorded")
+
         // Not taken up (its destination holds another file): decided again, a second row.
         guard case let .made(second) = try ledger.decideAndRecord(input: input, decidedAt: decidedAt, takingUp: { _ in false }, setAside) else {
             return XCTFail("a decision not taken up is made again")

@@ -294,6 +294,30 @@ final class HostileSpoolTests: XCTestCase {
         XCTAssertEqual(try spool.logLines().count, 1, "decided once")
     }
 
+    func test_aFileWhoseEarlierDecisionCannotBeRead_isHeldBack_neverDecidedAgain() throws {
+        try XCTSkipIf(TestLedger.onPostgres, "edits the SQLite ledger file itself")
+        let spool = try TestSpool()
+        try spool.drop("a.json", json: requestJSON(id: "a"))
+        try spool.drop("b.json", json: requestJSON(id: "b", unit: "单位b"))
+        let crashing = try spool.pipeline()
+        crashing.faultInjector = { reached, _ in if reached == .afterLedgerCommit { throw RobustnessTests.InjectedCrash() } }
+        XCTAssertThrowsError(try crashing.drain())
+        // The decision committed before the crash, now unreadable.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
+                             spool.url("state/ledger.sqlite").path, "UPDATE decision SET decision_json = 'not json'"]
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        let pipeline = try spool.pipeline()
+        XCTAssertEqual(try pipeline.drain().map(\.file), ["b.json"], "the queue goes on")
+        XCTAssertEqual(spool.files("incoming"), ["a.json"], "a waits")
+        XCTAssertEqual(pipeline.heldBackCount, 1)
+        XCTAssertEqual(spool.files("invalid"), [], "not set aside: that would decide it a second time")
+        XCTAssertEqual(try spool.logLines().count, 1, "b's line only")
+    }
+
     func test_aWithdrawal_ofAMeetingStoredBeforeTheFormatGotStricter_isCancelled() throws {
         try XCTSkipIf(TestLedger.onPostgres, "edits the SQLite ledger file itself")
         let spool = try TestSpool()

@@ -7,7 +7,7 @@ import XCTest
 /// the stream, unread by the busy watcher) is known at the next listing: a backlog is decided in one pass,
 /// its barriers overlapping its decisions, not one request per pass.
 final class IncomingNamesTests: XCTestCase {
-    func test_namesRenamedIn_areKnown_beforeTheStreamIsRead() throws {
+    func test_namesRenamedIn_areKnown_beforeTheStreamIsRead() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("meetingd-names-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -41,13 +41,19 @@ final class IncomingNamesTests: XCTestCase {
         XCTAssertTrue(names.current.completed.contains(Array("open.json".utf8)))
         XCTAssertFalse(names.current.writing.contains(Array("open.json".utf8)))
         XCTAssertFalse(names.current.completed.contains(Array("r0.json".utf8)))
-        _ = events
+        // Reading the stream and stopping stops the thread that watches.
+        let reader = Task { for await _ in events {} }
+        reader.cancel()
+        _ = await reader.value
     }
 
-    func test_anOverflow_forgetsWhatWasBeingWritten_butNotWhatIsComplete() {
+    func test_anOverflow_forgetsEverything_andADecidedNameIsForgotten() {
         let names = IncomingNames()
         names.apply([.writing(Array("a".utf8)), .completed(Array("b".utf8)), .overflow])
-        XCTAssertEqual(names.current.writing, [])
-        XCTAssertEqual(names.current.completed, [Array("b".utf8)])
+        XCTAssertEqual(names.current.writing, [], "events were lost: judged by age again")
+        XCTAssertEqual(names.current.completed, [], "a name whose departure was lost is not kept for ever")
+        names.apply([.completed(Array("c".utf8)), .completed(Array("d".utf8))])
+        names.forget(Array("c".utf8))
+        XCTAssertEqual(names.current.completed, [Array("d".utf8)], "decided and moved away: a new c is not complete on the old one's word")
     }
 }
