@@ -26,7 +26,7 @@ struct FeedPublisher: Service {
         // Passes start every second from a moment of this daemon's own: daemons started together (several
         // offices' nodes on one machine, one `systemctl restart` for all) would otherwise pass at the same
         // instants, and their passes, paced alike, would all return to the foreground at once.
-        try? await Task.sleep(for: interval * Double.random(in: 0..<1))
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval * Double.random(in: 0..<1)) }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // A pass starts every `interval` (a paced pass takes part of it), at least a tenth of it after the last.
             let started = ContinuousClock.now

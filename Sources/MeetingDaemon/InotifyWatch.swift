@@ -7,8 +7,11 @@ import Foundation
 public enum SpoolEvent: Sendable, Equatable {
     /// A name was renamed in or closed after writing: it is complete.
     case completed([UInt8])
-    /// A name was created or written to and is still open.
+    /// A name was written to and is still open.
     case writing([UInt8])
+    /// A name appeared without being renamed in, and was not written to yet: a file just created for writing,
+    /// or a link or symbolic link made there (which nobody writes or closes).
+    case created([UInt8])
     /// A name left (renamed away or deleted).
     case gone([UInt8])
     /// The kernel's queue overflowed: events were lost, so everything must be looked at again.
@@ -24,6 +27,7 @@ public enum SpoolEvent: Sendable, Equatable {
 final class IncomingNames: @unchecked Sendable {
     private let lock = NSLock()
     private var writing = Set<[UInt8]>()
+    private var created = Set<[UInt8]>()
     private var completed = Set<[UInt8]>()
 
     /// Takes `events` in, in order.
@@ -33,15 +37,21 @@ final class IncomingNames: @unchecked Sendable {
                 switch event {
                 case let .completed(name):
                     writing.remove(name)
+                    created.remove(name)
                     completed.insert(name)
                 case let .writing(name):
+                    created.remove(name)
                     writing.insert(name)
+                case let .created(name):
+                    created.insert(name)
                 case let .gone(name):
                     writing.remove(name)
+                    created.remove(name)
                     completed.remove(name)
                 case .overflow:
                     // Events were lost: every name is judged by its age again (and none is kept for ever).
                     writing.removeAll()
+                    created.removeAll()
                     completed.removeAll()
                 case .tick:
                     break
@@ -56,9 +66,10 @@ final class IncomingNames: @unchecked Sendable {
         _ = lock.withLock { completed.remove(name) }
     }
 
-    /// Names still open for writing, and names complete (renamed in, or closed after writing).
-    var current: (writing: Set<[UInt8]>, completed: Set<[UInt8]>) {
-        lock.withLock { (writing, completed) }
+    /// Names written to and still open, names created and not written to yet, and names complete (renamed in,
+    /// or closed after writing).
+    var current: (writing: Set<[UInt8]>, created: Set<[UInt8]>, completed: Set<[UInt8]>) {
+        lock.withLock { (writing, created, completed) }
     }
 }
 
@@ -122,7 +133,8 @@ public enum InotifyWatch {
             offset += 16 + length
             if mask & UInt32(IN_Q_OVERFLOW) != 0 { events.append(.overflow); continue }
             if mask & UInt32(IN_MOVED_TO | IN_CLOSE_WRITE) != 0 { events.append(.completed(name)) }
-            else if mask & UInt32(IN_CREATE | IN_MODIFY) != 0 { events.append(.writing(name)) }
+            else if mask & UInt32(IN_MODIFY) != 0 { events.append(.writing(name)) }
+            else if mask & UInt32(IN_CREATE) != 0 { events.append(.created(name)) }
             else if mask & UInt32(IN_MOVED_FROM | IN_DELETE) != 0 { events.append(.gone(name)) }
         }
         return events

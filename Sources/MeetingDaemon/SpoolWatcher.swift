@@ -58,6 +58,10 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
                 switch event {
                 case .completed:
                     scan = true
+                case let .created(name):
+                    // A link or symbolic link is never closed after writing: looked at now, not at the next rescan.
+                    // (Not a dot-file, which writers rename in whole later and which is never decided.)
+                    scan = scan || name.first != UInt8(ascii: ".")
                 case .writing, .gone:
                     break
                 case .overflow:
@@ -96,12 +100,18 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
             if counters.status != before { notifier.send(counters.status) }
         }
         var eligible: [IncomingFile] = []
-        let (beingWritten, announced) = names.current
+        let (beingWritten, created, announced) = names.current
         for file in files {
-            let age = now - (Double(file.modified.seconds) + Double(file.modified.nanoseconds) / 1e9)
-            // Open for writing: left alone — unless it is no regular file, or unchanged for a rescan's interval
-            // (a name made by link(2) or symlink(2) is created and never closed after writing).
-            if beingWritten.contains(file.nameBytes), file.kind == .regular, age < rescanInterval { continue }
+            let modified = Double(file.modified.seconds) + Double(file.modified.nanoseconds) / 1e9
+            let age = now - modified
+            // Written to and still open: left alone until it is closed (the kernel closes it if its writer dies).
+            if beingWritten.contains(file.nameBytes), file.kind == .regular { continue }
+            // Created and not written to yet: a writer about to write, or a link made with link(2), which nobody
+            // will write or close — so it is left alone for a rescan's interval at most, not for ever.
+            if created.contains(file.nameBytes), file.kind == .regular, age < rescanInterval {
+                nextRescan = min(nextRescan, Date(timeIntervalSince1970: modified + rescanInterval))
+                continue
+            }
             if !announced.contains(file.nameBytes), file.kind == .regular, age < settleTime {
                 nextRescan = min(nextRescan, Date().addingTimeInterval(settleTime))
                 continue

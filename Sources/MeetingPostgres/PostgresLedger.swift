@@ -226,14 +226,14 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
                     // A COMMIT whose answer was lost with its connection may have committed: that decision is
                     // this one, found by this node, its file and the time it was made — not a second copy.
                     if let uncertain = lock.withLock({ uncertainCommits[input] }),
-                       let committed = try decision(of: input, decidedAt: uncertain, session) {
+                       let committed = try EarlierDecisionUnreadable.marking({ try decision(of: input, decidedAt: uncertain, session) }) {
                         return { committed }
                     }
                     // This node's, as `latestDecision` looks; sent first, so a failure of the rules' statements
                     // (which aborts the transaction) cannot spoil its answer.
-                    let earlier = lookingForEarlier ? try session.sendForLater(
+                    let earlier = lookingForEarlier ? try EarlierDecisionUnreadable.marking { try session.sendForLater(
                         "SELECT 1 FROM decision WHERE node = $1 AND input_name = $2 AND input_digest = $3 LIMIT 1",
-                        [.text(node), .text(input.name), .text(input.digest)]) : nil
+                        [.text(node), .text(input.name), .text(input.digest)]) } : nil
                     let outcome = Result { try decide(PostgresDecisionState(session: session, locksKeys: true)) }
                     // A lost connection, a deadlock or a timeout: the whole decision is tried again, look included.
                     if case let .failure(error) = outcome, Failure.isTransient(error) { throw error }

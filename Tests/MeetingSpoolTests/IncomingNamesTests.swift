@@ -30,6 +30,16 @@ final class IncomingNamesTests: XCTestCase {
         XCTAssertTrue(expected.isSubset(of: names.current.completed), "every name renamed in is known with no one reading the stream")
         XCTAssertTrue(names.current.writing.contains(Array("open.json".utf8)), "a file open for writing is known as such")
         XCTAssertFalse(names.current.completed.contains(Array("open.json".utf8)))
+        XCTAssertFalse(names.current.created.contains(Array("open.json".utf8)), "written to: no longer only created")
+
+        // A hard link made there is created, and never written to nor closed: only created, never "being written".
+        let elsewhere = folder.appendingPathComponent(".elsewhere")
+        try Data("{}".utf8).write(to: elsewhere)
+        XCTAssertEqual(link(elsewhere.path, folder.appendingPathComponent("linked.json").path), 0)
+        while !names.current.created.contains(Array("linked.json".utf8)), Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(names.current.created.contains(Array("linked.json".utf8)))
+        XCTAssertFalse(names.current.writing.contains(Array("linked.json".utf8)))
+        XCTAssertFalse(names.current.completed.contains(Array("linked.json".utf8)))
 
         // Closed after writing: complete. Renamed away (decided): forgotten, so a new file of that name is looked at anew.
         close(descriptor)
@@ -49,8 +59,9 @@ final class IncomingNamesTests: XCTestCase {
 
     func test_anOverflow_forgetsEverything_andADecidedNameIsForgotten() {
         let names = IncomingNames()
-        names.apply([.writing(Array("a".utf8)), .completed(Array("b".utf8)), .overflow])
+        names.apply([.writing(Array("a".utf8)), .created(Array("e".utf8)), .completed(Array("b".utf8)), .overflow])
         XCTAssertEqual(names.current.writing, [], "events were lost: judged by age again")
+        XCTAssertEqual(names.current.created, [])
         XCTAssertEqual(names.current.completed, [], "a name whose departure was lost is not kept for ever")
         names.apply([.completed(Array("c".utf8)), .completed(Array("d".utf8))])
         names.forget(Array("c".utf8))
