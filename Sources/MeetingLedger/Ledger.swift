@@ -309,12 +309,17 @@ extension Ledger {
     /// On a local file the earlier decision is looked for first: a look costs no round trip.
     public func decideAndRecord(input: InputIdentity, decidedAt: Date, takingUp: (RecordedDecision) throws -> Bool,
                                 _ decide: (any DecisionState) throws -> DecisionToRecord) throws -> DecisionTaken {
-        let earlier = try EarlierDecisionUnreadable.marking { () -> RecordedDecision? in
+        if let earlier = try earlierDecision(of: input, takenUpBy: takingUp) { return .takenUp(earlier) }
+        return .made(try decideAndRecord(input: input, decidedAt: decidedAt, decide))
+    }
+
+    /// The latest decision of `input`, if there is one and `takingUp` takes it up; a failure to read it or take
+    /// it up is marked `EarlierDecisionUnreadable`.
+    public func earlierDecision(of input: InputIdentity, takenUpBy takingUp: (RecordedDecision) throws -> Bool) throws -> RecordedDecision? {
+        try EarlierDecisionUnreadable.marking {
             guard let earlier = try latestDecision(for: input), try takingUp(earlier) else { return nil }
             return earlier
         }
-        if let earlier { return .takenUp(earlier) }
-        return .made(try decideAndRecord(input: input, decidedAt: decidedAt, decide))
     }
 }
 

@@ -203,11 +203,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
         do {
             return .made(try decideAndRecord(input: input, decidedAt: decidedAt, lookingForEarlier: true, decide))
         } catch is EarlierDecisionFound {
-            let earlier = try EarlierDecisionUnreadable.marking { () -> RecordedDecision? in
-                guard let earlier = try latestDecision(for: input), try takingUp(earlier) else { return nil }
-                return earlier
-            }
-            if let earlier { return .takenUp(earlier) }
+            if let earlier = try earlierDecision(of: input, takenUpBy: takingUp) { return .takenUp(earlier) }
             return .made(try decideAndRecord(input: input, decidedAt: decidedAt, lookingForEarlier: false, decide))
         }
     }

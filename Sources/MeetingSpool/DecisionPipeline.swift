@@ -460,10 +460,10 @@ public final class DecisionPipeline {
         }
     }
 
-    /// Records the decision of a read file in the group's transaction. A failure that retrying cannot cure
-    /// (a bug, content nothing else handles) is recorded instead as the request set aside: invalid, with the
-    /// cause as its problem, so the queue moves on and the request is kept whole.
-    /// The file's decision, or nil when an interrupted run had decided it and moved it all but the last step.
+    /// Records the decision of a read file in the group's transaction, or takes up the one an interrupted run
+    /// recorded (nil when that run had moved the file all but its last step). A failure that retrying cannot
+    /// cure (a bug, content nothing else handles) is recorded instead as the request set aside: invalid, with
+    /// the cause as its problem, so the queue moves on and the request is kept whole.
     private func decide(_ input: ReadFile) throws -> Decided? {
         let (file, bytes, identity, parsed) = (input.file, input.bytes, input.identity, input.parsed)
         var movedBefore = false
@@ -669,4 +669,3 @@ final class SettleReport: @unchecked Sendable {
         }
     }
 }
-
