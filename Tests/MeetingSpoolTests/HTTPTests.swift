@@ -76,6 +76,8 @@ final class HTTPTests: XCTestCase {
         XCTAssertNotNil(notify.waitFor("READY=1"), daemon.stderr)
         XCTAssertTrue(eventually { spool.files("approved").contains("a.ics") })
         XCTAssertTrue(eventually { ((try? spool.text("feeds/all.ics")) ?? "").contains("UID:a@meetingd") })
+        // The index is written after the feeds, by the same pass (which starts at a moment of the daemon's own).
+        XCTAssertTrue(eventually { ((try? spool.text("feeds/index.json")) ?? "").contains("all.ics") })
         return (daemon, port)
     }
 
