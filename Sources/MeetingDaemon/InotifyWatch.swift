@@ -29,6 +29,7 @@ final class IncomingNames: @unchecked Sendable {
     private var writing = Set<[UInt8]>()
     private var created = Set<[UInt8]>()
     private var completed = Set<[UInt8]>()
+    private var completions = 0
 
     /// Takes `events` in, in order.
     func apply(_ events: [SpoolEvent]) {
@@ -39,6 +40,7 @@ final class IncomingNames: @unchecked Sendable {
                     writing.remove(name)
                     created.remove(name)
                     completed.insert(name)
+                    completions += 1
                 case let .writing(name):
                     created.remove(name)
                     writing.insert(name)
@@ -65,6 +67,9 @@ final class IncomingNames: @unchecked Sendable {
     func forget(_ name: [UInt8]) {
         _ = lock.withLock { completed.remove(name) }
     }
+
+    /// How many names were announced complete so far: when it has not changed, no request arrived since.
+    var completionCount: Int { lock.withLock { completions } }
 
     /// Names written to and still open, names created and not written to yet, and names complete (renamed in,
     /// or closed after writing).

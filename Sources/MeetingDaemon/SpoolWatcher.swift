@@ -19,6 +19,8 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
     private let rescanInterval: Double
     /// A file found by a scan (not announced by inotify) and modified this recently may still be being written.
     private let settleTime: Double = 1
+    /// How long one pass over `incoming/` goes on taking in requests that arrive while it decides.
+    private let passLimit: Double = 1
 
     /// Names inotify announced as complete or still being written, up to date even while a decision runs.
     private let names = IncomingNames()
@@ -83,13 +85,13 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
         if let newSettings = settings.takePending() { pipeline.apply(settings: newSettings) }
         nextRescan = Date().addingTimeInterval(rescanInterval)
         let files: [IncomingFile]
+        let completionsBeforeListing = names.completionCount
         do {
             files = try pipeline.spool.waitingFiles()
         } catch {
             fail("\(error)")
             return
         }
-        let now = Date().timeIntervalSince1970
         var decided = 0
         var remaining = files.count
         defer {
@@ -99,28 +101,18 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
             metrics.waiting(remaining)
             if counters.status != before { notifier.send(counters.status) }
         }
-        var eligible: [IncomingFile] = []
-        let (beingWritten, created, announced) = names.current
-        for file in files {
-            let modified = Double(file.modified.seconds) + Double(file.modified.nanoseconds) / 1e9
-            let age = now - modified
-            // Written to and still open: left alone until it is closed (the kernel closes it if its writer dies).
-            if beingWritten.contains(file.nameBytes), file.kind == .regular { continue }
-            // Created and not written to yet: a writer about to write, or a link made with link(2), which nobody
-            // will write or close — so it is left alone for a rescan's interval at most, not for ever.
-            if created.contains(file.nameBytes), file.kind == .regular, age < rescanInterval {
-                nextRescan = min(nextRescan, Date(timeIntervalSince1970: modified + rescanInterval))
-                continue
-            }
-            if !announced.contains(file.nameBytes), file.kind == .regular, age < settleTime {
-                nextRescan = min(nextRescan, Date().addingTimeInterval(settleTime))
-                continue
-            }
-            eligible.append(file)
+        let eligible = self.eligible(files)
+        // Requests renamed in while this pass decides are decided in it too (see `ArrivalsDuringPass`).
+        var arrivals = ArrivalsDuringPass(names: names, spool: pipeline.spool, listed: eligible, completionsBeforeListing: completionsBeforeListing,
+                                          until: Date().addingTimeInterval(passLimit), eligible: self.eligible)
+        let arrivedSince = { () -> [IncomingFile] in
+            let arrived = arrivals.take()
+            remaining += arrived.count
+            return arrived
         }
         var started = ContinuousClock.now
         do {
-            try pipeline.process(groupsOf: eligible, continuing: { !Task.isShuttingDownGracefully }) { outcomes in
+            try pipeline.process(groupsOf: eligible, continuing: { !Task.isShuttingDownGracefully }, more: arrivedSince) { outcomes in
                 let perDecision = (ContinuousClock.now - started) / outcomes.count
                 started = ContinuousClock.now
                 recovered()
@@ -152,6 +144,30 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
         metrics.heldBack(pipeline.heldBackCount)
     }
 
+    /// The files of `files` to decide now; the others wait for a later pass, which `nextRescan` is brought
+    /// forward for when nothing else will announce it.
+    private func eligible(_ files: [IncomingFile]) -> [IncomingFile] {
+        let now = Date().timeIntervalSince1970
+        let (beingWritten, created, announced) = names.current
+        return files.filter { file in
+            let modified = Double(file.modified.seconds) + Double(file.modified.nanoseconds) / 1e9
+            let age = now - modified
+            // Written to and still open: left alone until it is closed (the kernel closes it if its writer dies).
+            if beingWritten.contains(file.nameBytes), file.kind == .regular { return false }
+            // Created and not written to yet: a writer about to write, or a link made with link(2), which nobody
+            // will write or close — so it is left alone for a rescan's interval at most, not for ever.
+            if created.contains(file.nameBytes), file.kind == .regular, age < rescanInterval {
+                nextRescan = min(nextRescan, Date(timeIntervalSince1970: modified + rescanInterval))
+                return false
+            }
+            if !announced.contains(file.nameBytes), file.kind == .regular, age < settleTime {
+                nextRescan = min(nextRescan, Date().addingTimeInterval(settleTime))
+                return false
+            }
+            return true
+        }
+    }
+
     private func fail(_ message: String) {
         retryDelay = min(max(retryDelay * 2, 0.5), 60)
         retryAt = Date().addingTimeInterval(retryDelay)
@@ -169,5 +185,45 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
         metrics.blocked(nil)
         retryAt = nil
         retryDelay = 0
+    }
+}
+
+/// The requests renamed into `incoming/` while a pass decides, handed to that pass as soon as those before them
+/// are decided, rather than after the pass's last barrier, a wake-up and a new listing (measured with three
+/// nodes: 18–20 ms from drop to listing at the 90th percentile). inotify names them (`IncomingNames`), so only
+/// those names are looked up, and only when a name was announced complete since the last look. Arrivals are
+/// taken until `until`: a settings reload and the status wait for the pass's end, which a steady stream of
+/// requests must not put off for ever.
+struct ArrivalsDuringPass {
+    private let names: IncomingNames
+    private let spool: SpoolDirectory
+    private let until: Date
+    private let eligible: ([IncomingFile]) -> [IncomingFile]
+    /// Every name handed to the pass so far.
+    private var handed: Set<[UInt8]>
+    private var completionsSeen: Int
+
+    /// `completionsBeforeListing`: `names.completionCount` read before `listed` was listed, so that a name
+    /// announced during the listing is looked at.
+    init(names: IncomingNames, spool: SpoolDirectory, listed: [IncomingFile], completionsBeforeListing: Int, until: Date,
+         eligible: @escaping ([IncomingFile]) -> [IncomingFile]) {
+        self.names = names
+        self.spool = spool
+        self.until = until
+        self.eligible = eligible
+        handed = Set(listed.map(\.nameBytes))
+        completionsSeen = completionsBeforeListing
+    }
+
+    /// The requests announced complete since the last call and not handed yet, in arrival order, among those
+    /// `eligible` lets through; none after `until`.
+    mutating func take(now: Date = Date()) -> [IncomingFile] {
+        let completions = names.completionCount
+        guard completions != completionsSeen, now < until else { return [] }
+        completionsSeen = completions
+        let named = names.current.completed.subtracting(handed).compactMap(spool.waitingFile(named:))
+        let arrived = eligible(SpoolDirectory.inArrivalOrder(named))
+        handed.formUnion(arrived.map(\.nameBytes))
+        return arrived
     }
 }

@@ -103,19 +103,30 @@ public final class DecisionPipeline {
     /// `continuing` turns false or a transient step fails (a full disk, a busy ledger); that failure is thrown
     /// after the group in flight has settled or failed too, and the requests not settled stay waiting.
     ///
+    /// `more` is asked for requests that arrived since, each time every request given so far has been
+    /// decided: they are decided in the same run, after the group in flight, instead of waiting for its barrier
+    /// and a new listing. It returns none to end the run (the default), and is not asked once `continuing`
+    /// turns false.
+    ///
     /// A failure that trying again cannot cure never stops the queue. A request whose own decision or
     /// outputs fail that way is set aside (`invalid/` with a note naming the cause) and the rest go on; one
     /// that fails a whole group's transaction is found by deciding that group again one request at a time,
     /// and a request that still fails alone is held back in `incoming/` (`heldBack`) while the rest go on.
     public func process(groupsOf files: [IncomingFile], continuing: () -> Bool = { true },
-                        settled: ([Outcome]) -> Void) throws {
+                        more: () -> [IncomingFile] = { [] }, settled: ([Outcome]) -> Void) throws {
         // A held-back file that is gone or was replaced (new time or size) is tried again.
         heldBack.formIntersection(files.map(HeldBack.init))
         var remaining = files.filter { !heldBack.contains(HeldBack($0)) }
+        /// What arrived since is decided after `remaining`, and is part of it if a failure has to be sorted out.
+        func arrivals() -> [IncomingFile] {
+            let arrived = more().filter { !heldBack.contains(HeldBack($0)) }
+            remaining += arrived
+            return arrived
+        }
         while !remaining.isEmpty {
             var settledNames = Set<[UInt8]>()
             do {
-                try processGroups(remaining, continuing: continuing) { outcomes in
+                try processGroups(remaining, continuing: continuing, more: arrivals) { outcomes in
                     settledNames.formUnion(outcomes.map(\.nameBytes))
                     settled(outcomes)
                 }
@@ -136,6 +147,8 @@ public final class DecisionPipeline {
                     }
                 }
                 remaining.removeFirst(suspects.count)
+                // What arrived while the suspects were decided alone is not left for another run.
+                if remaining.isEmpty, continuing() { _ = arrivals() }
             }
         }
     }
@@ -172,11 +185,20 @@ public final class DecisionPipeline {
         if heldBack.insert(HeldBack(file)).inserted { heldBackCauses.append((file.name, cause)) }
     }
 
-    private func processGroups(_ files: [IncomingFile], continuing: () -> Bool, settled: ([Outcome]) -> Void) throws {
+    private func processGroups(_ files: [IncomingFile], continuing: () -> Bool, more: () -> [IncomingFile] = { [] },
+                               settled: ([Outcome]) -> Void) throws {
         let size = max(1, batchSize)
-        let groups = stride(from: 0, to: files.count, by: size).map { Array(files[$0..<min($0 + size, files.count)]) }
+        var waiting = files[...]
+        /// The next group to read: from `files`, then from what arrived since, asked for once those are all taken.
+        func readNextGroup() -> Pending<[ReadFile]>? {
+            if waiting.isEmpty, continuing() { waiting = more()[...] }
+            guard !waiting.isEmpty else { return nil }
+            let group = Array(waiting.prefix(size))
+            waiting.removeFirst(group.count)
+            return reader.start { try group.map(self.read) }
+        }
         var inFlight: [Decided] = []
-        var reading = groups.isEmpty ? nil : reader.start { try groups[0].map(self.read) }
+        var reading = readNextGroup()
         /// Reports a group that has settled (or failed to): what the settling thread found is taken here.
         func report(_ group: [Decided]) {
             let found = settleReport.take()
@@ -191,10 +213,9 @@ public final class DecisionPipeline {
             if !outcomes.isEmpty { settled(outcomes) }
         }
         do {
-            for index in groups.indices {
-                guard let current = reading, continuing() else { break }
+            while let current = reading, continuing() {
                 let readFiles = try current.wait()
-                reading = index + 1 < groups.count ? reader.start { try groups[index + 1].map(self.read) } : nil
+                reading = readNextGroup()
                 let decided = try record(readFiles)
                 // The group settling is reported once it is done, or by the catch below if that fails.
                 try settling.waitForPrevious()
@@ -202,6 +223,8 @@ public final class DecisionPipeline {
                 inFlight = []
                 settling.start { try self.settle(decided) }
                 inFlight = decided
+                // What arrived while this group was decided goes on now, while its barrier runs.
+                if reading == nil { reading = readNextGroup() }
             }
         } catch {
             _ = try? reading?.wait()

@@ -101,21 +101,34 @@ public final class SpoolDirectory: @unchecked Sendable {
             let nameBytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 Array(raw.prefix { $0 != 0 })
             }
-            guard nameBytes.first != UInt8(ascii: "."), nameBytes.count > 5, nameBytes.suffix(5).elementsEqual(".json".utf8) else { continue }
-            var info = stat()
-            let found = nameBytes.withCString { fstatat(fd(.incoming), $0, &info, AT_SYMLINK_NOFOLLOW) }
-            guard found == 0 else { continue }  // gone since readdir: someone else took it
-            let kind: IncomingFile.Kind
-            switch info.st_mode & S_IFMT {
-            case S_IFREG: kind = .regular
-            case S_IFLNK: kind = .symbolicLink
-            case S_IFDIR: kind = .directory
-            default: kind = .other
-            }
-            files.append(IncomingFile(nameBytes: nameBytes, name: Self.displayName(nameBytes),
-                                      modified: (Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)), kind: kind, size: Int(info.st_size)))
+            if let file = waitingFile(named: nameBytes) { files.append(file) }
         }
-        return files.sorted { a, b in
+        return Self.inArrivalOrder(files)
+    }
+
+    /// The request file waiting in `incoming/` under `nameBytes`, if there is one there now and the name is a
+    /// request's (as `waitingFiles()` judges it): a name the caller learnt of otherwise (inotify) is looked up
+    /// without listing the whole folder.
+    public func waitingFile(named nameBytes: [UInt8]) -> IncomingFile? {
+        guard nameBytes.first != UInt8(ascii: "."), nameBytes.count > 5, nameBytes.suffix(5).elementsEqual(".json".utf8),
+              !nameBytes.contains(UInt8(ascii: "/")), !nameBytes.contains(0) else { return nil }
+        var info = stat()
+        let found = nameBytes.withCString { fstatat(fd(.incoming), $0, &info, AT_SYMLINK_NOFOLLOW) }
+        guard found == 0 else { return nil }  // gone since it was named: someone else took it
+        let kind: IncomingFile.Kind
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: kind = .regular
+        case S_IFLNK: kind = .symbolicLink
+        case S_IFDIR: kind = .directory
+        default: kind = .other
+        }
+        return IncomingFile(nameBytes: nameBytes, name: Self.displayName(nameBytes),
+                            modified: (Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)), kind: kind, size: Int(info.st_size))
+    }
+
+    /// `files` in arrival order: modification time, then name bytes.
+    public static func inArrivalOrder(_ files: [IncomingFile]) -> [IncomingFile] {
+        files.sorted { a, b in
             if a.modified != b.modified { return a.modified < b.modified }
             return a.nameBytes.lexicographicallyPrecedes(b.nameBytes)
         }

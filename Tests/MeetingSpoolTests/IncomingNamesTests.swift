@@ -1,5 +1,6 @@
 import Foundation
 @testable import MeetingDaemon
+import MeetingSpool
 import XCTest
 
 /// The watcher lists `incoming/` knowing which names inotify announced complete. The thread reading inotify
@@ -66,5 +67,42 @@ final class IncomingNamesTests: XCTestCase {
         names.apply([.completed(Array("c".utf8)), .completed(Array("d".utf8))])
         names.forget(Array("c".utf8))
         XCTAssertEqual(names.current.completed, [Array("d".utf8)], "decided and moved away: a new c is not complete on the old one's word")
+    }
+
+    /// What a pass takes in while it decides: only names announced complete since it last looked, not handed
+    /// yet, still there and a request's, in arrival order, as the watcher's rules let them through; nothing
+    /// once its time is up.
+    func test_arrivalsDuringAPass_areTheNewNamesAnnounced_inArrivalOrder() throws {
+        let spool = try TestSpool()
+        let directory = try SpoolDirectory(root: spool.root.path)
+        let names = IncomingNames()
+        let bytes = { (name: String) in Array(name.utf8) }
+        try spool.drop("listed.json", json: "{}")
+        names.apply([.completed(bytes("listed.json"))])
+        let listed = try directory.waitingFiles()
+        let start = Date()
+        var vetted: [[String]] = []
+        var arrivals = ArrivalsDuringPass(names: names, spool: directory, listed: listed, completionsBeforeListing: names.completionCount,
+                                          until: start.addingTimeInterval(1)) { files in
+            vetted.append(files.map(\.name))
+            return files.filter { $0.name != "refused.json" }
+        }
+        XCTAssertEqual(arrivals.take(now: start).map(\.name), [], "nothing announced since the listing: nothing looked up")
+        XCTAssertEqual(vetted, [], "not even asked")
+
+        // Dropped in one order, announced in another: taken in arrival order (modification time), the listed one
+        // not again, a name gone since its announcement and a name that is no request's left out.
+        try spool.drop("second.json", json: "{}")
+        try spool.drop("first-announced.json", json: "{}")
+        try spool.drop("refused.json", json: "{}")
+        names.apply([.completed(bytes("first-announced.json")), .completed(bytes("second.json")), .completed(bytes("listed.json")),
+                     .completed(bytes("gone.json")), .completed(bytes("notes.txt")), .completed(bytes("refused.json"))])
+        XCTAssertEqual(arrivals.take(now: start).map(\.name), ["second.json", "first-announced.json"])
+        XCTAssertEqual(vetted.last, ["second.json", "first-announced.json", "refused.json"], "the watcher's rules judge what is there")
+        XCTAssertEqual(arrivals.take(now: start).map(\.name), [], "handed once")
+
+        try spool.drop("third.json", json: "{}")
+        names.apply([.completed(bytes("third.json"))])
+        XCTAssertEqual(arrivals.take(now: start.addingTimeInterval(1)).map(\.name), [], "the pass's time is up: left to the next pass")
     }
 }

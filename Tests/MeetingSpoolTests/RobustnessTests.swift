@@ -64,6 +64,68 @@ final class RobustnessTests: XCTestCase {
         XCTAssertEqual(try spool.pipeline().drain().map(\.file), ["c.json", "d.json"])
     }
 
+    /// A daemon's pass asks for what arrived while it decided (`more`) and decides it in the same run, after
+    /// what came before, in groups as usual; a request that fails even alone is held back there as anywhere;
+    /// nothing is asked for once the run is to stop.
+    func test_requestsArrivingDuringARun_areDecidedInIt_inOrder_andAFaultyOneIsHeldBack() throws {
+        for batch in [1, 2] {
+            let spool = try TestSpool()
+            try spool.drop("a.json", json: requestJSON(id: "a", unit: "单位a"))
+            let pipeline = try spool.pipeline()
+            pipeline.batchSize = batch
+            var announced: [String] = []
+            var droppedD = false
+            pipeline.faultInjector = { reached, file in
+                guard reached == .deciding || reached == .settingAside else { return }
+                if file == "a.json", !announced.contains("b.json") {
+                    try spool.drop("b.json", json: requestJSON(id: "b", unit: "单位b"))
+                    try spool.drop("c.json", json: requestJSON(id: "c", unit: "单位c"))
+                    announced += ["c.json", "b.json"]  // announced out of order: decided in arrival order
+                }
+                if file == "b.json" { throw HostileSpoolTests.PoisonFault() }  // its decision and setting it aside fail
+                if file == "c.json", !droppedD {
+                    droppedD = true
+                    try spool.drop("d.json", json: requestJSON(id: "d", unit: "单位d"))
+                    announced.append("d.json")
+                }
+            }
+            var asked = 0
+            let more = { () -> [IncomingFile] in
+                asked += 1
+                defer { announced = [] }
+                return SpoolDirectory.inArrivalOrder(announced.compactMap { pipeline.spool.waitingFile(named: Array($0.utf8)) })
+            }
+            var decided: [String] = []
+            try pipeline.process(groupsOf: try pipeline.spool.waitingFiles(), more: more) { decided += $0.map(\.file) }
+            let context = "batch \(batch)"
+            XCTAssertEqual(decided, ["a.json", "c.json", "d.json"], context)
+            XCTAssertEqual(spool.files("incoming"), ["b.json"], "\(context): held back where it was")
+            XCTAssertEqual(pipeline.takeHeldBack().map(\.name), ["b.json"], context)
+            XCTAssertEqual(try spool.logLines().map { $0["input"]!.serialized }, [#""incoming/a.json""#, #""incoming/c.json""#, #""incoming/d.json""#],
+                           "\(context): one decision each, in arrival order")
+            XCTAssertGreaterThanOrEqual(asked, 2, context)
+
+            // Stopping while e is decided: f, which arrived meanwhile, is not asked for and waits.
+            try spool.drop("e.json", json: requestJSON(id: "e", unit: "单位e"))
+            var stopping = false
+            pipeline.faultInjector = { reached, file in
+                if reached == .deciding, file == "e.json", !stopping {
+                    stopping = true
+                    try spool.drop("f.json", json: requestJSON(id: "f", unit: "单位f"))
+                    announced.append("f.json")
+                }
+            }
+            asked = 0
+            decided = []
+            try pipeline.process(groupsOf: [pipeline.spool.waitingFile(named: Array("e.json".utf8))!], continuing: { !stopping }, more: more) {
+                decided += $0.map(\.file)
+            }
+            XCTAssertEqual(decided, ["e.json"], context)
+            XCTAssertEqual(asked, 1, "\(context): asked once while e was read, not after the stop")
+            XCTAssertEqual(spool.files("incoming"), ["b.json", "f.json"], context)
+        }
+    }
+
     func test_groupCommit_decidesExactlyAsOneByOne_andACrashedGroupIsFinished() throws {
         func run(batch: Int, crashAt step: DecisionPipeline.Step?) throws -> [String] {
             let spool = try TestSpool()
