@@ -270,6 +270,20 @@ final class LedgerTests: XCTestCase {
         struct RulesFailed: Error {}
         let despiteFailure = try ledger.decideAndRecord(input: input, decidedAt: decidedAt, takingUp: { _ in true }) { _ in throw RulesFailed() }
         guard case .takenUp(first) = despiteFailure else { return XCTFail("\(despiteFailure)") }
+        // Failing transiently (a lost connection, a timeout): nothing recorded and nothing set aside. SQLite looks
+        // first and takes the earlier decision up at once; PostgreSQL, whose look travels with the rules' reads,
+        // throws the failure so that the request waits — and its next try takes the earlier decision up.
+        struct RulesBusy: ClassifiedFailure { var isTransient: Bool { true } }
+        do {
+            let busy = try ledger.decideAndRecord(input: input, decidedAt: decidedAt, takingUp: { _ in true }) { _ in throw RulesBusy() }
+            guard case .takenUp(first) = busy else { return XCTFail("\(busy)") }
+        } catch {
+            XCTAssertTrue(Failure.isTransient(error), "a transient failure stays transient, never a fault of the request: \(error)")
+        }
+        XCTAssertEqual(try ledger.latestDecision(for: input), first, "nothing recorded")
+        guard case .takenUp(first) = try ledger.decideAndRecord(input: input, decidedAt: decidedAt, takingUp: { _ in true }, setAside) else {
+            return XCTFail("once the failure passes, the earlier decision is taken up")
+        }
 
         // Failing to take it up is no fault of the request's, which must not be set aside (decided again) for it.
         struct CannotTakeUp: Error {}
