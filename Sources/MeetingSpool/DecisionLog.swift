@@ -4,16 +4,18 @@ import Glibc
 import Foundation
 import MeetingModel
 
-/// `log/decisions.jsonl`: one JSON line per decision, appended (synced by the spool's barrier). Each line carries the ledger's
+/// `log/decisions.jsonl`: one JSON line per decision, appended (synced by the spool's barrier, or by `sync()`). Each line carries the ledger's
 /// decision number (`seq`), so after a crash a decision whose line was already written is not logged twice, and one
 /// whose line was not is logged even when newer decisions were logged first.
 public final class DecisionLog: @unchecked Sendable {
     private let descriptor: Int32
+    private let path: String
     /// The decision number of the last complete line.
     public private(set) var lastLoggedSequence: Int64 = 0
 
     public init(spool: SpoolDirectory) throws {
         descriptor = try spool.openFile(.log, SpoolNames.decisionLog, flags: O_RDWR | O_CREAT | O_APPEND)
+        path = spool.path(.log, SpoolNames.decisionLog)
         try recoverTail()
     }
 
@@ -62,6 +64,11 @@ public final class DecisionLog: @unchecked Sendable {
 
     /// Appends `line` for decision `sequenceNumber` unless that decision is already in the log. The line
     /// reaches the disk with the spool's next barrier.
+    /// Makes every line appended so far durable (the log's own data and size; nothing else on the disk).
+    public func sync() throws {
+        guard fdatasync(descriptor) == 0 else { throw SpoolError("cannot sync", path) }
+    }
+
     public func append(_ line: JSONValue, sequenceNumber: Int64) throws {
         guard !logged.contains(sequenceNumber), sequenceNumber >= oldestRemembered else { return }
         let bytes = Array((line.serialized + "\n").utf8)

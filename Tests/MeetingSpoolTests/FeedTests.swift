@@ -323,4 +323,27 @@ final class FeedTests: XCTestCase {
         XCTAssertEqual(try pipeline.feeds.flush(), 0)
         XCTAssertEqual(ownBarriers, 1)
     }
+
+    /// Decisions on a shared ledger make no barrier of the whole file system: a busy daemon's pass whose feeds
+    /// waited `throughSyncInterval` for one syncs itself to record what they reflect, once.
+    func test_aBusyPass_syncsItselfToRecordWhatTheFeedsReflect_onceTheyWaitedTooLong() throws {
+        let spool = try TestSpool()
+        let pipeline = try spool.pipeline()
+        pipeline.feeds.recordsThroughAtOnce = false
+        pipeline.feeds.catchUpInterval = 0
+        var ownBarriers = 0
+        pipeline.feeds.beforeBarrier = { ownBarriers += 1 }
+        func note() -> String? { try? spool.text("feeds/.meetingd-feeds-through") }
+        try spool.drop("a.json", json: requestJSON(id: "a", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
+        _ = try pipeline.drain()
+        XCTAssertNil(note(), "waited less than \(pipeline.feeds.throughSyncInterval) s: left to a barrier to come")
+        XCTAssertEqual(ownBarriers, 0)
+        pipeline.feeds.throughSyncInterval = 0
+        try spool.drop("b.json", json: requestJSON(id: "b", start: "2030-03-19T09:00:00+08:00", end: "2030-03-19T11:00:00+08:00"))
+        _ = try pipeline.drain()
+        XCTAssertEqual(note(), "2\n", "a busy pass (a decision marked its feeds) recorded them after a barrier of its own")
+        XCTAssertEqual(ownBarriers, 1)
+        XCTAssertEqual(try pipeline.feeds.flush(), 0)
+        XCTAssertEqual(ownBarriers, 1, "recorded once")
+    }
 }

@@ -126,6 +126,33 @@ final class RobustnessTests: XCTestCase {
         }
     }
 
+    /// On a ledger that is a file here (SQLite), a group is made durable by one barrier of the whole file system,
+    /// which the ledger's own writes need. On one that is not (PostgreSQL, run with MEETINGD_TEST_BACKEND), a
+    /// small group syncs only its own files — outputs with their folders, then the log — so that it does not
+    /// wait for whatever else was written (the feeds of every node on the machine); a big group makes one barrier.
+    func test_aGroupIsMadeDurable_byOneBarrier_orOnALedgerElsewhere_byItsOwnFiles() throws {
+        for batch in [1, DecisionPipeline.ownFileSyncLimit + 1] {
+            let spool = try TestSpool()
+            let names = (0..<(batch + 1)).map { "r\($0)" }
+            for name in names { try spool.drop("\(name).json", json: requestJSON(id: name, unit: "单位\(name)")) }
+            let pipeline = try spool.pipeline()
+            pipeline.batchSize = batch
+            let local = pipeline.ledger.localFile != nil
+            XCTAssertEqual(pipeline.syncsOwnFiles(groupOf: batch), !local && batch <= DecisionPipeline.ownFileSyncLimit)
+            let before = pipeline.spool.barrierMark()
+            var decided: [String] = []
+            try pipeline.process(groupsOf: try pipeline.spool.waitingFiles()) { decided += $0.map(\.file) }
+            let context = "batch \(batch), \(local ? "local" : "shared") ledger"
+            XCTAssertEqual(decided, names.map { "\($0).json" }, context)
+            // Two groups: of `batch`, then of one (own files on a shared ledger, whatever the first's size).
+            let expected = local ? 2 : (batch <= DecisionPipeline.ownFileSyncLimit ? 0 : 1)
+            XCTAssertEqual(pipeline.spool.barrierMark() - before, expected, "\(context): barriers of the whole file system")
+            XCTAssertEqual(try spool.logLines().count, names.count, context)
+            XCTAssertEqual(spool.files("approved").filter { $0.hasSuffix(".ics") }.count, names.count, context)
+            XCTAssertEqual(spool.files("incoming"), [], context)
+        }
+    }
+
     func test_groupCommit_decidesExactlyAsOneByOne_andACrashedGroupIsFinished() throws {
         func run(batch: Int, crashAt step: DecisionPipeline.Step?) throws -> [String] {
             let spool = try TestSpool()

@@ -58,8 +58,13 @@ public final class FeedWriter: @unchecked Sendable {
     /// completed — in a busy daemon the next decision's, so that the pass itself syncs nothing; in a quiet one,
     /// the next pass's own.
     public var recordsThroughAtOnce = true
-    /// The decision number the feeds reflect, and the barrier mark taken when they were written, until recorded.
-    private var unrecordedThrough: (through: Int64, mark: Int)?
+    /// The decision number the feeds reflect, the barrier mark taken when they were written, and since when
+    /// (monotonic clock) a number waits to be recorded, until recorded.
+    private var unrecordedThrough: (through: Int64, mark: Int, since: TimeInterval)?
+    /// How long a busy daemon's passes wait for a barrier they did not make before they sync themselves to
+    /// record what the feeds reflect. Decisions on a shared ledger sync their own files, not the file system,
+    /// so without this the note would wait for a quiet pass (and a crash would rewrite more feeds on start).
+    public var throughSyncInterval: TimeInterval = 10
 
     /// Whether the index links to the report and the decision browser (`pages` in the config).
     public var linksPages = true
@@ -229,8 +234,9 @@ public final class FeedWriter: @unchecked Sendable {
         let through = ledger.isShared ? (caughtUpThrough ?? 0) : marked
         do {
             let changed = try update(keys)
-            if through > 0 { unrecordedThrough = (through, spool.barrierMark()) }
-            try recordThrough(syncingIfNeeded: recordsThroughAtOnce)
+            if through > 0 { unrecordedThrough = (through, spool.barrierMark(), unrecordedThrough?.since ?? Self.monotonicNow) }
+            let overdue = unrecordedThrough.map { Self.monotonicNow >= $0.since + throughSyncInterval } ?? false
+            try recordThrough(syncingIfNeeded: recordsThroughAtOnce || overdue)
             return changed
         } catch {
             markDirty(keys, through: marked)  // tried again at the next flush
@@ -244,7 +250,7 @@ public final class FeedWriter: @unchecked Sendable {
     /// background leaves it first: the barrier holds the file system's sync lock, which every decision's
     /// barrier waits for.
     private func recordThrough(syncingIfNeeded: Bool) throws {
-        guard let (through, mark) = unrecordedThrough else { return }
+        guard let (through, mark, _) = unrecordedThrough else { return }
         if !spool.hasBarrier(since: mark) {
             guard syncingIfNeeded else { return }
             beforeBarrier?()
