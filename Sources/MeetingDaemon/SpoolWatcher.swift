@@ -19,7 +19,8 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
     private let rescanInterval: Double
     /// A file found by a scan (not announced by inotify) and modified this recently may still be being written.
     private let settleTime: Double = 1
-    /// How long one pass over `incoming/` goes on taking in requests that arrive while it decides.
+    /// How long one pass over `incoming/` goes on taking in requests that arrive while it decides (those taken
+    /// in are then decided in it, however long that takes).
     private let passLimit: Double = 1
 
     /// Names inotify announced as complete or still being written, up to date even while a decision runs.
@@ -104,10 +105,12 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
         let eligible = self.eligible(files)
         // Requests renamed in while this pass decides are decided in it too (see `ArrivalsDuringPass`).
         var arrivals = ArrivalsDuringPass(names: names, spool: pipeline.spool, listed: eligible, completionsBeforeListing: completionsBeforeListing,
-                                          until: Date().addingTimeInterval(passLimit), eligible: self.eligible)
+                                          until: ArrivalsDuringPass.now + passLimit, eligible: self.eligible)
+        let listed = Set(files.map(\.nameBytes))
         let arrivedSince = { () -> [IncomingFile] in
             let arrived = arrivals.take()
-            remaining += arrived.count
+            // A file listed but not taken then (still being written) is already counted as waiting.
+            remaining += arrived.count { !listed.contains($0.nameBytes) }
             return arrived
         }
         var started = ContinuousClock.now
@@ -192,12 +195,12 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
 /// are decided, rather than after the pass's last barrier, a wake-up and a new listing (measured with three
 /// nodes: 18–20 ms from drop to listing at the 90th percentile). inotify names them (`IncomingNames`), so only
 /// those names are looked up, and only when a name was announced complete since the last look. Arrivals are
-/// taken until `until`: a settings reload and the status wait for the pass's end, which a steady stream of
-/// requests must not put off for ever.
+/// taken until `until` (on the monotonic clock, `now`): a settings reload and the status wait for the pass's
+/// end, which a steady stream of requests must not put off for ever.
 struct ArrivalsDuringPass {
     private let names: IncomingNames
     private let spool: SpoolDirectory
-    private let until: Date
+    private let until: TimeInterval
     private let eligible: ([IncomingFile]) -> [IncomingFile]
     /// Every name handed to the pass so far.
     private var handed: Set<[UInt8]>
@@ -205,7 +208,7 @@ struct ArrivalsDuringPass {
 
     /// `completionsBeforeListing`: `names.completionCount` read before `listed` was listed, so that a name
     /// announced during the listing is looked at.
-    init(names: IncomingNames, spool: SpoolDirectory, listed: [IncomingFile], completionsBeforeListing: Int, until: Date,
+    init(names: IncomingNames, spool: SpoolDirectory, listed: [IncomingFile], completionsBeforeListing: Int, until: TimeInterval,
          eligible: @escaping ([IncomingFile]) -> [IncomingFile]) {
         self.names = names
         self.spool = spool
@@ -217,7 +220,7 @@ struct ArrivalsDuringPass {
 
     /// The requests announced complete since the last call and not handed yet, in arrival order, among those
     /// `eligible` lets through; none after `until`.
-    mutating func take(now: Date = Date()) -> [IncomingFile] {
+    mutating func take(now: TimeInterval = Self.now) -> [IncomingFile] {
         let completions = names.completionCount
         guard completions != completionsSeen, now < until else { return [] }
         completionsSeen = completions
@@ -226,4 +229,7 @@ struct ArrivalsDuringPass {
         handed.formUnion(arrived.map(\.nameBytes))
         return arrived
     }
+
+    /// The monotonic clock: a wall clock set back must not stretch a pass.
+    static var now: TimeInterval { ProcessInfo.processInfo.systemUptime }
 }

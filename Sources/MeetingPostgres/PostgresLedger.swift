@@ -272,7 +272,7 @@ public final class PostgresLedger: Ledger, @unchecked Sendable {
     }
 
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        // Each decision commits on its own: a group's barrier is the spool's, and the database is durable by itself.
+        // Each decision commits on its own: a group's durability on disk is the spool's, and the database is durable by itself.
         try body()
     }
 

@@ -62,13 +62,13 @@ public final class DecisionLog: @unchecked Sendable {
         }
     }
 
-    /// Appends `line` for decision `sequenceNumber` unless that decision is already in the log. The line
-    /// reaches the disk with the spool's next barrier.
     /// Makes every line appended so far durable (the log's own data and size; nothing else on the disk).
     public func sync() throws {
         guard fdatasync(descriptor) == 0 else { throw SpoolError("cannot sync", path) }
     }
 
+    /// Appends `line` for decision `sequenceNumber` unless that decision is already in the log. The line
+    /// reaches the disk with the spool's next barrier, or with `sync()`.
     public func append(_ line: JSONValue, sequenceNumber: Int64) throws {
         guard !logged.contains(sequenceNumber), sequenceNumber >= oldestRemembered else { return }
         let bytes = Array((line.serialized + "\n").utf8)

@@ -12,7 +12,7 @@ import MeetingRules
 /// the work from the recorded decision without deciding anything twice.
 ///
 /// Files are decided in groups of `batchSize` (the `group_commit` setting): one ledger transaction and one
-/// barrier per group. With 1 (the default) every decision is durable before its request moves; with 100, a
+/// barrier per group (or, on a shared ledger, the group's own files synced). With 1 (the default) every decision is durable before its request moves; with 100, a
 /// burst costs one barrier per hundred, and no request leaves `incoming/` before its group's barrier. While
 /// one group's barrier runs, the next group is decided, and the group after it is read and parsed.
 public final class DecisionPipeline {
@@ -100,13 +100,13 @@ public final class DecisionPipeline {
     /// Decides `files` in groups of `batchSize`, in order, calling `settled` with each group's outcomes once
     /// its requests have left `incoming/`. A group's output files, log lines, barrier and moves run on a
     /// second thread while the next group is decided, so the disk's work and the rules' overlap; every
-    /// request still moves only after a barrier of its own group. Stops after the group in flight when
+    /// request still moves only after a barrier of its own group (or its group's own files synced). Stops after the group in flight when
     /// `continuing` turns false or a transient step fails (a full disk, a busy ledger); that failure is thrown
     /// after the group in flight has settled or failed too, and the requests not settled stay waiting.
     ///
-    /// `more` is asked for requests that arrived since, each time every request given so far has been
-    /// decided: they are decided in the same run, after the group in flight, instead of waiting for its barrier
-    /// and a new listing. It returns none to end the run (the default), and is not asked once `continuing`
+    /// `more` is asked for requests that arrived since, each time every request given so far has been taken
+    /// to be read (before the last of them is decided, and again once it is settling): they are decided in the
+    /// same run, after those, instead of waiting for the last group's barrier and a new listing. It returns none to end the run (the default), and is not asked once `continuing`
     /// turns false.
     ///
     /// A failure that trying again cannot cure never stops the queue. A request whose own decision or
@@ -391,17 +391,27 @@ public final class DecisionPipeline {
                 continue  // someone else took the file after its decision; nothing is left to move
             } catch where isRequestFault(error) {
                 do {
-                    try setAsideAtMove(item, cause: "it could not be moved to \(item.destination): \(error)", into: &found)
+                    try setAsideAtMove(item, cause: "it could not be moved to \(item.destination): \(error)", into: &found,
+                                       syncsOwnFiles: syncsOwnFiles)
                 } catch where isRequestFault(error) {
                     found.notMoved[item.file.nameBytes] = "\(error)"
                 }
+            }
+        }
+        // With no barrier of the whole file system to come, the moves are made durable now, before the next
+        // group's: a crash never keeps a later move and loses an earlier one.
+        if syncsOwnFiles {
+            do {
+                try spool.syncFolders(Set([.incoming] + decided.compactMap { spool.folder(of: $0.destination) }))
+            } catch {
+                throw MachineFault(step: "syncing the folders the requests moved between", error)
             }
         }
     }
 
     /// Its destination is taken or cannot be named: set aside now, durable before the next group. The note
     /// is removed again if the move fails, so a request left in `incoming/` leaves no note behind.
-    private func setAsideAtMove(_ item: Decided, cause: String, into found: inout SettleReport.Found) throws {
+    private func setAsideAtMove(_ item: Decided, cause: String, into found: inout SettleReport.Found, syncsOwnFiles: Bool) throws {
         try faultInjector?(.settingAside, item.file.name)
         let aside = SetAside(cause: cause, destination: try spool.claimInvalidDestination(for: item.file))
         do {
@@ -414,7 +424,11 @@ public final class DecisionPipeline {
         found.moved.insert(item.file.nameBytes)
         found.setAsideCauses[item.file.nameBytes] = cause
         // The note was synced before the move; this makes the move durable before the next group.
-        try spool.barrier()
+        if syncsOwnFiles {
+            try spool.syncFolders([.incoming, .invalid])
+        } else {
+            try spool.barrier()
+        }
     }
 
     /// The note beside a request set aside after its decision, under the name claimed for it.
@@ -643,8 +657,8 @@ public final class DecisionPipeline {
     }
 
     /// The calendar object or note of a decision and its spool path. A replay makes the same bytes, so writing
-    /// them again is harmless; they are not synced one by one: the group's barrier makes them durable before
-    /// the request moves.
+    /// them again is harmless. The group's barrier makes them durable before the request moves (or, on a
+    /// shared ledger, each is synced as it is written: `syncsOwnFiles(groupOf:)`).
     private func output(_ recorded: RecordedDecision, parsed: Result<ParsedRequest, InvalidRequest>, fileName: String,
                         publication: Publication?) throws -> (path: String, bytes: [UInt8]) {
         let decision = recorded.decision

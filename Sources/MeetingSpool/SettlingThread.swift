@@ -4,7 +4,7 @@ import Foundation
 /// barrier, moves its requests — so that the file work and the wait for the disk overlap deciding the next
 /// group instead of following it. A group is handed over only after the previous one has settled: requests
 /// still leave `incoming/` in order, each after a barrier that began after its own outputs and log line
-/// were written.
+/// were written (or after those files were synced themselves: `DecisionPipeline.syncsOwnFiles(groupOf:)`).
 final class SettlingThread: @unchecked Sendable {
     private let queue = DispatchQueue(label: "meetingd.settle", qos: .userInitiated)
     /// 1 while no group is settling.

@@ -345,6 +345,19 @@ public final class SpoolDirectory: @unchecked Sendable {
     /// The barriers started and the latest of them that completed (by the number each was started with).
     private let barriers = BarrierCount()
 
+    /// Makes the entries of `folders` durable (names created, renamed in or out): fsync of each folder, not a
+    /// barrier of the whole file system.
+    public func syncFolders(_ folders: Set<Folder>) throws {
+        for folder in folders.sorted(by: { $0.rawValue < $1.rawValue }) where fsync(fd(folder)) != 0 {
+            throw SpoolError("cannot sync", path(folder))
+        }
+    }
+
+    /// The top folder of a spool path (`approved/x.ics` → `.approved`).
+    public func folder(of relativePath: String) -> Folder? {
+        split(relativePath)?.0
+    }
+
     /// A mark of this moment for `hasBarrier(since:)`.
     public func barrierMark() -> Int { barriers.withLock { barriers.started } }
 
@@ -352,7 +365,7 @@ public final class SpoolDirectory: @unchecked Sendable {
     public func hasBarrier(since mark: Int) -> Bool { barriers.withLock { barriers.completed > mark } }
 
     /// Moves a file out of `incoming/` by one rename that claims the destination: a file already there is
-    /// never replaced (EEXIST). The rename reaches the disk with the next barrier; if a crash loses it, the
+    /// never replaced (EEXIST). The rename reaches the disk with the next barrier (or `syncFolders`); if a crash loses it, the
     /// request is found in `incoming/` again and its recorded decision is finished, not repeated.
     public func moveIncoming(_ file: IncomingFile, to relativePath: String) throws {
         guard let (folder, name) = split(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }

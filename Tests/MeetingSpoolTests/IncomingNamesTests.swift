@@ -80,10 +80,10 @@ final class IncomingNamesTests: XCTestCase {
         try spool.drop("listed.json", json: "{}")
         names.apply([.completed(bytes("listed.json"))])
         let listed = try directory.waitingFiles()
-        let start = Date()
+        let start = ArrivalsDuringPass.now
         var vetted: [[String]] = []
         var arrivals = ArrivalsDuringPass(names: names, spool: directory, listed: listed, completionsBeforeListing: names.completionCount,
-                                          until: start.addingTimeInterval(1)) { files in
+                                          until: start + 1) { files in
             vetted.append(files.map(\.name))
             return files.filter { $0.name != "refused.json" }
         }
@@ -103,6 +103,6 @@ final class IncomingNamesTests: XCTestCase {
 
         try spool.drop("third.json", json: "{}")
         names.apply([.completed(bytes("third.json"))])
-        XCTAssertEqual(arrivals.take(now: start.addingTimeInterval(1)).map(\.name), [], "the pass's time is up: left to the next pass")
+        XCTAssertEqual(arrivals.take(now: start + 1).map(\.name), [], "the pass's time is up: left to the next pass")
     }
 }

@@ -56,7 +56,8 @@ public final class FeedWriter: @unchecked Sendable {
     /// Whether `feeds/.meetingd-feeds-through` is recorded by the pass that wrote the feeds, after a barrier of
     /// its own (true: a drain, a rebuild, the daemon's last pass), or once a barrier started after the pass has
     /// completed — in a busy daemon the next decision's, so that the pass itself syncs nothing; in a quiet one,
-    /// the next pass's own.
+    /// or once that waited `throughSyncInterval` (decisions on a shared ledger make no such barrier), the
+    /// pass's own.
     public var recordsThroughAtOnce = true
     /// The decision number the feeds reflect, the barrier mark taken when they were written, and since when
     /// (monotonic clock) a number waits to be recorded, until recorded.
@@ -318,7 +319,7 @@ public final class FeedWriter: @unchecked Sendable {
         }
         guard digests[key] != digest else { return false }
         // Started on their way to the disk by the pass's thread (in the daemon, in the background): the next
-        // decision's barrier, which waits for everything written, finds them on disk or under way.
+        // barrier, which waits for everything written, finds them on disk or under way.
         try spool.writeAtomically(path, bytes, durable: false, keepingFoldersIn: folders, startingWriteback: folders != nil)
         digests[key] = digest
         return true
