@@ -104,7 +104,7 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
         }
         let eligible = self.eligible(files)
         // Requests renamed in while this pass decides are decided in it too (see `ArrivalsDuringPass`).
-        var arrivals = ArrivalsDuringPass(names: names, spool: pipeline.spool, listed: eligible, completionsBeforeListing: completionsBeforeListing,
+        var arrivals = ArrivalsDuringPass(names: names, spool: pipeline.spool, handed: eligible, completionsBeforeListing: completionsBeforeListing,
                                           until: ArrivalsDuringPass.now + passLimit, eligible: self.eligible)
         let listed = Set(files.map(\.nameBytes))
         let arrivedSince = { () -> [IncomingFile] in
@@ -206,15 +206,15 @@ struct ArrivalsDuringPass {
     private var handed: Set<[UInt8]>
     private var completionsSeen: Int
 
-    /// `completionsBeforeListing`: `names.completionCount` read before `listed` was listed, so that a name
-    /// announced during the listing is looked at.
-    init(names: IncomingNames, spool: SpoolDirectory, listed: [IncomingFile], completionsBeforeListing: Int, until: TimeInterval,
+    /// `handed`: what the pass was given from its listing. `completionsBeforeListing`: `names.completionCount`
+    /// read before that listing, so that a name announced during it is looked at.
+    init(names: IncomingNames, spool: SpoolDirectory, handed: [IncomingFile], completionsBeforeListing: Int, until: TimeInterval,
          eligible: @escaping ([IncomingFile]) -> [IncomingFile]) {
         self.names = names
         self.spool = spool
         self.until = until
         self.eligible = eligible
-        handed = Set(listed.map(\.nameBytes))
+        self.handed = Set(handed.map(\.nameBytes))
         completionsSeen = completionsBeforeListing
     }
 

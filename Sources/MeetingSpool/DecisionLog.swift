@@ -4,8 +4,8 @@ import Glibc
 import Foundation
 import MeetingModel
 
-/// `log/decisions.jsonl`: one JSON line per decision, appended (synced by the spool's barrier, or by `sync()`). Each line carries the ledger's
-/// decision number (`seq`), so after a crash a decision whose line was already written is not logged twice, and one
+/// `log/decisions.jsonl`: one JSON line per decision, appended (synced by the spool's barrier, or by `sync()`).
+/// Each line carries the ledger's decision number (`seq`), so after a crash a decision whose line was already written is not logged twice, and one
 /// whose line was not is logged even when newer decisions were logged first.
 public final class DecisionLog: @unchecked Sendable {
     private let descriptor: Int32

@@ -8,13 +8,14 @@ import MeetingRules
 /// Decides spool files in arrival order, in the order of effects that makes a crash harmless:
 /// decision committed in the ledger → outputs written (tmp + rename) → log line appended → one durability
 /// barrier (syncfs; on a ledger that is not a local file, the group's own files synced instead, see
-/// `syncsOwnFiles(groupOf:)`) → request renamed out of `incoming/`. Run again after a crash at any point, it finishes
-/// the work from the recorded decision without deciding anything twice.
+/// `syncsOwnFiles(groupOf:)`) → request renamed out of `incoming/`. Run again after a crash at any point, it
+/// finishes the work from the recorded decision without deciding anything twice.
 ///
 /// Files are decided in groups of `batchSize` (the `group_commit` setting): one ledger transaction and one
-/// barrier per group (or, on a shared ledger, the group's own files synced). With 1 (the default) every decision is durable before its request moves; with 100, a
-/// burst costs one barrier per hundred, and no request leaves `incoming/` before its group's barrier. While
-/// one group's barrier runs, the next group is decided, and the group after it is read and parsed.
+/// barrier per group (or, on a shared ledger, the group's own files synced). With 1 (the default) every
+/// decision is durable before its request moves; with 100, a burst costs one barrier per hundred, and no
+/// request leaves `incoming/` before its group's barrier. While one group's barrier runs, the next group is
+/// decided, and the group after it is read and parsed.
 public final class DecisionPipeline {
     /// The points between the steps, where tests inject failures. `deciding` is reached inside the decision's
     /// transaction, once per attempt (a deadlock retried, a second try after `alreadyDecided`); on a ledger that
@@ -100,14 +101,15 @@ public final class DecisionPipeline {
     /// Decides `files` in groups of `batchSize`, in order, calling `settled` with each group's outcomes once
     /// its requests have left `incoming/`. A group's output files, log lines, barrier and moves run on a
     /// second thread while the next group is decided, so the disk's work and the rules' overlap; every
-    /// request still moves only after a barrier of its own group (or its group's own files synced). Stops after the group in flight when
-    /// `continuing` turns false or a transient step fails (a full disk, a busy ledger); that failure is thrown
-    /// after the group in flight has settled or failed too, and the requests not settled stay waiting.
+    /// request still moves only after a barrier of its own group (or its group's own files synced). Stops
+    /// after the group in flight when `continuing` turns false or a transient step fails (a full disk, a busy
+    /// ledger); that failure is thrown after the group in flight has settled or failed too, and the requests
+    /// not settled stay waiting.
     ///
     /// `more` is asked for requests that arrived since, each time every request given so far has been taken
     /// to be read (before the last of them is decided, and again once it is settling): they are decided in the
-    /// same run, after those, instead of waiting for the last group's barrier and a new listing. It returns none to end the run (the default), and is not asked once `continuing`
-    /// turns false.
+    /// same run, after those, instead of waiting for the last group's barrier and a new listing. It returns
+    /// none to end the run (the default), and is not asked once `continuing` turns false.
     ///
     /// A failure that trying again cannot cure never stops the queue. A request whose own decision or
     /// outputs fail that way is set aside (`invalid/` with a note naming the cause) and the rest go on; one
@@ -411,7 +413,8 @@ public final class DecisionPipeline {
 
     /// Its destination is taken or cannot be named: set aside now, durable before the next group. The note
     /// is removed again if the move fails, so a request left in `incoming/` leaves no note behind.
-    private func setAsideAtMove(_ item: Decided, cause: String, into found: inout SettleReport.Found, syncsOwnFiles: Bool) throws {
+    private func setAsideAtMove(_ item: Decided, cause: String, into found: inout SettleReport.Found,
+                                syncsOwnFiles: Bool) throws {
         try faultInjector?(.settingAside, item.file.name)
         let aside = SetAside(cause: cause, destination: try spool.claimInvalidDestination(for: item.file))
         do {

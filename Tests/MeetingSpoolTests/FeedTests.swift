@@ -292,58 +292,67 @@ final class FeedTests: XCTestCase {
         XCTAssertEqual(calls, 1, "nothing marked: no barrier")
     }
 
+    /// A pipeline whose feed passes record what they reflect as the daemon's do (not at once), a shared ledger's
+    /// catching up at every drain, with the passes' own barriers counted.
+    private final class DaemonStyleFeeds {
+        let spool: TestSpool
+        let pipeline: DecisionPipeline
+        private(set) var ownBarriers = 0
+
+        init() throws {
+            spool = try TestSpool()
+            pipeline = try spool.pipeline()
+            pipeline.feeds.recordsThroughAtOnce = false
+            // A shared ledger's feeds reflect what its last catch-up read: here, every drain's.
+            pipeline.feeds.catchUpInterval = 0
+            pipeline.feeds.beforeBarrier = { [unowned self] in ownBarriers += 1 }
+        }
+
+        /// What `feeds/.meetingd-feeds-through` records.
+        var note: String? { try? spool.text("feeds/.meetingd-feeds-through") }
+
+        /// Drops a meeting on day `day` of March 2030 and drains.
+        func decide(_ id: String, day: Int) throws {
+            try spool.drop("\(id).json", json: requestJSON(id: id, start: "2030-03-\(day)T09:00:00+08:00", end: "2030-03-\(day)T11:00:00+08:00"))
+            _ = try pipeline.drain()
+        }
+    }
+
     /// The daemon's passes sync nothing themselves while decisions keep coming: what the feeds reflect is
     /// recorded once a barrier started after they were written has completed (a decision's), and a quiet pass
     /// syncs itself to record it. The note never says more than the disk holds.
     func test_theDaemonsPasses_recordWhatTheFeedsReflect_onceABarrierCoversThem() throws {
-        let spool = try TestSpool()
-        let pipeline = try spool.pipeline()
-        pipeline.feeds.recordsThroughAtOnce = false
-        // A shared ledger's feeds reflect what its last catch-up read: here, every drain's.
-        pipeline.feeds.catchUpInterval = 0
-        var ownBarriers = 0
-        pipeline.feeds.beforeBarrier = { ownBarriers += 1 }
-        func note() -> String? { try? spool.text("feeds/.meetingd-feeds-through") }
-        try spool.drop("a.json", json: requestJSON(id: "a", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
-        _ = try pipeline.drain()
-        XCTAssertNil(note(), "the decision's barrier came before the feeds were written")
-        XCTAssertTrue(try spool.text("feeds/all.ics").contains("UID:a@meetingd"))
-        try pipeline.spool.barrier()  // the next decision's
-        XCTAssertEqual(try pipeline.feeds.flush(), 0)
-        XCTAssertEqual(note(), "1\n")
-        XCTAssertEqual(ownBarriers, 0, "recorded on the decision's barrier")
+        let feeds = try DaemonStyleFeeds()
+        try feeds.decide("a", day: 18)
+        XCTAssertNil(feeds.note, "the decision's barrier came before the feeds were written")
+        XCTAssertTrue(try feeds.spool.text("feeds/all.ics").contains("UID:a@meetingd"))
+        try feeds.pipeline.spool.barrier()  // the next decision's
+        XCTAssertEqual(try feeds.pipeline.feeds.flush(), 0)
+        XCTAssertEqual(feeds.note, "1\n")
+        XCTAssertEqual(feeds.ownBarriers, 0, "recorded on the decision's barrier")
         // No barrier after the next pass: a quiet pass syncs itself.
-        try spool.drop("b.json", json: requestJSON(id: "b", start: "2030-03-19T09:00:00+08:00", end: "2030-03-19T11:00:00+08:00"))
-        _ = try pipeline.drain()
-        XCTAssertEqual(note(), "1\n")
-        XCTAssertEqual(try pipeline.feeds.flush(), 0)
-        XCTAssertEqual(note(), "2\n")
-        XCTAssertEqual(ownBarriers, 1)
+        try feeds.decide("b", day: 19)
+        XCTAssertEqual(feeds.note, "1\n")
+        XCTAssertEqual(try feeds.pipeline.feeds.flush(), 0)
+        XCTAssertEqual(feeds.note, "2\n")
+        XCTAssertEqual(feeds.ownBarriers, 1)
         // Recorded once: the next quiet pass does nothing.
-        XCTAssertEqual(try pipeline.feeds.flush(), 0)
-        XCTAssertEqual(ownBarriers, 1)
+        XCTAssertEqual(try feeds.pipeline.feeds.flush(), 0)
+        XCTAssertEqual(feeds.ownBarriers, 1)
     }
 
     /// Decisions on a shared ledger make no barrier of the whole file system: a busy daemon's pass whose feeds
     /// waited `throughSyncInterval` for one syncs itself to record what they reflect, once.
     func test_aBusyPass_syncsItselfToRecordWhatTheFeedsReflect_onceTheyWaitedTooLong() throws {
-        let spool = try TestSpool()
-        let pipeline = try spool.pipeline()
-        pipeline.feeds.recordsThroughAtOnce = false
-        pipeline.feeds.catchUpInterval = 0
-        var ownBarriers = 0
-        pipeline.feeds.beforeBarrier = { ownBarriers += 1 }
-        func note() -> String? { try? spool.text("feeds/.meetingd-feeds-through") }
-        try spool.drop("a.json", json: requestJSON(id: "a", start: "2030-03-18T09:00:00+08:00", end: "2030-03-18T11:00:00+08:00"))
-        _ = try pipeline.drain()
-        XCTAssertNil(note(), "waited less than \(pipeline.feeds.throughSyncInterval) s: left to a barrier to come")
-        XCTAssertEqual(ownBarriers, 0)
-        pipeline.feeds.throughSyncInterval = 0
-        try spool.drop("b.json", json: requestJSON(id: "b", start: "2030-03-19T09:00:00+08:00", end: "2030-03-19T11:00:00+08:00"))
-        _ = try pipeline.drain()
-        XCTAssertEqual(note(), "2\n", "a busy pass (a decision marked its feeds) recorded them after a barrier of its own")
-        XCTAssertEqual(ownBarriers, 1)
-        XCTAssertEqual(try pipeline.feeds.flush(), 0)
-        XCTAssertEqual(ownBarriers, 1, "recorded once")
+        let feeds = try DaemonStyleFeeds()
+        try feeds.decide("a", day: 18)
+        XCTAssertNil(feeds.note, "waited less than \(feeds.pipeline.feeds.throughSyncInterval) s: left to a barrier to come")
+        XCTAssertEqual(feeds.ownBarriers, 0)
+        feeds.pipeline.feeds.throughSyncInterval = 0
+        try feeds.decide("b", day: 19)
+        XCTAssertEqual(feeds.note, "2\n", "a busy pass (a decision marked its feeds) recorded them after a barrier of its own")
+        XCTAssertEqual(feeds.ownBarriers, 1)
+        XCTAssertEqual(try feeds.pipeline.feeds.flush(), 0)
+        XCTAssertEqual(feeds.ownBarriers, 1, "recorded once")
     }
 }

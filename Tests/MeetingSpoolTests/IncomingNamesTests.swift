@@ -82,7 +82,7 @@ final class IncomingNamesTests: XCTestCase {
         let listed = try directory.waitingFiles()
         let start = ArrivalsDuringPass.now
         var vetted: [[String]] = []
-        var arrivals = ArrivalsDuringPass(names: names, spool: directory, listed: listed, completionsBeforeListing: names.completionCount,
+        var arrivals = ArrivalsDuringPass(names: names, spool: directory, handed: listed, completionsBeforeListing: names.completionCount,
                                           until: start + 1) { files in
             vetted.append(files.map(\.name))
             return files.filter { $0.name != "refused.json" }
