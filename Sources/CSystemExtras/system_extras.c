@@ -36,3 +36,14 @@ int meetingd_set_background(int tid, int background) {
 }
 
 int meetingd_start_writeback(int fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
+
+int meetingd_exchange_into_place(int dirfd, const char *temporary, const char *name) {
+    if (renameat2(dirfd, temporary, dirfd, name, RENAME_EXCHANGE) == 0) {
+        /* The new file is in place: an old one left behind is a temporary file, removed at the next start. */
+        unlinkat(dirfd, temporary, 0);
+        return 0;
+    }
+    /* Nothing to exchange with yet (ENOENT), or a file system without the flag: a plain rename. */
+    if (errno != ENOENT && errno != EINVAL && errno != ENOSYS) return -1;
+    return renameat(dirfd, temporary, dirfd, name);
+}

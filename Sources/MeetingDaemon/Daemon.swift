@@ -21,6 +21,9 @@ public enum Daemon {
         pipeline.feeds.linksPages = configuration.pages && http != nil
         pipeline.feeds.indexInterval = 5
         pipeline.feeds.recordsThroughAtOnce = false
+        // Decisions that sync their own files (a shared ledger's) make no barrier that would write a busy node's
+        // feeds anyway: they stay in the page cache, and a version replaced within half a minute is never written.
+        pipeline.feeds.defersWrites = pipeline.syncsOwnFiles(groupOf: 1)
         let notifier = SystemdNotifier()
         let settings = SettingsBox(configuration.rules)
         let metrics = DaemonMetrics()

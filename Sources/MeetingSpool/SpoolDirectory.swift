@@ -282,10 +282,9 @@ public final class SpoolDirectory: @unchecked Sendable {
     /// Writes `bytes` to `relativePath` atomically: a dot-file in the same folder, renamed into place. With
     /// `durable`, the file and its folder are synced before returning; without, the caller's `barrier()` does it.
     /// Without `replacing`, the path is claimed: an existing file there is an error (EEXIST), never replaced.
-    /// `startingWriteback`: the file's pages start on their way to the disk now, from this thread, without
-    /// waiting (a feed pass: the decisions' barriers then find them written instead of writing them).
+    /// `writeback`: when the data of a file written without `durable` leaves for the disk.
     public func writeAtomically(_ relativePath: String, _ bytes: [UInt8], durable: Bool = true, replacing: Bool = true,
-                                keepingFoldersIn folders: FolderHandles? = nil, startingWriteback: Bool = false) throws {
+                                keepingFoldersIn folders: FolderHandles? = nil, writeback: Writeback = .withBarrier) throws {
         guard let (folder, directories, name) = components(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
         let folderKey = directories.isEmpty || folders == nil ? nil : folder.rawValue + "/" + directories.joined(separator: "/")
         let kept = folderKey.flatMap { folders?.descriptor(of: $0) }
@@ -307,7 +306,7 @@ public final class SpoolDirectory: @unchecked Sendable {
             }
             written += count
         }
-        if startingWriteback { _ = meetingd_start_writeback(fd) }
+        if writeback == .startedNow { _ = meetingd_start_writeback(fd) }
         if durable, fsync(fd) != 0 {
             let code = errno
             close(fd)
@@ -315,13 +314,36 @@ public final class SpoolDirectory: @unchecked Sendable {
             throw SpoolError("cannot sync", path(folder, name), errno: code)
         }
         close(fd)
-        let renamed = replacing ? renameat(dirfd, temporary, dirfd, name) : meetingd_rename_noreplace(dirfd, temporary, dirfd, name)
+        let renamed = !replacing ? meetingd_rename_noreplace(dirfd, temporary, dirfd, name)
+            : writeback == .deferred ? meetingd_exchange_into_place(dirfd, temporary, name) : renameat(dirfd, temporary, dirfd, name)
         guard renamed == 0 else {
             let code = errno
             unlinkat(dirfd, temporary, 0)
             throw SpoolError("cannot rename into", path(folder, name), errno: code)
         }
         if durable, fsync(dirfd) != 0 { throw SpoolError("cannot sync", path(folder)) }
+    }
+
+    /// Removes the file at `relativePath` (a top folder's own, not below it), if there is one, and syncs its
+    /// folder: once this returns, no crash brings it back.
+    public func removeDurably(_ relativePath: String) throws {
+        guard let (folder, name) = split(relativePath) else { throw SpoolError("not a spool path: \(relativePath)") }
+        guard unlinkat(fd(folder), name, 0) == 0 || errno == ENOENT else { throw SpoolError("cannot remove", path(folder, name)) }
+        try syncFolders([folder])
+    }
+
+    /// When the data of a file that `writeAtomically` writes without `durable` leaves for the disk.
+    public enum Writeback: Sendable {
+        /// With the caller's next barrier — or, for a file that replaces another on ext4, at the rename
+        /// (auto_da_alloc starts writing the new file's data then).
+        case withBarrier
+        /// Started now, from the writing thread, without waiting (a feed pass in a daemon whose decisions make
+        /// barriers: those then find the pages written or under way instead of writing them).
+        case startedNow
+        /// Only with the next barrier, or the kernel's own writeback half a minute on: the file replaces the
+        /// old one by an exchange (`meetingd_exchange_into_place`), which starts nothing, so a version
+        /// replaced again before then never reaches the disk at all.
+        case deferred
     }
 
     /// The durability barrier: every write made so far to the spool's file system (and to `alsoSync`, a file

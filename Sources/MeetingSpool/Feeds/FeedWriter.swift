@@ -13,7 +13,8 @@ import MeetingRules
 /// Decisions mark feeds dirty and `flush()` rewrites them once per burst (after a drain, after each batch
 /// of the daemon), so a burst of N decisions costs one pass per touched feed, not N. Feeds are derived from
 /// the ledger: `feeds/.meetingd-feeds-through` records the last decision they reflect, and a start after a
-/// crash rewrites the feeds of every later decision.
+/// crash rewrites the feeds of every later decision — or, where the note is missing, compares every feed
+/// with the ledger and rewrites those that differ (see `defersWrites`).
 public final class FeedWriter: @unchecked Sendable {
     public let settings: FeedSettings
     private let spool: SpoolDirectory
@@ -56,16 +57,26 @@ public final class FeedWriter: @unchecked Sendable {
     /// Whether `feeds/.meetingd-feeds-through` is recorded by the pass that wrote the feeds, after a barrier of
     /// its own (true: a drain, a rebuild, the daemon's last pass), or once a barrier started after the pass has
     /// completed — in a busy daemon the next decision's, so that the pass itself syncs nothing; in a quiet one,
-    /// or once that waited `throughSyncInterval` (decisions on a shared ledger make no such barrier), the
-    /// pass's own.
+    /// the pass's own. A writer that `defersWrites` records it only at once.
     public var recordsThroughAtOnce = true
-    /// The decision number the feeds reflect, the barrier mark taken when they were written, and since when
-    /// (monotonic clock) a number waits to be recorded, until recorded.
-    private var unrecordedThrough: (through: Int64, mark: Int, since: TimeInterval)?
-    /// How long a busy daemon's passes wait for a barrier they did not make before they sync themselves to
-    /// record what the feeds reflect. Decisions on a shared ledger sync their own files, not the file system,
-    /// so without this the note would wait for a quiet pass (and a crash would rewrite more feeds on start).
-    public var throughSyncInterval: TimeInterval = 10
+    /// The decision number the feeds reflect and the barrier mark taken when they were written, until recorded.
+    private var unrecordedThrough: (through: Int64, mark: Int)?
+    /// The decision number the feeds reflect: read from the note at `recover()`, then each pass's.
+    private var reflectedThrough: Int64?
+
+    /// Whether the feeds and the index stay in the page cache until a barrier or the kernel's writeback writes
+    /// them (`SpoolDirectory.Writeback.deferred`) instead of being started on their way to the disk as they are
+    /// written; the note is then withdrawn while the writer runs and recorded again by its last pass. For a
+    /// daemon whose decisions sync their own files rather than the file system (a shared ledger's), which would
+    /// otherwise make no barrier: a busy node rewrites `all.ics` and its region feeds every second, megabytes
+    /// each, and a version replaced before the kernel's writeback (30 s) is never written at all — measured,
+    /// three nodes' disk writes in a minute's run 2.7 GB → 1.1 GB. Syncing them every few seconds instead, to
+    /// keep the note, wrote their bytes in bursts that made the slowest decisions slower than before. A crash
+    /// can leave a deferred feed empty or cut short, so the note is removed (durably) before the first
+    /// deferred write: after a crash the next start finds none and compares every feed with the ledger.
+    public var defersWrites = false
+    /// This writer removed the note to defer its writes: its last pass records it again.
+    private var noteWithdrawn = false
 
     /// Whether the index links to the report and the decision browser (`pages` in the config).
     public var linksPages = true
@@ -235,9 +246,11 @@ public final class FeedWriter: @unchecked Sendable {
         let through = ledger.isShared ? (caughtUpThrough ?? 0) : marked
         do {
             let changed = try update(keys)
-            if through > 0 { unrecordedThrough = (through, spool.barrierMark(), unrecordedThrough?.since ?? Self.monotonicNow) }
-            let overdue = unrecordedThrough.map { Self.monotonicNow >= $0.since + throughSyncInterval } ?? false
-            try recordThrough(syncingIfNeeded: recordsThroughAtOnce || overdue)
+            if through > 0 {
+                unrecordedThrough = (through, spool.barrierMark())
+                reflectedThrough = through
+            }
+            try recordThrough(syncingIfNeeded: recordsThroughAtOnce)
             return changed
         } catch {
             markDirty(keys, through: marked)  // tried again at the next flush
@@ -250,8 +263,12 @@ public final class FeedWriter: @unchecked Sendable {
     /// `syncingIfNeeded` and no barrier started after the feeds were written has completed. A pass in the
     /// background leaves it first: the barrier holds the file system's sync lock, which every decision's
     /// barrier waits for.
+    /// A writer that `defersWrites` records it only at once (its last pass), then also if nothing was decided
+    /// since it withdrew the note.
     private func recordThrough(syncingIfNeeded: Bool) throws {
-        guard let (through, mark, _) = unrecordedThrough else { return }
+        if defersWrites && !recordsThroughAtOnce { return }
+        let withdrawn = noteWithdrawn ? reflectedThrough.map { (through: $0, mark: spool.barrierMark()) } : nil
+        guard let (through, mark) = unrecordedThrough ?? withdrawn else { return }
         if !spool.hasBarrier(since: mark) {
             guard syncingIfNeeded else { return }
             beforeBarrier?()
@@ -259,11 +276,23 @@ public final class FeedWriter: @unchecked Sendable {
         }
         try spool.writeAtomically(SpoolNames.feedsThrough, Array("\(through)\n".utf8), durable: false)
         unrecordedThrough = nil
+        noteWithdrawn = false
+    }
+
+    /// Before a deferred write: removes the note, durably, so that a crash from here on makes the next start
+    /// compare every feed with the ledger (`defersWrites`).
+    private func withdrawNote() throws {
+        guard !noteWithdrawn else { return }
+        try spool.removeDurably(SpoolNames.feedsThrough)
+        noteWithdrawn = true
     }
 
     /// After a crash between a decision and its flush: marks the feeds of every decision the feeds do not reflect.
+    /// Without a note (a new spool, or a writer that deferred its writes stopped before its last pass), every
+    /// feed: a pass then rewrites those whose bytes differ from the file, an empty or cut one included.
     public func recover() throws {
         let recorded = spool.readSpoolFile(SpoolNames.feedsThrough).flatMap { Int64(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
+        reflectedThrough = recorded
         let (keys, through) = try ledger.feedsTouched(after: recorded ?? 0)
         if recorded == nil || !keys.isEmpty { markDirty(keys, through: max(through, 1)) }
         caughtUpThrough = through
@@ -318,9 +347,11 @@ public final class FeedWriter: @unchecked Sendable {
             digests[key] = Digest.content(existing)
         }
         guard digests[key] != digest else { return false }
-        // Started on their way to the disk by the pass's thread (in the daemon, in the background): the next
-        // barrier, which waits for everything written, finds them on disk or under way.
-        try spool.writeAtomically(path, bytes, durable: false, keepingFoldersIn: folders, startingWriteback: folders != nil)
+        // A pass's feeds are started on their way to the disk by its thread (in the daemon, in the background):
+        // the next barrier, which waits for everything written, finds them on disk or under way.
+        let writeback: SpoolDirectory.Writeback = defersWrites ? .deferred : folders != nil ? .startedNow : .withBarrier
+        if defersWrites { try withdrawNote() }
+        try spool.writeAtomically(path, bytes, durable: false, keepingFoldersIn: folders, writeback: writeback)
         digests[key] = digest
         return true
     }

@@ -1,0 +1,42 @@
+import Foundation
+import Glibc
+
+/// What the file system says of a file's data (FIEMAP): whether some of it is still delayed — in the page
+/// cache, not yet given blocks, so not yet on its way to the disk. ext4 reports such extents; a file system
+/// that does not delay allocation never does (`delaysAllocation` tells, from a file written and left).
+enum FileExtents {
+    private static let fiemapRequest: UInt = 0xC020_660B  // FS_IOC_FIEMAP: _IOWR('f', 11, struct fiemap)
+    private static let extentDelalloc: UInt32 = 0x4
+    private static let headerSize = 32, extentSize = 56, extentSlots = 32
+
+    /// Whether any extent of the file at `path` is delayed; nil where the file system does not answer FIEMAP.
+    static func hasDelayedData(_ path: String) -> Bool? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: headerSize + extentSize * extentSlots)
+        return buffer.withUnsafeMutableBytes { raw -> Bool? in
+            raw.storeBytes(of: 0, toByteOffset: 0, as: UInt64.self)  // fm_start
+            raw.storeBytes(of: UInt64.max, toByteOffset: 8, as: UInt64.self)  // fm_length
+            raw.storeBytes(of: UInt32(extentSlots), toByteOffset: 24, as: UInt32.self)  // fm_extent_count
+            guard ioctl(fd, fiemapRequest, raw.baseAddress!) == 0 else { return nil }
+            let mapped = Int(raw.load(fromByteOffset: 20, as: UInt32.self))
+            return (0..<mapped).contains { index in
+                raw.load(fromByteOffset: headerSize + extentSize * index + 40, as: UInt32.self) & extentDelalloc != 0
+            }
+        }
+    }
+
+    /// Whether the file system under `folder` delays the data of a file just written (ext4's delayed allocation).
+    static func delaysAllocation(in folder: URL) throws -> Bool {
+        // Written with write(2) and left: Foundation's own writing may sync the file.
+        let probe = folder.appendingPathComponent("delay-probe-\(UUID().uuidString)").path
+        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { unlink(probe) }
+        let bytes = [UInt8](repeating: 0x2A, count: 64 * 1024)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+        close(fd)
+        return written == bytes.count && hasDelayedData(probe) == true
+    }
+}
