@@ -44,6 +44,6 @@ int meetingd_exchange_into_place(int dirfd, const char *temporary, const char *n
         return 0;
     }
     /* Nothing to exchange with yet (ENOENT), or a file system without the flag: a plain rename. */
-    if (errno != ENOENT && errno != EINVAL && errno != ENOSYS) return -1;
+    if (errno != ENOENT && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) return -1;
     return renameat(dirfd, temporary, dirfd, name);
 }

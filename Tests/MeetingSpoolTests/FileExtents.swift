@@ -27,16 +27,27 @@ enum FileExtents {
         }
     }
 
-    /// Whether the file system under `folder` delays the data of a file just written (ext4's delayed allocation).
-    static func delaysAllocation(in folder: URL) throws -> Bool {
-        // Written with write(2) and left: Foundation's own writing may sync the file.
-        let probe = folder.appendingPathComponent("delay-probe-\(UUID().uuidString)").path
-        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        defer { unlink(probe) }
-        let bytes = [UInt8](repeating: 0x2A, count: 64 * 1024)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
-        close(fd)
-        return written == bytes.count && hasDelayedData(probe) == true
+    /// A file written with write(2) and left in the page cache: while it is still delayed, nothing (a `sync` by
+    /// another process, writeback under memory pressure) has written the file system's dirty data since, so
+    /// other files' answers mean what they say. nil where the file system does not delay allocation.
+    final class Probe {
+        let path: String
+
+        init?(in folder: URL) throws {
+            path = folder.appendingPathComponent("delay-probe-\(UUID().uuidString)").path
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            let bytes = [UInt8](repeating: 0x2A, count: 64 * 1024)
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+            close(fd)
+            guard written == bytes.count, hasDelayedData(path) == true else {
+                unlink(path)
+                return nil
+            }
+        }
+
+        var isStillDelayed: Bool { FileExtents.hasDelayedData(path) == true }
+
+        deinit { unlink(path) }
     }
 }

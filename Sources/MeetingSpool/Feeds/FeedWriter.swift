@@ -215,6 +215,12 @@ public final class FeedWriter: @unchecked Sendable {
     /// Rewrites every dirty feed and records the decision they now reflect; returns the files changed.
     @discardableResult
     public func flush() throws -> Int {
+        let changed = try pass()
+        if defersWrites && recordsThroughAtOnce { try recordNoteAfterDeferredWrites() }
+        return changed
+    }
+
+    private func pass() throws -> Int {
         if recoveryPending {
             try recover()
             recoveryPending = false
@@ -263,17 +269,25 @@ public final class FeedWriter: @unchecked Sendable {
     /// `syncingIfNeeded` and no barrier started after the feeds were written has completed. A pass in the
     /// background leaves it first: the barrier holds the file system's sync lock, which every decision's
     /// barrier waits for.
-    /// A writer that `defersWrites` records it only at once (its last pass), then also if nothing was decided
-    /// since it withdrew the note.
+    /// A writer that `defersWrites` records it only in its last pass (`recordNoteAfterDeferredWrites`).
     private func recordThrough(syncingIfNeeded: Bool) throws {
-        if defersWrites && !recordsThroughAtOnce { return }
-        let withdrawn = noteWithdrawn ? reflectedThrough.map { (through: $0, mark: spool.barrierMark()) } : nil
-        guard let (through, mark) = unrecordedThrough ?? withdrawn else { return }
+        guard !defersWrites, let (through, mark) = unrecordedThrough else { return }
         if !spool.hasBarrier(since: mark) {
             guard syncingIfNeeded else { return }
             beforeBarrier?()
             try spool.barrier()
         }
+        try spool.writeAtomically(SpoolNames.feedsThrough, Array("\(through)\n".utf8), durable: false)
+        unrecordedThrough = nil
+    }
+
+    /// The last pass of a writer that `defersWrites`, after its writes: a barrier of its own, started now, so
+    /// that it covers everything the writer left in the page cache — feeds rewritten because time took events
+    /// out, and the index, included — then the note.
+    private func recordNoteAfterDeferredWrites() throws {
+        guard noteWithdrawn || unrecordedThrough != nil, let through = unrecordedThrough?.through ?? reflectedThrough else { return }
+        beforeBarrier?()
+        try spool.barrier()
         try spool.writeAtomically(SpoolNames.feedsThrough, Array("\(through)\n".utf8), durable: false)
         unrecordedThrough = nil
         noteWithdrawn = false
@@ -293,7 +307,10 @@ public final class FeedWriter: @unchecked Sendable {
     public func recover() throws {
         let recorded = spool.readSpoolFile(SpoolNames.feedsThrough).flatMap { Int64(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
         reflectedThrough = recorded
-        let (keys, through) = try ledger.feedsTouched(after: recorded ?? 0)
+        var (keys, through) = try ledger.feedsTouched(after: recorded ?? .max)
+        // Without a note, every feed: the feed table names them all, where reading every decision would scan
+        // the whole ledger. Read after the last decision number, so that they include that decision's feeds.
+        if recorded == nil { keys = try ledger.feedKeys() }
         if recorded == nil || !keys.isEmpty { markDirty(keys, through: max(through, 1)) }
         caughtUpThrough = through
     }
@@ -348,7 +365,7 @@ public final class FeedWriter: @unchecked Sendable {
         }
         guard digests[key] != digest else { return false }
         // A pass's feeds are started on their way to the disk by its thread (in the daemon, in the background):
-        // the next barrier, which waits for everything written, finds them on disk or under way.
+        // the next barrier, which waits for everything written, finds them on disk or under way. Or deferred.
         let writeback: SpoolDirectory.Writeback = defersWrites ? .deferred : folders != nil ? .startedNow : .withBarrier
         if defersWrites { try withdrawNote() }
         try spool.writeAtomically(path, bytes, durable: false, keepingFoldersIn: folders, writeback: writeback)
