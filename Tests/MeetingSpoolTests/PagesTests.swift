@@ -39,6 +39,29 @@ final class PagesTests: XCTestCase {
 
     private static func json(_ response: TestResponse) throws -> JSONValue { try JSONReader.parse(Array(text(response).utf8)) }
 
+    /// A calendar cut short or emptied — what a crash can leave of a feed whose writes a shared ledger's daemon
+    /// deferred — is answered 503 with Retry-After until it is whole again, not served as an empty calendar.
+    func test_aFeedThatIsNotWhole_isNotServed_untilItIsWholeAgain() async throws {
+        let spool = try TestSpool()
+        try spool.drop("a.json", json: requestJSON(id: "a"))
+        let pipeline = try spool.pipeline()
+        XCTAssertEqual(try pipeline.drain().count, 1)
+        let whole = try Data(contentsOf: spool.url("feeds/all.ics"))
+        try await application(spool, pipeline.ledger, pages: false).test(.router) { client in
+            try whole.prefix(whole.count / 2).write(to: spool.url("feeds/all.ics"))
+            let cut = try await client.execute(uri: "/all.ics", method: .get)
+            XCTAssertEqual(cut.status, .serviceUnavailable)
+            XCTAssertEqual(cut.headers[.retryAfter], "5")
+            try Data().write(to: spool.url("feeds/all.ics"))
+            let emptied = try await client.execute(uri: "/all.ics", method: .get)
+            XCTAssertEqual(emptied.status, .serviceUnavailable)
+            try whole.write(to: spool.url("feeds/all.ics"))
+            let mended = try await client.execute(uri: "/all.ics", method: .get)
+            XCTAssertEqual(mended.status, .ok)
+            XCTAssertEqual(Array(mended.body.readableBytesView), Array(whole))
+        }
+    }
+
     func test_everyRoute_withFiltersPagesAndConditionalRequests() async throws {
         let (spool, pipeline) = try drained()
         let expected = try ReportBuilder(settings: RuleSettingsSet(), timeZone: Self.zone).build(ledger: pipeline.ledger, year: 2025, region: nil)

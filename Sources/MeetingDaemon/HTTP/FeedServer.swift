@@ -111,6 +111,10 @@ public struct FeedServer: Sendable {
             tag = known
         } else {
             guard let read = file.readAll() else { return Self.notFound() }
+            guard Self.isWhole(read, path: relative) else {
+                return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8", .retryAfter: "5"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(string: "this feed is being rewritten; try again\n")))
+            }
             bytes = read
             tag = Self.tag(read)
             tags.remember(tag, for: file.identity)
@@ -252,6 +256,17 @@ public struct FeedServer: Sendable {
     }
 
     static func notFound() -> Response { plain(.notFound, "not found\n") }
+
+    /// Whether a feed file is whole: a calendar ends with its END:VCALENDAR line, the index is not empty. A
+    /// shared ledger's daemon leaves its feeds in the page cache, so a crash can leave one emptied or cut short
+    /// until the next start's first pass mends it; a subscriber would take such a calendar for every meeting
+    /// cancelled, and keeps what it has on a 503.
+    static func isWhole(_ bytes: [UInt8], path: String) -> Bool {
+        guard path.hasSuffix(".ics") else { return !bytes.isEmpty }
+        return bytes.count >= wholeCalendarEnd.count && Array(bytes.suffix(wholeCalendarEnd.count)) == wholeCalendarEnd
+    }
+
+    private static let wholeCalendarEnd = Array("END:VCALENDAR\r\n".utf8)
 }
 
 /// Every request passes here first: only GET and HEAD are served (405 with `Allow` otherwise), anything the
