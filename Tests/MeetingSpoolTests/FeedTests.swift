@@ -371,11 +371,15 @@ final class FeedTests: XCTestCase {
         XCTAssertEqual(feeds.note, "1\n", "recorded while nothing was deferred")
         let barriers = feeds.ownBarriers
 
-        let probe = try FileExtents.Probe(in: feeds.spool.root)
         feeds.pipeline.feeds.recordsThroughAtOnce = false
         feeds.pipeline.feeds.defersWrites = true
         try feeds.decide("b", day: 19)
-        try feeds.decide("c", day: 20)
+        // c decided and its group's barrier made (a syncfs, on SQLite) before the probe, then its feeds written.
+        try feeds.spool.drop("c.json", json: requestJSON(id: "c", start: "2030-03-20T09:00:00+08:00", end: "2030-03-20T11:00:00+08:00"))
+        try feeds.pipeline.process(groupsOf: try feeds.pipeline.spool.waitingFiles()) { _ in }
+        let probe = try FileExtents.Probe(in: feeds.spool.root)
+        try feeds.pipeline.feeds.followOtherNodes()
+        try feeds.pipeline.feeds.flush()
         XCTAssertTrue(try feeds.spool.text("feeds/all.ics").contains("UID:c@meetingd"))
         XCTAssertNil(feeds.note, "withdrawn before the first deferred write")
         let delayed = (all: FileExtents.hasDelayedData(all), index: FileExtents.hasDelayedData(index))

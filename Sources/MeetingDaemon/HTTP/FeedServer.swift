@@ -257,16 +257,20 @@ public struct FeedServer: Sendable {
 
     static func notFound() -> Response { plain(.notFound, "not found\n") }
 
-    /// Whether a feed file is whole: a calendar ends with its END:VCALENDAR line, the index is not empty. A
-    /// shared ledger's daemon leaves its feeds in the page cache, so a crash can leave one emptied or cut short
-    /// until the next start's first pass mends it; a subscriber would take such a calendar for every meeting
-    /// cancelled, and keeps what it has on a 503.
+    /// Whether a feed file is whole: it ends as meetingd ends it (a calendar with its END:VCALENDAR line) and
+    /// holds no NUL byte (a block a crash left unwritten reads as zeros). A shared ledger's daemon leaves its
+    /// feeds in the page cache, so a crash can leave one emptied or cut short until the next start's first pass
+    /// mends it; a subscriber would take such a calendar for every meeting cancelled, and keeps what it has on
+    /// a 503.
     static func isWhole(_ bytes: [UInt8], path: String) -> Bool {
-        guard path.hasSuffix(".ics") else { return !bytes.isEmpty }
-        return bytes.count >= wholeCalendarEnd.count && Array(bytes.suffix(wholeCalendarEnd.count)) == wholeCalendarEnd
+        guard let end = wholeEnds.first(where: { path.hasSuffix($0.suffix) })?.end,
+              bytes.count >= end.count, bytes.suffix(end.count).elementsEqual(end) else { return false }
+        return bytes.withUnsafeBytes { memchr($0.baseAddress!, 0, $0.count) == nil }
     }
 
-    private static let wholeCalendarEnd = Array("END:VCALENDAR\r\n".utf8)
+    private static let wholeEnds: [(suffix: String, end: [UInt8])] = [
+        (".ics", Array("END:VCALENDAR\r\n".utf8)), (".json", Array("}\n".utf8)), (".html", Array("</html>\n".utf8)),
+    ]
 }
 
 /// Every request passes here first: only GET and HEAD are served (405 with `Allow` otherwise), anything the
