@@ -3,7 +3,7 @@ import Glibc
 
 /// What the file system says of a file's data (FIEMAP): whether some of it is still delayed — in the page
 /// cache, not yet given blocks, so not yet on its way to the disk. ext4 reports such extents; a file system
-/// that does not delay allocation never does (`delaysAllocation` tells, from a file written and left).
+/// that does not delay allocation never does (`Probe` tells, from a file written and left).
 enum FileExtents {
     private static let fiemapRequest: UInt = 0xC020_660B  // FS_IOC_FIEMAP: _IOWR('f', 11, struct fiemap)
     private static let extentDelalloc: UInt32 = 0x4

@@ -78,8 +78,7 @@ public struct FeedServer: Sendable {
         route("healthz") { request in
             // 503 while requests cannot be decided (a shared ledger's database down, a full disk), with the reason.
             if let reason = metrics.blockedBecause {
-                return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8", .retryAfter: "5"],
-                                body: .init(byteBuffer: ByteBuffer(bytes: Array("cannot decide: \(reason)\n".utf8))))
+                return Self.unavailable("cannot decide: \(reason)\n", retryAfter: 5)
             }
             return Self.body(Array("ok\n".utf8), headers: [.contentType: "text/plain; charset=utf-8"], request)
         }
@@ -112,8 +111,7 @@ public struct FeedServer: Sendable {
         } else {
             guard let read = file.readAll() else { return Self.notFound() }
             guard Self.isWhole(read, path: relative) else {
-                return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8", .retryAfter: "5"],
-                                body: ResponseBody(byteBuffer: ByteBuffer(string: "this feed is being rewritten; try again\n")))
+                return Self.unavailable("this feed is being rewritten; try again\n", retryAfter: 5)
             }
             bytes = read
             tag = Self.tag(read)
@@ -144,8 +142,7 @@ public struct FeedServer: Sendable {
         let made = self.made
         // A burst beyond what two makers clear soon is told to come back rather than queued without end.
         guard makers.operationCount < Self.pagesWaitingAtMost else {
-            return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8", .retryAfter: "2"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(string: "busy: too many pages asked for at once; try again\n")))
+            return Self.unavailable("busy: too many pages asked for at once; try again\n", retryAfter: 2)
         }
         let outcome: Result<PageCache.Page?, any Error> = await withCheckedContinuation { continuation in
             makers.addOperation {
@@ -256,6 +253,13 @@ public struct FeedServer: Sendable {
     }
 
     static func notFound() -> Response { plain(.notFound, "not found\n") }
+
+    /// 503 with the reason and when to ask again.
+    static func unavailable(_ text: String, retryAfter seconds: Int) -> Response {
+        var response = plain(.serviceUnavailable, text)
+        response.headers[.retryAfter] = "\(seconds)"
+        return response
+    }
 
     /// Whether a feed file is whole: it ends as meetingd ends it (a calendar with its END:VCALENDAR line) and
     /// holds no NUL byte (a block a crash left unwritten reads as zeros). A shared ledger's daemon leaves its

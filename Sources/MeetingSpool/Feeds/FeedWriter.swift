@@ -61,7 +61,8 @@ public final class FeedWriter: @unchecked Sendable {
     public var recordsThroughAtOnce = true
     /// The decision number the feeds reflect and the barrier mark taken when they were written, until recorded.
     private var unrecordedThrough: (through: Int64, mark: Int)?
-    /// The decision number the feeds reflect: read from the note at `recover()`, then each pass's.
+    /// The decision number the feeds reflect: read from the note at `recover()`, then each pass's (the number
+    /// `unrecordedThrough` holds, if any).
     private var reflectedThrough: Int64?
 
     /// Whether the feeds and the index stay in the page cache until a barrier or the kernel's writeback writes
@@ -277,20 +278,23 @@ public final class FeedWriter: @unchecked Sendable {
             beforeBarrier?()
             try spool.barrier()
         }
-        try spool.writeAtomically(SpoolNames.feedsThrough, Array("\(through)\n".utf8), durable: false)
-        unrecordedThrough = nil
+        try writeNote(through)
     }
 
     /// The last pass of a writer that `defersWrites`, after its writes: a barrier of its own, started now, so
     /// that it covers everything the writer left in the page cache — feeds rewritten because time took events
     /// out, and the index, included — then the note.
     private func recordNoteAfterDeferredWrites() throws {
-        guard noteWithdrawn || unrecordedThrough != nil, let through = unrecordedThrough?.through ?? reflectedThrough else { return }
+        guard noteWithdrawn || unrecordedThrough != nil, let through = reflectedThrough else { return }
         beforeBarrier?()
         try spool.barrier()
+        try writeNote(through)
+        noteWithdrawn = false
+    }
+
+    private func writeNote(_ through: Int64) throws {
         try spool.writeAtomically(SpoolNames.feedsThrough, Array("\(through)\n".utf8), durable: false)
         unrecordedThrough = nil
-        noteWithdrawn = false
     }
 
     /// Before a deferred write: removes the note, durably, so that a crash from here on makes the next start
