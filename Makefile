@@ -14,7 +14,7 @@ export MEETINGD_REQUIRE_PARSERS = 1
 # on this machine, with the child's output pipes held open meanwhile.
 export SWIFT_BACKTRACE = enable=yes,symbolicate=fast
 
-.PHONY: run test test-postgresql test-pages bench-shared bench-reports build release deps test-deps apt-install python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay property replay-check fuzz
+.PHONY: run test test-postgresql test-pages bench-shared bench-reports build release deps test-deps apt-install python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay property replay-check rrule-differential fuzz
 
 # Debian packages: installed with apt-get only when one is missing.
 deps:
@@ -55,6 +55,7 @@ test: python-deps
 	$(MAKE) test-pages
 	$(MAKE) property
 	$(MAKE) replay-check
+	$(MAKE) rrule-differential
 	$(MAKE) bench-smoke
 	@# The XCTest totals of both runs (SQLite, then PostgreSQL) once more, last, as the closing line of the run.
 	@for log in .build/test.log .build/test-postgresql.log; do \
@@ -93,6 +94,13 @@ property: python-deps
 # drained, then replayed under the same settings: zero flips; a tighter setting flips; the spool unchanged.
 replay-check: python-deps
 	python3 Tests/replay/self_check.py .build/debug/meetingd
+
+# What a series counts is what calendars show: RRULE_COUNT (default 400) seeded random series (RRULE_SEED, default
+# 20261208) drained, each approved one's counted starts compared with python-dateutil's and vobject's reading of
+# its .ics; every refusal's shape checked against libical itself; the clock changes of New York, Lord Howe and
+# Chatham, single meetings and series (Tests/recurrence/rrule_differential.py).
+rrule-differential: python-deps
+	python3 Tests/recurrence/rrule_differential.py .build/debug/meetingd
 
 # libFuzzer (swiftc -sanitize=fuzzer,address) on the request reader and the HTTP date and path parsers,
 # seeded with the shared examples, for FUZZ_SECONDS (default 300). Findings land in .build/fuzz/.

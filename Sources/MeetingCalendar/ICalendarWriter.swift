@@ -120,8 +120,15 @@ public enum ICalendarWriter {
         icaltime_from_timet_with_zone(time_t(date.timeIntervalSince1970.rounded(.down)), 0, icaltimezone_get_utc_timezone())
     }
 
-    /// A wall-clock time in `zone`, written with a plain TZID parameter.
+    /// A wall-clock time in `zone`, written with a plain TZID parameter; in UTC when that wall time means
+    /// another instant to a reader (the second pass through a repeated hour, which RFC 5545 reads as the first).
     private static func zoned(_ date: Date, zone: OpaquePointer, name: String, make: (icaltimetype) -> OpaquePointer?) -> OpaquePointer? {
+        if let foundationZone = TimeZone(identifier: name) {
+            let clock = ZonedClock(timeZone: foundationZone)
+            let whole = Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+            let wall = clock.local(whole)
+            if clock.instant(wall.date, secondsOfDay: wall.secondsOfDay) != whole { return make(utc(date)) }
+        }
         var local = icaltime_from_timet_with_zone(time_t(date.timeIntervalSince1970.rounded(.down)), 0, zone)
         local.zone = nil  // libical would otherwise print its prefixed zone name; the TZID parameter names the zone.
         let property = make(local)

@@ -12,9 +12,12 @@ public struct LibicalRecurrence: RecurrenceExpanding {
     /// 2582-12-20 gives two dates).
     public let lastDate = LocalDate(year: 2582, month: 12, day: 31)
 
+    /// libical's own answer, for the shapes `refusal(for:)` lets through (the parser asks it first).
     public func expand(rule: String, first: LocalDateTime, through: LocalDateTime, limit: Int) -> Result<[LocalDateTime], RecurrenceRuleError> {
         libicalLock.withLock { expandLocked(rule: rule, first: first, through: through, limit: limit) }
     }
+
+    public func refusal(for parts: RecurrenceRuleParts) -> String? { LibicalDeviation.refusal(for: parts) }
 
     private func expandLocked(rule: String, first: LocalDateTime, through: LocalDateTime, limit: Int) -> Result<[LocalDateTime], RecurrenceRuleError> {
         // libical reports a rule it cannot read through icalerrno; it must not abort the process.

@@ -18,6 +18,8 @@ struct FieldReader {
     var strict = true
     /// False when a stored request approved as one meeting is read again: its `recurrence`, if any, is not read.
     var readsRecurrence = true
+    /// Whether a series must keep within the parser's recurrence bounds (else the widest are used).
+    var appliesRecurrenceBounds = true
 
     mutating func problem(_ path: String, _ message: String) { problems.append("\(path): \(message)") }
 
@@ -105,7 +107,7 @@ struct FieldReader {
     }
 
     /// Years a meeting may fall in: what calendar programs (and libical's time arithmetic) handle.
-    static let meetingYears = 1900...2999
+    static let meetingYears = RequestParser.meetingYears
 
     /// An RFC 3339 date-time with an offset, any number of fraction digits, in `meetingYears`.
     mutating func dateTime(_ parent: FieldPath, _ key: String, required: Bool) -> Date? {

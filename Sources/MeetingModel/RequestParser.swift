@@ -18,6 +18,8 @@ public struct RequestParser: Sendable {
     /// Requests larger than this are invalid without being read further.
     public static let maximumBytes = 1_048_576
     public static let maximumSpan: TimeInterval = 14 * 86_400
+    /// The years a meeting may be in; reports take the same range.
+    public static let meetingYears = 1900...2999
 
     public let defaultTimeZone: String
     public let zones: TimeZoneDatabase
@@ -45,11 +47,15 @@ public struct RequestParser: Sendable {
     ///
     /// `asSeries`: whether it was approved as a series. A meeting approved before meetingd knew `recurrence`
     /// was counted once, whatever unknown `recurrence` member it carried: it is read back as one meeting.
-    public func parseStored(_ input: [UInt8], asSeries: Bool = true) -> Result<ParsedRequest, InvalidRequest> {
-        parse(input, strict: false, readsRecurrence: asSeries)
+    ///
+    /// `appliesBounds`: whether a series must keep within this parser's `recurrenceLimits` (replay asks what
+    /// the settings it replays under would decide); otherwise it is read under the widest bounds, as a config
+    /// narrowed since the approval must not make the approved series unreadable.
+    public func parseStored(_ input: [UInt8], asSeries: Bool = true, appliesBounds: Bool = false) -> Result<ParsedRequest, InvalidRequest> {
+        parse(input, strict: false, readsRecurrence: asSeries, appliesBounds: appliesBounds)
     }
 
-    private func parse(_ input: [UInt8], strict: Bool, readsRecurrence: Bool = true) -> Result<ParsedRequest, InvalidRequest> {
+    private func parse(_ input: [UInt8], strict: Bool, readsRecurrence: Bool = true, appliesBounds: Bool = true) -> Result<ParsedRequest, InvalidRequest> {
         guard input.count <= Self.maximumBytes else {
             return .failure(InvalidRequest(id: nil, problems: ["$: the file is \(input.count) bytes, over the limit of \(Self.maximumBytes)"]))
         }
@@ -67,6 +73,7 @@ public struct RequestParser: Sendable {
         var fields = FieldReader()
         fields.strict = strict
         fields.readsRecurrence = readsRecurrence
+        fields.appliesRecurrenceBounds = strict || appliesBounds
         if strict { DocumentChecks.check(document, at: "$", &fields) }
         let parsed = read(document, &fields)
         if let parsed, fields.problems.isEmpty { return .success(parsed) }
@@ -178,9 +185,8 @@ public struct RequestParser: Sendable {
     private func readRecurrence(_ root: FieldPath, start: Date?, end: Date?, timeZone: TimeZone?,
                                 _ fields: inout FieldReader) -> Recurrence? {
         guard fields.readsRecurrence, let object = fields.object(root, "recurrence", required: false) else { return nil }
-        // A stored series is read back under the widest bounds: a config narrowed since it was approved must
-        // not make it unreadable (its withdrawal still has to be published).
-        let limits = fields.strict ? recurrenceLimits
+        // A stored series is read back under the widest bounds unless replay asks for the settings' own.
+        let limits = fields.appliesRecurrenceBounds ? recurrenceLimits
             : RecurrenceLimits(maxOccurrences: RecurrenceLimits.occurrencesRange.upperBound, maxSpanDays: RecurrenceLimits.spanDaysRange.upperBound)
         let rule = fields.string(object, "rrule", required: true, maxLength: Limit.rule)
         var exdates: [LocalDate] = []
@@ -220,6 +226,24 @@ public struct RequestParser: Sendable {
         // Rules run on whole seconds; a start with a fraction keeps it in every occurrence.
         let fraction = reading.secondsOfDay - reading.secondsOfDay.rounded(.down)
         let first = LocalDateTime(date: reading.date, secondsOfDay: reading.secondsOfDay.rounded(.down))
+        // Calendars read a repeated wall time as its first instant (RFC 5545 section 3.3.5): a series whose
+        // DTSTART is the second one would be shown an hour (or half an hour) early in every reader.
+        let readBack = clock.instant(first.date, secondsOfDay: first.secondsOfDay).addingTimeInterval(fraction)
+        if fields.strict, readBack != start {
+            let shown = Self.offsetText(timeZone.secondsFromGMT(for: readBack))
+            let given = Self.offsetText(timeZone.secondsFromGMT(for: start))
+            let clockTime = first.hour.zeroPadded(2) + ":" + first.minute.zeroPadded(2) + ":" + first.second.zeroPadded(2)
+            let wall = first.date.description + "T" + clockTime
+            fields.problem("$.start", "\(wall)\(given) is the second \(clockTime) of \(timeZone.identifier) that day "
+                + "(the clocks go back), and calendars read a series' wall time as the first, \(wall)\(shown); "
+                + "start the series at another time, or submit this day's meeting on its own and the series from its next occurrence")
+            return nil
+        }
+        if first.date > expander.lastDate {
+            fields.problem(rulePath, "the series starts after \(expander.lastDate), the last date the recurrence library (libical) expands; "
+                + "a series must start and end by then (a single meeting may be in any year to 2999)")
+            return nil
+        }
         // The rule's own end, as an instant and a wall-clock bound: an UNTIL date includes that whole local day.
         var untilInstant: Date?
         switch parts.end {
@@ -236,6 +260,12 @@ public struct RequestParser: Sendable {
         if let untilInstant {
             let until = clock.local(untilInstant)
             if (until.date, until.secondsOfDay) < (through.date, through.secondsOfDay) { through = until }
+        }
+        // A rule shape the library expands otherwise than RFC 5545; a series approved before the shape was
+        // known is still read back as it was counted.
+        if fields.strict, let refusal = expander.refusal(for: parts) {
+            fields.problem(rulePath, refusal)
+            return nil
         }
         let starts: [LocalDateTime]
         switch expander.expand(rule: parts.text(untilInstant: nil), first: first, through: through, limit: limit) {
@@ -299,6 +329,11 @@ public struct RequestParser: Sendable {
         if problems { return nil }
         let written = parts.text(untilInstant: untilInstant)
         return Recurrence(rule: written, exdates: exdates, occurrences: occurrences, excludedStarts: excludedStarts)
+    }
+
+    /// `+08:00`, `-05:00`, `+10:30`.
+    static func offsetText(_ seconds: Int) -> String {
+        (seconds < 0 ? "-" : "+") + (abs(seconds) / 3600).zeroPadded(2) + ":" + (abs(seconds) % 3600 / 60).zeroPadded(2)
     }
 
     private func readOrganizer(_ root: FieldPath, kind: MeetingKind?, _ fields: inout FieldReader) -> MeetingRequest.Organizer? {

@@ -14,6 +14,7 @@ final class RequestSchemaTests: XCTestCase {
         func expand(rule: String, first: LocalDateTime, through: LocalDateTime, limit: Int) -> Result<[LocalDateTime], RecurrenceRuleError> {
             .success([first])
         }
+        func refusal(for parts: RecurrenceRuleParts) -> String? { nil }
     }
 
     let parser = RequestParser(expander: FirstOccurrenceOnly())

@@ -136,7 +136,9 @@ final class RecurrenceTests: XCTestCase {
             (#"{"rrule": "FREQ=WEEKLY;BYDAY=WE;COUNT=3"}"#, "$.recurrence.rrule", "not an occurrence"),
             (#"{"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;COUNT=2"}"#, "$.recurrence.rrule", "never fall on the same date"),
             (#"{"rrule": "FREQ=DAILY;BYMONTH=4,6;BYMONTHDAY=31;COUNT=2"}"#, "$.recurrence.rrule", "never fall on the same date"),
-            (#"{"rrule": "FREQ=YEARLY;BYYEARDAY=366;BYMONTH=1;COUNT=2"}"#, "$.recurrence.rrule", "no occurrence"),
+            (#"{"rrule": "FREQ=YEARLY;BYYEARDAY=366;BYMONTH=1;COUNT=2"}"#, "$.recurrence.rrule", "libical byyearday-bymonth"),
+            (#"{"rrule": "FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=2;COUNT=3"}"#, "$.recurrence.rrule", #"write the equivalent "FREQ=WEEKLY;BYDAY=TU;COUNT=3""#),
+            (#"{"rrule": "FREQ=YEARLY;BYMONTHDAY=2,16;COUNT=3"}"#, "$.recurrence.rrule", "BYMONTH=1,2,3,4,5,6,7,8,9,10,11,12;COUNT=3"),
             (#"{"rrule": "FREQ=HOURLY;COUNT=3"}"#, "$.recurrence.rrule", "daily, weekly, monthly or yearly"),
             (#"{"rrule": "FREQ=SECONDLY;BYMONTHDAY=31;BYMONTH=4;COUNT=2"}"#, "$.recurrence.rrule", "daily, weekly, monthly or yearly"),
             (#"{"rrule": "FREQ=DAILY;BYHOUR=9,14;COUNT=4"}"#, "$.recurrence.rrule", "time of day"),
@@ -272,6 +274,82 @@ final class RecurrenceTests: XCTestCase {
             "gap 03-02T07:30Z 03-09T07:30Z 03-16T06:30Z",  // 02:30 EST, 03:30 EDT (02:30 does not exist), 02:30 EDT
             "fold 10-26T05:30Z 11-02T05:30Z 11-09T06:30Z",  // 01:30 EDT, the first 01:30 (EDT), 01:30 EST
         ])
+    }
+
+    /// Each shape of libical's deviations: libical still expands its example as the catalogue says, which is
+    /// not RFC 5545's dates (else the refusal is needless); a rule of that shape is refused naming it; and an
+    /// equivalent rule offered is one libical expands to RFC 5545's dates.
+    func test_libicalDeviations_stillDeviate_areRefusedByName_andOfferRulesLibicalGetsRight() throws {
+        let libical = LibicalRecurrence()
+        func expand(_ rule: String, from start: String) throws -> [String] {
+            let date = LocalDate(year: Int(start.prefix(4))!, month: Int(start.dropFirst(4).prefix(2))!, day: Int(start.dropFirst(6).prefix(2))!)
+            let first = LocalDateTime(date: date, secondsOfDay: 9 * 3600)
+            let through = LocalDateTime(date: LocalDate(year: 2100, month: 1, day: 1), secondsOfDay: 0)
+            return try libical.expand(rule: rule, first: first, through: through, limit: 60).get().map {
+                "\($0.date.year)" + String(format: "%02d%02dT090000", $0.date.month, $0.date.day)
+            }
+        }
+        XCTAssertEqual(Set(LibicalDeviation.all.map(\.id)).count, LibicalDeviation.all.count, "ids are unique")
+        for deviation in LibicalDeviation.all {
+            let example = deviation.example
+            let dates = try expand(example.rule, from: example.start)
+            XCTAssertEqual(Array(dates.prefix(example.libical.count)), example.libical, "\(deviation.id): libical's own dates")
+            XCTAssertNotEqual(Array(dates.prefix(example.rfc5545.count)), example.rfc5545, "\(deviation.id): libical now gets it right")
+            let parts = try RecurrenceRuleParts.parse(example.rule).get()
+            let refusal = try XCTUnwrap(libical.refusal(for: parts), deviation.id)
+            XCTAssertTrue(refusal.contains("meetingd's libical \(deviation.id)") && refusal.contains(deviation.shape), refusal)
+            if case let .equivalent(offered)? = LibicalDeviation.first(in: parts).map({ $0.1 }),
+               let quoted = refusal.range(of: #"write the equivalent ""#) {
+                let rule = String(refusal[quoted.upperBound...].prefix { $0 != "\"" })
+                XCTAssertNil(libical.refusal(for: try RecurrenceRuleParts.parse(rule).get()), "\(deviation.id): \(rule) is refused too")
+                XCTAssertEqual(Array(try expand(rule, from: example.start).prefix(example.rfc5545.count)), example.rfc5545,
+                               "\(deviation.id): \(offered) → \(rule)")
+            }
+        }
+        XCTAssertNil(libical.refusal(for: try RecurrenceRuleParts.parse("FREQ=MONTHLY;BYDAY=2TU,-1FR;BYSETPOS=1;COUNT=3").get()))
+        XCTAssertNil(libical.refusal(for: try RecurrenceRuleParts.parse("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;COUNT=3").get()))
+    }
+
+    /// The second 01:30 of New York's autumn change: one meeting's start is written in UTC, so readers see
+    /// the instant decided (its end, 02:15, happens once and keeps its TZID); a series starting there is refused at $.start (a TZID wall time means the first).
+    func test_theRepeatedHoursSecondPass_isWrittenInUTC_forOneMeeting_andRefusedForASeries() throws {
+        let spool = try TestSpool()
+        let start = "2027-11-07T01:30:00-05:00", end = "2027-11-07T02:15:00-05:00"
+        func meeting(_ id: String, _ recurrence: String?) -> String {
+            Self.weekly(id: id, start: start, end: end, recurrence: recurrence, timezone: "America/New_York")
+                .replacingOccurrences(of: #""role": "party-secretary""#, with: #""role": "staff""#)
+        }
+        try spool.drop("one.json", json: meeting("one", nil))
+        try spool.drop("series.json", json: meeting("series", #"{"rrule": "FREQ=WEEKLY;COUNT=3"}"#))
+        let outcomes = try spool.pipeline().drain().map(\.recorded.decision)
+        XCTAssertEqual(outcomes.map(\.verdict), [.approved, .invalid])
+        XCTAssertTrue(outcomes[1].problems.contains { $0.hasPrefix("$.start:") && $0.contains("second 01:30:00 of America/New_York")
+            && $0.contains("2027-11-07T01:30:00-04:00") }, "\(outcomes[1].problems)")
+        let ics = String(decoding: try Data(contentsOf: spool.url("approved/one.ics")), as: UTF8.self)
+        XCTAssertTrue(ics.contains("DTSTART:20271107T063000Z\r\n") && ics.contains("DTEND;TZID=America/New_York:20271107T021500\r\n"), ics)
+        assertCalendarsPass([spool.url("approved/one.ics")])
+    }
+
+    /// A series that starts after libical's last date names that limit, not "no occurrence".
+    func test_aSeriesStartingAfterLibicalsLastDate_namesTheLimit() throws {
+        let parser = DecisionPipeline.parser(timeZone: "Asia/Shanghai", settings: RuleSettingsSet())
+        let late = Self.weekly(start: "2999-12-01T09:00:00+08:00", end: "2999-12-01T10:00:00+08:00", recurrence: #"{"rrule": "FREQ=WEEKLY;COUNT=2"}"#)
+        guard case let .failure(invalid) = parser.parse(Array(late.utf8)) else { return XCTFail("accepted") }
+        XCTAssertTrue(invalid.problems.contains { $0.hasPrefix("$.recurrence.rrule:") && $0.contains("starts after 2582-12-31") }, "\(invalid.problems)")
+        XCTAssertFalse(invalid.problems.contains { $0.contains("has no occurrence") })
+    }
+
+    /// `check --json` lists every counted start with its own offset, across the March change.
+    func test_checkJSON_listsTheOccurrenceStarts() throws {
+        let spool = try TestSpool()
+        let file = spool.url("series.json")
+        try Data(Self.weekly(start: "2027-03-02T09:00:00-05:00", end: "2027-03-02T10:00:00-05:00",
+                             recurrence: #"{"rrule": "FREQ=WEEKLY;COUNT=3", "exdates": ["2027-03-09"]}"#, timezone: "America/New_York")
+            .utf8).write(to: file)
+        let run = try runMeetingd(["check", "--json", "--spool", spool.root.path, file.path])
+        let line = try JSONReader.parse(Array(run.output.utf8))
+        XCTAssertEqual(line["occurrence_starts"], .array([.string("2027-03-02T09:00:00-05:00"), .string("2027-03-16T09:00:00-04:00")]), run.output)
+        XCTAssertEqual(line["occurrences"], .integer(2))
     }
 
     /// A statutory series is approved and published, and counts for nothing.
