@@ -133,12 +133,12 @@ extension Configuration {
                 configuration.pages = flag
             case "listed_meetings":
                 let range = RuleSettingsSet.listedMeetingsRange
-                guard let number = value.scalar.flatMap({ Int($0.string) }), range.contains(number) else {
+                guard let number = value.scalar.flatMap({ Self.integer($0.string) }), range.contains(number) else {
                     throw ConfigurationError("\(at(value)): listed_meetings: must be an integer from \(range.lowerBound) to \(range.upperBound)")
                 }
                 configuration.rules.listedMeetings = number
             case "group_commit":
-                guard let number = value.scalar.flatMap({ Int($0.string) }), (1...10_000).contains(number) else {
+                guard let number = value.scalar.flatMap({ Self.integer($0.string) }), (1...10_000).contains(number) else {
                     throw ConfigurationError("\(at(value)): group_commit: must be an integer from 1 to 10000")
                 }
                 configuration.groupCommit = number
@@ -149,7 +149,7 @@ extension Configuration {
                     guard let range = FeedSettings.ranges[setting] else {
                         throw ConfigurationError("\(at(settingNode)): feeds.\(setting): unknown key (known: refresh_seconds, cancelled_days, horizon_days)")
                     }
-                    guard let number = valueNode.scalar.flatMap({ Int($0.string) }), range.contains(number) else {
+                    guard let number = valueNode.scalar.flatMap({ Self.integer($0.string) }), range.contains(number) else {
                         throw ConfigurationError("\(at(valueNode)): feeds.\(setting): must be an integer from \(range.lowerBound) to \(range.upperBound)")
                     }
                     switch setting {
@@ -169,7 +169,7 @@ extension Configuration {
                     default:
                         throw ConfigurationError("\(at(settingNode)): recurrence.\(setting): unknown key (known: max_occurrences, max_span_days)")
                     }
-                    guard let number = valueNode.scalar.flatMap({ Int($0.string) }), range.contains(number) else {
+                    guard let number = valueNode.scalar.flatMap({ Self.integer($0.string) }), range.contains(number) else {
                         throw ConfigurationError("\(at(valueNode)): recurrence.\(setting): must be an integer from \(range.lowerBound) to \(range.upperBound)")
                     }
                     if setting == "max_occurrences" {
@@ -208,7 +208,7 @@ extension Configuration {
                         let parsed: SettingValue
                         if case .integer = spec.kind {
                             // A number too large for Int is reported with the setting's range, not as text.
-                            parsed = Int(scalar.string).map(SettingValue.integer) ?? .text(scalar.string)
+                            parsed = Self.integer(scalar.string).map(SettingValue.integer) ?? .text(scalar.string)
                         } else {
                             parsed = .text(scalar.string)
                         }
@@ -276,6 +276,14 @@ extension Configuration {
 }
 
 extension Configuration {
+    /// A whole number written as digits, with a minus sign at most: `+40`, ` 40` and `4_0`, which Swift's
+    /// `Int(_:)` or YAML would read as 40, are refused rather than taken as another setting than written.
+    static func integer(_ text: String) -> Int? {
+        let digits = text.utf8.first == UInt8(ascii: "-") ? text.utf8.dropFirst() : text.utf8[...]
+        guard !digits.isEmpty, digits.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return Int(text)
+    }
+
     /// The node name in force: `node`, else the host name (cut to a valid name).
     public var nodeName: String { node ?? Self.hostNodeName() }
 

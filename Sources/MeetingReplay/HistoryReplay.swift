@@ -127,7 +127,7 @@ public final class HistoryReplay: Sendable {
         // keys, the year range, the tz database's names) do not make it invalid now, and one decided as a
         // single meeting stays one. The new settings' series bounds still apply.
         return Prepared(entry: entry, date: date, bytes: bytes,
-                        parsed: bytes.map { parser.parseStored($0, asSeries: entry.occurrences != nil) })
+                        parsed: bytes.map { parser.parseStored($0, asSeries: entry.occurrences != nil, appliesBounds: true) })
     }
 
     /// What the new settings decide for one entry, recorded in the scratch ledger as `drain` would record it.

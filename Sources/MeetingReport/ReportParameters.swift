@@ -15,14 +15,18 @@ public struct ReportParameters: Sendable, Equatable {
         self.region = region
     }
 
+    /// An empty value means the parameter was not given, on the command line as in a URL (a form's "all
+    /// regions" choice sends `region=`): the current year, every region. Years are the ones a request may
+    /// name (`RequestParser.meetingYears`), so every meeting that can be approved can be reported.
     public init(year: String?, region: String?) throws {
-        if let year {
-            guard year.utf8.count == 4, year.allSatisfy(\.isASCII), let number = Int(year), (1970...9999).contains(number) else {
-                throw Problem(description: "year: \(quoted(year)) is not a year (four digits, 1970 to 9999)")
+        if let year, !year.isEmpty {
+            let years = RequestParser.meetingYears
+            guard year.utf8.count == 4, year.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let number = Int(year), years.contains(number) else {
+                throw Problem(description: "year: \(quoted(year)) is not a year (four digits, \(years.lowerBound) to \(years.upperBound))")
             }
             self.year = number
         }
-        if let region { self.region = try Self.region(region) }
+        if let region, !region.isEmpty { self.region = try Self.region(region) }
     }
 
     /// A region path as requests name it (`浙江省/杭州市`), in the canonical form the ledger keeps.

@@ -6,7 +6,8 @@ import MeetingRules
 /// The decision log's line for a decision (`shared/spec/spool-and-outputs.md`), also printed by `check --json`.
 public enum DecisionLine {
     public static func make(_ decision: Decision, decidedAt: Date, timeZone: TimeZone, input: String,
-                            output: String?, moved: String?, sequenceNumber: Int64?, node: String? = nil) -> JSONValue {
+                            output: String?, moved: String?, sequenceNumber: Int64?, node: String? = nil,
+                            occurrencesOf request: MeetingRequest? = nil) -> JSONValue {
         func findings(_ list: [Finding]) -> JSONValue {
             .array(list.map { finding in
                 var members: [(key: String, value: JSONValue)] = [
@@ -33,6 +34,13 @@ public enum DecisionLine {
             ("output", .optional(output)),
         ]
         if let occurrences = decision.occurrences { members.append(("occurrences", .integer(occurrences))) }
+        // `check --json`: every counted start, in the request's zone, as a calendar reading the .ics shows it.
+        if let request {
+            let milliseconds = request.occurrences.contains { $0.start.timeIntervalSince1970.rounded(.down) != $0.start.timeIntervalSince1970 }
+            members.append(("occurrence_starts", .array(request.occurrences.map {
+                .string(timestamp($0.start, request.timeZone, milliseconds: milliseconds))
+            })))
+        }
         if decision.verdict == .invalid { members.append(("problems", .array(decision.problems.map(JSONValue.string)))) }
         if let note = decision.note { members.append(("note", .string(note))) }
         if let sequence = decision.sequence { members.append(("sequence", .integer(sequence))) }

@@ -181,8 +181,10 @@ struct Check: ParsableCommand {
             case .approved, .withdrawn: break
             }
             if json {
+                var request: MeetingRequest?
+                if case let .success(.proposal(proposal)) = parsed, decision.verdict != .invalid { request = proposal }
                 print(DecisionLine.make(decision, decidedAt: Date(), timeZone: zone, input: file, output: nil, moved: nil,
-                                        sequenceNumber: nil).serialized)
+                                        sequenceNumber: nil, occurrencesOf: request).serialized)
             } else {
                 print("\(file): \(decision.verdict.rawValue)")
                 func dates(_ finding: Finding) -> String { finding.datesLine.map { " [dates: \($0)]" } ?? "" }

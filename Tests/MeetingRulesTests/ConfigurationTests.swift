@@ -54,6 +54,19 @@ final class ConfigurationTests: XCTestCase {
         }
     }
 
+    /// A number is its digits: `+40`, ` 40`, `4_0`, `0x28` and `40.0` are refused, not read as 40.
+    func test_setAndFile_takeOnlyPlainWholeNumbers() throws {
+        for value in ["+40", " 40", "4_0", "0x28", "40.0", "４０"] {
+            for key in ["rules.township-leader-load.max_per_month", "recurrence.max_occurrences", "listed_meetings"] {
+                XCTAssertThrowsError(try Configuration().overriding(["\(key)=\(value)"]), "\(key)=\(value)") { error in
+                    XCTAssertTrue("\(error)".contains(key), "\(error)")
+                }
+            }
+            XCTAssertThrowsError(try Configuration.parse("recurrence:\n  max_span_days: '\(value)'\n", source: "t.yaml"), value)
+        }
+        XCTAssertEqual(try Configuration().overriding(["recurrence.max_occurrences=40"]).rules.recurrence.maxOccurrences, 40)
+    }
+
     func test_brokenConfig_namesTheLineAndKey() {
         let cases = [
             ("rules:\n  annual-comprehensive-cap:\n    max_per_year: many\n", "test.yaml:3: rules.annual-comprehensive-cap.max_per_year: must be an integer"),

@@ -264,6 +264,29 @@ final class ReplayTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: spool.url("nothing.sqlite").path), "no ledger is created")
     }
 
+    /// Replay applies the recurrence bounds of the settings it replays under: a 6-occurrence series approved
+    /// under the defaults is invalid under max_occurrences=1 or max_span_days=1 (from --set or a config
+    /// file), and stays approved under looser ones.
+    func test_replay_appliesTheRecurrenceBoundsItReplaysUnder() throws {
+        let spool = try TestSpool()
+        try spool.drop("s.json", json: RecurrenceTests.weekly(id: "s", recurrence: #"{"rrule": "FREQ=WEEKLY;COUNT=6"}"#)
+            .replacingOccurrences(of: #""role": "party-secretary""#, with: #""role": "staff""#))
+        XCTAssertEqual(try spool.pipeline().drain().map(\.recorded.decision.verdict), [.approved])
+        for tighter in [["recurrence.max_occurrences=1"], ["recurrence.max_span_days=1"]] {
+            let outcome = try replay(spool, tighter)
+            XCTAssertEqual(outcome.otherVerdictChanges, 1, "\(tighter)")
+            XCTAssertEqual(outcome.flips.first?.after.verdict, .invalid, "\(tighter)")
+        }
+        for looser in [[], ["recurrence.max_occurrences=6"], ["recurrence.max_occurrences=5000", "recurrence.max_span_days=3660"]] {
+            XCTAssertTrue(try replay(spool, looser).flips.isEmpty, "\(looser)")
+        }
+        let config = spool.url("bounds.yaml")
+        try Data("recurrence:\n  max_occurrences: 1\n".utf8).write(to: config)
+        let run = try runMeetingd(["replay", "--spool", spool.root.path, "--config", config.path, "--format", "json"])
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertEqual(try JSONReader.parse(Array(run.output.utf8))["flips"]?["other_verdict_changes"], .integer(1), run.output)
+    }
+
     /// `--config NEW.yaml`: the rules of a whole config file; --set on top of it.
     func test_replay_takesTheNewSettingsFromAConfigFile() throws {
         let spool = try TestSpool()

@@ -174,6 +174,27 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(ReportPage.render(report).contains("<svg"))
     }
 
+    /// Reports take the years requests may name (1900–2999), so a 1950 meeting approved can be reported; an
+    /// empty year or region means not given, on the command line as over HTTP (a form's "all regions").
+    func test_reportYears_areTheRequestsYears_andAnEmptyValueMeansNotGiven() throws {
+        XCTAssertEqual(try ReportParameters(year: "1950", region: nil).year, 1950)
+        XCTAssertEqual(try ReportParameters(year: "2999", region: "").region, nil)
+        XCTAssertEqual(try ReportParameters(year: "", region: "").year, nil)
+        for bad in ["1899", "3000", "+950", "195", "１９５０"] {
+            XCTAssertThrowsError(try ReportParameters(year: bad, region: nil), bad) { error in
+                XCTAssertTrue("\(error)".contains("1900 to 2999"), "\(error)")
+            }
+        }
+        let spool = try TestSpool()
+        try spool.drop("old.json", json: requestJSON(id: "old", start: "1950-03-14T09:00:00+08:00", end: "1950-03-14T10:00:00+08:00"))
+        _ = try runMeetingd(["drain", "--spool", spool.root.path])
+        let run = try runMeetingd(["report", "--spool", spool.root.path, "--year", "1950", "--region", "", "--format", "json"])
+        XCTAssertEqual(run.status, 0, run.errors)
+        let report = try JSONReader.parse(Array(run.output.utf8))
+        XCTAssertEqual(report["totals"]?["approved"], .integer(1), run.output)
+        XCTAssertTrue(run.output.contains(#""region": null"#), run.output)
+    }
+
     func test_hostileValues_appearEscaped_neverAsMarkup() throws {
         let spool = try TestSpool()
         // What the report shows of a request: units, regions and systems (in caps, the window and the rejections).

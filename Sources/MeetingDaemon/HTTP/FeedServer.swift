@@ -184,8 +184,8 @@ public struct FeedServer: Sendable {
 
     static func report(_ source: PageSource, _ query: [(String, String)], json: Bool) throws -> (bytes: [UInt8], type: String)? {
         let value = { (name: String) in query.last { $0.0 == name }?.1 }
-        let parameters = try ReportParameters(year: value("year").flatMap { $0.isEmpty ? nil : $0 },
-                                              region: value("region").flatMap { $0.isEmpty ? nil : $0 })
+        let parameters = try ReportParameters(year: value("year"),
+                                              region: value("region"))
         let builder = ReportBuilder(settings: source.settings(), timeZone: source.timeZone)
         let report = try builder.build(ledger: source.ledger, year: parameters.year ?? builder.currentYear(), region: parameters.region)
         return json ? (Array((report.json.serialized + "\n").utf8), types["json"]!) : (Array(ReportPage.render(report).utf8), types["html"]!)
