@@ -13,9 +13,9 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(text, Configuration.defaultFileText(), "regenerate etc/meetingd.yaml with `meetingd default-config`")
     }
 
-    func test_readmeRuleTable_isTheGeneratedOne() throws {
-        let readme = try String(contentsOf: Self.repository.appendingPathComponent("README.md"), encoding: .utf8)
-        XCTAssertTrue(readme.contains(RuleTable.markdown()), "regenerate the README's rule table with `meetingd rules --markdown`")
+    func test_docsRuleTable_isTheGeneratedOne() throws {
+        let page = try String(contentsOf: Self.repository.appendingPathComponent("docs/requests-and-rules.md"), encoding: .utf8)
+        XCTAssertTrue(page.contains(RuleTable.markdown()), "regenerate docs/requests-and-rules.md's rule table with `meetingd rules --markdown`")
     }
 
     func test_settingsAreRead_andChangeTheVersion() throws {
