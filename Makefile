@@ -14,7 +14,7 @@ export MEETINGD_REQUIRE_PARSERS = 1
 # on this machine, with the child's output pipes held open meanwhile.
 export SWIFT_BACKTRACE = enable=yes,symbolicate=fast
 
-.PHONY: run test test-postgresql test-pages bench-shared bench-reports build release deps test-deps apt-install python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay property replay-check rrule-differential fuzz
+.PHONY: run test test-postgresql test-pages bench-shared bench-reports build release deps test-deps apt-install python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay bench-scale property replay-check rrule-differential doc-test fuzz
 
 # Debian packages: installed with apt-get only when one is missing.
 deps:
@@ -56,6 +56,7 @@ test: python-deps
 	$(MAKE) property
 	$(MAKE) replay-check
 	$(MAKE) rrule-differential
+	$(MAKE) doc-test
 	$(MAKE) bench-smoke
 	@# The XCTest totals of both runs (SQLite, then PostgreSQL) once more, last, as the closing line of the run.
 	@for log in .build/test.log .build/test-postgresql.log; do \
@@ -102,6 +103,11 @@ replay-check: python-deps
 rrule-differential: python-deps
 	python3 Tests/recurrence/rrule_differential.py .build/debug/meetingd
 
+# Every command in the README's and docs/'s ```sh blocks, run against a spool of the examples and a daemon
+# on 127.0.0.1; the README's size and the docs' topics (Tests/docs/doc_test.py).
+doc-test: python-deps
+	python3 Tests/docs/doc_test.py .build/debug/meetingd
+
 # libFuzzer (swiftc -sanitize=fuzzer,address) on the request reader and the HTTP date and path parsers,
 # seeded with the shared examples, for FUZZ_SECONDS (default 300). Findings land in .build/fuzz/.
 FUZZ_SECONDS ?= 300
@@ -143,6 +149,13 @@ bench-shared: release python-deps
 bench-reports: release python-deps
 	python3 Benchmarks/reports.py .build/release/meetingd 1000000
 
+# Ledgers of 0, 1 M and 10 M meetings (grown from a seed spool meetingd drained itself): start-up, RSS and one
+# decision's cost against the empty ledger's (Benchmarks/scale.py; goal: <= 1.5x at 10 M). About 30 minutes and
+# 15 GB of disk at 10 M.
+SCALE_SIZES ?= 0 1000000 10000000
+bench-scale: release python-deps
+	python3 Benchmarks/scale.py .build/release/meetingd .build/bench-scale $(SCALE_SIZES)
+
 # The same harness at a tiny size on the debug build: keeps the benchmark scripts working, measures nothing.
 bench-smoke: python-deps
 	BENCH_REQUESTS=200 BENCH_ROUNDS=1 BENCH_BUILD=debug bash Benchmarks/run.sh
@@ -151,18 +164,23 @@ bench-smoke: python-deps
 	BENCH_ROUNDS=1 python3 Benchmarks/replay.py .build/debug/meetingd 100
 	BENCH_FLOOR_SECONDS=2 BENCH_LATENCY_SECONDS=2 python3 Benchmarks/shared.py .build/debug/meetingd 30
 	BENCH_ROUNDS=1 BENCH_SMOKE=1 python3 Benchmarks/reports.py .build/debug/meetingd 6000
+	BENCH_SEED_REQUESTS=200 BENCH_DECISIONS=20 python3 Benchmarks/scale.py .build/debug/meetingd .build/bench-scale-smoke 0 2000
 
-# Drops the shared examples into ./spool/incoming and decides them: a first look at the outputs.
+# Drops the shared examples into ./spool/incoming, their dates moved into this year (scripts/rebase_examples.py:
+# whole weeks, so weekdays stay), and decides them: a first look at the outputs, the feeds and the report.
 example: build
-	mkdir -p $(SPOOL)/incoming
-	for f in Tests/MeetingSpoolTests/Fixtures/examples/*.json; do cp $$f $(SPOOL)/incoming/.tmp && mv $(SPOOL)/incoming/.tmp $(SPOOL)/incoming/$$(basename $$f); done
+	python3 scripts/rebase_examples.py Tests/MeetingSpoolTests/Fixtures/examples $(SPOOL)
 	.build/debug/meetingd drain --spool $(SPOOL)
 
 # Honours DESTDIR and PREFIX; the unit's ExecStart follows PREFIX.
 UNITDIR ?= /etc/systemd/system
 install: release
 	install -D -m 0755 .build/release/meetingd $(DESTDIR)$(PREFIX)/bin/meetingd
-	install -D -m 0644 etc/meetingd.yaml $(DESTDIR)/etc/meetingd/meetingd.yaml
+	@# The config names the ledger the unit uses, so commands run by hand read the daemon's ledger; an existing
+	@# config is the administrator's and is kept (the new defaults go beside it).
+	install -d $(DESTDIR)/etc/meetingd
+	sed 's|^ledger: null$$|ledger: /var/lib/meetingd/ledger.sqlite|' etc/meetingd.yaml > $(DESTDIR)/etc/meetingd/meetingd.yaml.dist
+	[ -e $(DESTDIR)/etc/meetingd/meetingd.yaml ] || cp $(DESTDIR)/etc/meetingd/meetingd.yaml.dist $(DESTDIR)/etc/meetingd/meetingd.yaml
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/meetingd/README.md
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/local|$(PREFIX)|g' systemd/meetingd.service > $(DESTDIR)$(UNITDIR)/meetingd.service
