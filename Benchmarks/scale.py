@@ -1,12 +1,22 @@
 #!/usr/bin/env python3
-"""How meetingd's cost grows with the ledger.
+"""How meetingd's cost grows with the ledger: start-up, RSS and one decision at 0, 1 M and 10 M meetings.
 
-For each SIZE: a spool whose ledger already holds SIZE approved meetings (filled directly with sqlite3 in
-meetingd's schema; the newest 100,000 at most are inside the feeds' horizon, the rest are years old), then:
-start-up time to READY and RSS of `meetingd run`; cost of one decision (300 requests drained, measured between
-the first and last decision time in the log, so the final feed flush is apart); and the feed flush after them
-(all.ics and the region feeds hold up to 100,000 events).
-Usage: scale.py MEETINGD WORKDIR SIZE... Prints one line per size."""
+Usage: scale.py MEETINGD WORKDIR SIZE...   (sizes ascending; BENCH_DECISIONS, default 300, per measured batch;
+BENCH_SEED_REQUESTS, default 3000, the seed spool's requests)
+
+The ledger is grown, not hand-written: a seed spool of real decisions (Benchmarks/generate.py, 3,000 requests
+of 2027, drained by meetingd itself) is copied into the measured ledger as often as SIZE needs, every table
+in the schema meetingd wrote, whatever its columns (read with PRAGMA table_info), each copy with its own ids
+and decision numbers and moved to one of the twenty years before 2027. So a schema change cannot break the
+fill silently: `make bench-smoke` runs it at a tiny size. Copies keep no request bytes (a real ledger of that
+size holds them in overflow pages that no decision reads); everything the rules, the feeds and the pages read
+is there.
+
+For each size: the daemon's start-up to READY (sd_notify) and its RSS; then BENCH_DECISIONS new 2027 requests
+drained twice (two batches), the cost of one decision taken between the first and last decision time of each
+batch in the log (the final feed flush apart), and drain's own wall time. Prints one line per size and the
+ratio of each size's decision cost to the empty ledger's.
+"""
 import json
 import os
 import shutil
@@ -19,56 +29,75 @@ import time
 from datetime import datetime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SEED_REQUESTS = int(os.environ.get("BENCH_SEED_REQUESTS", "3000"))
+SEED_YEAR = 2027
+# Per table: the columns a copy changes. {k} is the copy's number, {stride} the seed's highest decision number.
+KEYS = {
+    "decision": {"seq": "seq + {k} * {stride}", "request_id": "request_id || '~{k}'", "input_name": "input_name || '~{k}'",
+                 "request_bytes": "NULL", "year": "year - {years}", "decided_at": "decided_at - {seconds}"},
+    "meeting": {"id": "id || '~{k}'", "decision_seq": "decision_seq + {k} * {stride}", "start_utc": "start_utc - {seconds}",
+                "end_utc": "end_utc - {seconds}", "decided_at": "decided_at - {seconds}"},
+    "occurrence": {"meeting_id": "meeting_id || '~{k}'", "start_utc": "start_utc - {seconds}"},
+    "meeting_attendee": {"meeting_id": "meeting_id || '~{k}'"},
+    "meeting_principal_region": {"meeting_id": "meeting_id || '~{k}'"},
+    "decision_unit": {"seq": "seq + {k} * {stride}"},
+    "decision_rule": {"seq": "seq + {k} * {stride}"},
+}
+DATE_COLUMNS = {"local_date", "last_date", "occurrence_dates"}
 
 
-def vevent(index):
-    return ("BEGIN:VEVENT\r\nUID:fill-%d@meetingd\r\nDTSTAMP:20260101T000000Z\r\nLAST-MODIFIED:20260101T000000Z\r\n"
-            "SEQUENCE:0\r\nDTSTART;TZID=Asia/Shanghai:20270310T090000\r\nDTEND;TZID=Asia/Shanghai:20270310T110000\r\n"
-            "SUMMARY:既有会议 %d\r\nSTATUS:CONFIRMED\r\nORGANIZER;CN=单位:urn:meetingd:unit:x\r\nCATEGORIES:business\r\n"
-            "END:VEVENT\r\n") % (index, index)
+def seed_spool(binary, work):
+    spool = os.path.join(work, "seed")
+    if not os.path.exists(os.path.join(spool, "state", "ledger.sqlite")):
+        shutil.rmtree(spool, ignore_errors=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), spool, str(SEED_REQUESTS), "11"], check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run([binary, "drain", "--spool", spool], check=True, stdout=subprocess.DEVNULL)
+    return os.path.join(spool, "state", "ledger.sqlite")
 
 
-def fill(ledger, size):
+def meetings(ledger):
+    db = sqlite3.connect(ledger)
+    try:
+        return db.execute("SELECT count(*) FROM meeting").fetchone()[0]
+    finally:
+        db.close()
+
+
+def grow(ledger, seed, target, k):
+    """Copies of the seed's rows until the ledger holds at least `target` meetings; `k` copies were made before.
+    Returns the number made in all."""
     db = sqlite3.connect(ledger)
     db.execute("PRAGMA synchronous = OFF")
-    visible = min(size, 100_000)
-    decision_json = json.dumps({"verdict": "approved", "requestID": "x", "revision": 1, "problems": [], "sequence": 0,
-                                "settingsVersion": "fill", "assessment": {"violations": [], "warnings": [], "waived": []}})
-    with db:
-        for start in range(0, size, 50_000):
-            decisions, meetings, attendees, feeds = [], [], [], set()
-            for index in range(start, min(size, start + 50_000)):
-                seq = index + 1
-                city = ["杭州市", "宁波市", "温州市", "嘉兴市", "湖州市", "绍兴市", "金华市", "衢州市"][index % 8]
-                region = f"浙江省/{city}"
-                unit = f"{city}填充单位{index % 5000}"
-                recent = index >= size - visible
-                year = 2027 if recent else 2016 + index % 9
-                start_utc = datetime(year, 1 + index % 12, 1 + index % 28, 1).timestamp()
-                local = f"{year}-{1 + index % 12:02d}-{1 + index % 28:02d}"
-                kind = ["business", "routine", "comprehensive", "on-site"][index % 4]
-                keys = {"all", "region:浙江省", f"region:{region}", f"organizer:{unit}", f"attendee:区局{index % 300}"}
-                decisions.append((seq, f"fill-{index}.json", "fill", f"fill-{index}", 1, "propose", "approved", 1_767_225_600.0,
-                                  f"approved/fill-{index}.r1.json", decision_json))
-                meetings.append((f"fill-{index}", 1, "approved", 0, kind, f"既有会议 {index}", unit, "city", "department",
-                                 f"系统{index % 40}", region, start_utc, local, 0, 0, json.dumps([f"区局{index % 300}"]),
-                                 b'{"format":1}', "fill", 1_767_225_600.0, seq,
-                                 vevent(index), "Asia/Shanghai", start_utc + 7200, "\n".join(sorted(keys))))
-                attendees.append((f"区局{index % 300}", unit, kind, local, f"fill-{index}"))
-                feeds.update(keys)
-            db.executemany("INSERT INTO decision (seq, input_name, input_digest, request_id, revision, action, verdict, decided_at,"
-                           " destination, decision_json) VALUES (?,?,?,?,?,?,?,?,?,?)", decisions)
-            db.executemany("INSERT INTO meeting (id, revision, status, sequence, kind, title, organizer_unit, organizer_level,"
-                           " organizer_type, organizer_system, organizer_region, start_utc, local_date, reaches_grassroots, exempt,"
-                           " attendee_units, request_bytes, settings_version, decided_at, decision_seq, vevent, tzid,"
-                           " end_utc, feed_keys) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", meetings)
-            db.executemany("INSERT INTO meeting_attendee (unit, organizer_unit, kind, local_date, meeting_id) VALUES (?,?,?,?,?)",
-                           attendees)
-            db.executemany("INSERT OR IGNORE INTO feed (key) VALUES (?)", [(key,) for key in feeds])
+    db.execute("ATTACH DATABASE ? AS seed", (seed,))
+    stride = db.execute("SELECT max(seq) FROM seed.decision").fetchone()[0] + 1
+    per_copy = db.execute("SELECT count(*) FROM seed.meeting").fetchone()[0]
+    have = db.execute("SELECT count(*) FROM main.meeting").fetchone()[0]
+    columns = {table: [row[1] for row in db.execute(f"PRAGMA seed.table_info({table})")] for table in KEYS}
+    while have < target:
+        k += 1
+        years = 1 + (k - 1) % 20
+        values = {"k": k, "stride": stride, "years": years, "seconds": years * 365 * 86_400}
+        with db:
+            for table, changed in KEYS.items():
+                expressions = []
+                for column in columns[table]:
+                    if column in changed:
+                        expressions.append(changed[column].format(**values))
+                    elif column in DATE_COLUMNS:
+                        expressions.append(f"replace({column}, '{SEED_YEAR}-', '{SEED_YEAR - years}-')")
+                    else:
+                        expressions.append(column)
+                names = ", ".join(columns[table])
+                db.execute(f"INSERT INTO main.{table} ({names}) SELECT {', '.join(expressions)} FROM seed.{table}")
+        have += per_copy
+    db.execute("DETACH DATABASE seed")
+    db.execute("ANALYZE")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     # The fill ran unsynced: write it back now, or the first decision's barrier would pay for it.
     os.sync()
+    return k
 
 
 def start_daemon(binary, spool):
@@ -77,7 +106,7 @@ def start_daemon(binary, spool):
         os.unlink(notify_path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(notify_path)
-    listener.settimeout(600)
+    listener.settimeout(900)
     started = time.monotonic()
     daemon = subprocess.Popen([binary, "run", "--spool", spool, "--http", "off"], env={**os.environ, "NOTIFY_SOCKET": notify_path},
                               stderr=subprocess.DEVNULL)
@@ -88,39 +117,58 @@ def start_daemon(binary, spool):
     with open(f"/proc/{daemon.pid}/status") as status:
         rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
     daemon.send_signal(signal.SIGTERM)
-    daemon.wait(timeout=60)
+    daemon.wait(timeout=120)
     listener.close()
     return ready, rss / 1024
 
 
+def batch(binary, spool, seed, count):
+    """ms per decision of `count` new requests, and drain's wall time."""
+    log = os.path.join(spool, "log", "decisions.jsonl")
+    before = sum(1 for _ in open(log, encoding="utf-8")) if os.path.exists(log) else 0
+    incoming = os.path.join(spool, "batch")
+    shutil.rmtree(incoming, ignore_errors=True)
+    subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), incoming, str(count), str(seed)], check=True,
+                   stdout=subprocess.DEVNULL)
+    for name in sorted(os.listdir(os.path.join(incoming, "incoming"))):
+        os.rename(os.path.join(incoming, "incoming", name), os.path.join(spool, "incoming", f"s{seed}-{name}"))
+    began = time.monotonic()
+    subprocess.run([binary, "drain", "--spool", spool], check=True, stdout=subprocess.DEVNULL)
+    wall = time.monotonic() - began
+    with open(log, encoding="utf-8") as lines:
+        times = [datetime.fromisoformat(json.loads(line)["time"]).timestamp() for n, line in enumerate(lines) if n >= before]
+    return (times[-1] - times[0]) / (len(times) - 1) * 1000, wall
+
+
 def main():
-    binary, work = sys.argv[1], sys.argv[2]
-    print("size startup_s rss_mb ms_per_decision flush_s all_ics_events")
-    for size in map(int, sys.argv[3:]):
-        spool = os.path.join(work, f"scale-{size}")
-        shutil.rmtree(spool, ignore_errors=True)
-        os.makedirs(spool)
-        subprocess.run([binary, "drain", "--spool", spool], check=True, stdout=subprocess.DEVNULL)
-        fill(os.path.join(spool, "state", "ledger.sqlite"), size)
-        with open(os.path.join(spool, "feeds", ".meetingd-feeds-through"), "w") as marker:
-            marker.write(f"{size}\n")
-        ready, rss = start_daemon(binary, spool)
-        subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), spool, "300", "7"], check=True)
+    binary, work = os.path.abspath(sys.argv[1]), sys.argv[2]
+    count = int(os.environ.get("BENCH_DECISIONS", "300"))
+    os.makedirs(work, exist_ok=True)
+    seed = seed_spool(binary, work)
+    spool = os.path.join(work, "measured")
+    shutil.rmtree(spool, ignore_errors=True)
+    os.makedirs(os.path.join(spool, "incoming"))
+    subprocess.run([binary, "drain", "--spool", spool], check=True, stdout=subprocess.DEVNULL)
+    ledger = os.path.join(spool, "state", "ledger.sqlite")
+    print("meetings startup_s rss_mib ms_per_decision_1 ms_per_decision_2 drain_wall_s ledger_mib fill_s", flush=True)
+    empty = None
+    copies = 0
+    for number, size in enumerate(map(int, sys.argv[3:])):
         began = time.monotonic()
-        subprocess.run([binary, "drain", "--spool", spool], check=True, stdout=subprocess.DEVNULL)
-        total = time.monotonic() - began
-        with open(os.path.join(spool, "log", "decisions.jsonl"), encoding="utf-8") as log:
-            times = [datetime.fromisoformat(json.loads(line)["time"]).timestamp() for line in log]
-        per_decision = (times[-1] - times[0]) / (len(times) - 1) * 1000
-        flush = total - (times[-1] - times[0])
-        events = 0
-        all_ics = os.path.join(spool, "feeds", "all.ics")
-        if os.path.exists(all_ics):
-            with open(all_ics, "rb") as feed:
-                events = feed.read().count(b"BEGIN:VEVENT")
-        print(f"{size} {ready:.2f} {rss:.1f} {per_decision:.2f} {flush:.2f} {events}", flush=True)
-        if size >= 100_000:
-            shutil.rmtree(spool, ignore_errors=True)
+        if size > 0:
+            copies = grow(ledger, seed, size, copies)
+        fill = time.monotonic() - began
+        held = meetings(ledger)
+        ready, rss = start_daemon(binary, spool)
+        first, wall = batch(binary, spool, 100 + 2 * number, count)
+        second, wall2 = batch(binary, spool, 101 + 2 * number, count)
+        cost = (first + second) / 2
+        empty = cost if empty is None else empty
+        size_mib = sum(os.path.getsize(os.path.join(spool, "state", f)) for f in os.listdir(os.path.join(spool, "state"))
+                       if f.startswith("ledger.sqlite")) / 2**20
+        print(f"{held} {ready:.2f} {rss:.1f} {first:.3f} {second:.3f} {max(wall, wall2):.2f} {size_mib:.0f} {fill:.0f}"
+              f"   ratio {cost / empty:.2f}", flush=True)
+    shutil.rmtree(spool, ignore_errors=True)
 
 
 if __name__ == "__main__":
