@@ -1,9 +1,11 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Linux only: the spool's durability and watching use syncfs(2), renameat2(2) and inotify(7) (CSystemExtras, the
+// daemon), which other systems do not have. SwiftPM has no way to name Linux as the platform; CSystemExtras stops
+// the build elsewhere with an #error that says so.
 let package = Package(
     name: "meetingd",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "meetingd", targets: ["meetingd"]),
     ],

@@ -1,3 +1,6 @@
+#ifndef __linux__
+#error "meetingd builds on Linux only: it needs syncfs(2), renameat2(2) and inotify(7)"
+#endif
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>

@@ -8,8 +8,8 @@ import MeetingModel
 public struct LibicalRecurrence: RecurrenceExpanding {
     public init() {}
 
-    /// libical 3.0's iterator stops after the year 2582, without saying so (measured: a weekly COUNT=4 from
-    /// 2582-12-20 gives two dates).
+    /// libical 3.0's iterator stops after the year 2582, without saying so (a weekly COUNT=4 from 2582-12-20
+    /// gives two dates).
     public let lastDate = LocalDate(year: 2582, month: 12, day: 31)
 
     /// libical's own answer, for the shapes `refusal(for:)` lets through (the parser asks it first).

@@ -99,10 +99,7 @@ struct FeedPublisher: Service {
 /// takes about a fifth of a core while it runs, until the pass has lasted `patience`; then it runs to its end,
 /// so that feeds still follow decisions within about two seconds (a pass starts every second).
 ///
-/// Measured (three daemons on one PostgreSQL, 50 requests/s each, two cores): each second's pass of each
-/// node — about 90 ms of CPU writing the new feeds of 150 decisions — took the CPU in one burst, and the
-/// decisions behind those bursts made the slowest 1 % of drop → decision take 140–170 ms (with the passes
-/// switched off, none in the steady state took over 40 ms). Paced, the slowest 1 % take about 50–80 ms.
+/// Why: an unpaced pass took the CPU in one burst and the decisions behind it waited (docs/performance-history.md).
 final class PassPacer: @unchecked Sendable {
     let slice: TimeInterval = 0.002
     let rest: TimeInterval = 0.008
@@ -147,9 +144,8 @@ final class PassPacer: @unchecked Sendable {
 /// a very small share of a core while decisions, database backends or anything else want it) and back to its
 /// fair share once the pass has lasted long enough, and when it ends.
 ///
-/// Measured (three daemons on one PostgreSQL, 50 requests/s each, two cores, the machine 90 % busy): paced
-/// passes at the normal priority made the slowest 1 % of drop → decision take 100–240 ms; `nice 19` 53–112 ms;
-/// in the background 45–60 ms, with passes still done within 0.6 s.
+/// Why: of normal priority, `nice 19` and the background, the background kept decisions fastest
+/// (docs/performance-history.md).
 ///
 /// Moving a thread back out of the background needs `RLIMIT_NICE` 20 or `CAP_SYS_NICE` (the unit file sets
 /// `LimitNICE=+0`); where neither is given, passes stay in the foreground rather than risk one stuck behind

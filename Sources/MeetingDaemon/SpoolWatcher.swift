@@ -45,8 +45,7 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
     public func run() async throws {
         let events = try InotifyWatch.events(in: pipeline.spool.path(.incoming), tick: 0.5, names: names)
         // What the start wrote, or left unsynced (the schema, recovered feeds, a database created just before),
-        // is made durable now rather than by the first decision's barrier: measured, that barrier took 0.37 s
-        // after a start, and the requests behind it waited for it.
+        // is made durable now rather than by the first decision's barrier, which the requests behind it would wait for.
         do {
             try pipeline.spool.barrier()
         } catch {
@@ -192,8 +191,8 @@ public final class SpoolWatcher: Service, @unchecked Sendable {
 }
 
 /// The requests renamed into `incoming/` while a pass decides, handed to that pass as soon as those before them
-/// are decided, rather than after the pass's last barrier, a wake-up and a new listing (measured with three
-/// nodes: 18–20 ms from drop to listing at the 90th percentile). inotify names them (`IncomingNames`), so only
+/// are decided, rather than after the pass's last barrier, a wake-up and a new listing (the delay that removes
+/// is in docs/performance-history.md). inotify names them (`IncomingNames`), so only
 /// those names are looked up, and only when a name was announced complete since the last look. Arrivals are
 /// taken until `until` (on the monotonic clock, `now`): a settings reload and the status wait for the pass's
 /// end, which a steady stream of requests must not put off for ever.

@@ -63,7 +63,7 @@ public final class SQLiteLedger: Ledger {
 
     /// A scratch ledger keeps only what the rules read — meetings, their counted rows, and the decisions'
     /// ids, revisions and verdicts — never a note, a calendar or a feed: decision rows keep no findings or
-    /// request bytes, and no feed is tracked (measured: 15 % of a replay's deciding thread).
+    /// request bytes, and no feed is tracked (see docs/performance-history.md).
     private let rulesOnly: Bool
 
     /// `lastMigration`: stop after that migration (tests build an older ledger with it).
@@ -79,7 +79,7 @@ public final class SQLiteLedger: Ledger {
             // 8 KiB pages for a new ledger (an existing one keeps its size; in WAL mode it cannot change): a
             // meeting row — request bytes and VEVENT, 1.5 to 2 KB — then stays in its page, where with 4 KiB
             // pages SQLite spilled anything over 1,002 bytes into an overflow page of its own and wasted most of
-            // it (measured: 4 KB of file per meeting). 16 KiB pages saved a little more but wrote twice the WAL
+            // it (see docs/performance-history.md). 16 KiB pages saved a little more but wrote twice the WAL
             // per commit. Set here, before the pool turns WAL on and so fixes the size.
             try db.execute(sql: "PRAGMA page_size = 8192")
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
@@ -88,7 +88,7 @@ public final class SQLiteLedger: Ledger {
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
             // Checkpoint every 5,000 pages (40 MB of WAL with 8 KiB pages) rather than SQLite's 1,000: a checkpoint
             // runs on the deciding thread with two fsyncs of its own, and index pages a burst rewrites are copied
-            // once, not once per 1,000 pages (measured: +15 % decisions per second in group-commit mode).
+            // once, not once per 1,000 pages (see docs/performance-history.md).
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 5000")
         }
         // An empty path is SQLite's private in-memory database, which a pool cannot share between connections.
@@ -224,7 +224,7 @@ public final class SQLiteLedger: Ledger {
         // level are kept only for comprehensive meetings, the only ones counted by them (their partial
         // indexes); the first occurrence's start is the meeting row's. The meeting row keeps what is published
         // once per series, and a series' occurrence dates, by which its rows are found again.
-        // (Measured: a row per occurrence with its own unit index cost 187 bytes per decision; this one 110.)
+        // (see docs/performance-history.md)
         migrator.registerMigration("v7: one counted row per occurrence") { db in
             try db.execute(sql: """
                 CREATE TABLE occurrence (
@@ -341,14 +341,14 @@ public final class SQLiteLedger: Ledger {
     private func writing<T>(_ body: (Database) throws -> T) throws -> T {
         if let db = batch.database, rulesOnly {
             // A scratch ledger's decisions share one transaction without a savepoint each: a savepoint copies
-            // every page a decision changes into its journal (measured: 18 % of a replay's time). A decision
+            // every page a decision changes into its journal (see docs/performance-history.md). A decision
             // that fails before writing leaves nothing behind; one that fails while writing leaves the
             // scratch ledger unusable, which its user must treat as the end (`HistoryReplay` stops).
             return try body(db)
         }
         if let db = batch.database {
             // The savepoint's statements are compiled once (GRDB's `inSavepoint` compiles them for every
-            // decision: measured 4 % of a group-commit drain's CPU, in SQLite's parser).
+            // decision, in SQLite's parser: docs/performance-history.md).
             try db.cachedStatement(sql: "SAVEPOINT decision").execute()
             do {
                 let result = try body(db)
@@ -658,7 +658,7 @@ public final class SQLiteLedger: Ledger {
     /// Removes the rows a meeting is counted by — its occurrences, and their attendee and principal rows —
     /// before a revision replaces it or a withdrawal frees its places. Attendee rows are removed by their full
     /// keys, read from the meeting and occurrence rows: that table is keyed for the rules' counts, and a delete
-    /// by meeting id alone would scan all of it (measured: it doubled the CPU of a 20,000-request drain).
+    /// by meeting id alone would scan all of it (see docs/performance-history.md).
     private static func deleteCountedRows(ofMeeting id: String, in db: Database) throws {
         // Only an approved meeting has such rows (its principal rows even when exempt): a new id, the most
         // common case, costs this one lookup.

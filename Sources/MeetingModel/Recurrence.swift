@@ -129,8 +129,8 @@ public struct RecurrenceRuleParts: Sendable, Equatable {
 
     /// What meetingd does not expand, and the part combinations RFC 5545 forbids. A meeting series repeats its
     /// first occurrence's time of day: sub-daily frequencies and BYHOUR/BYMINUTE/BYSECOND are refused, and
-    /// with them the rules that would make libical's iterator search second by second (measured: an
-    /// HOURLY rule that never matches took 17 s, a SECONDLY one did not finish). A BYMONTH and BYMONTHDAY
+    /// with them the rules that would make libical's iterator search second by second (an HOURLY rule that
+    /// never matches takes seconds). A BYMONTH and BYMONTHDAY
     /// that never meet are refused here too, where libical would search every day to the year 2582 for them.
     private static func unsupported(frequency: String, parts: [(name: String, value: String)]) -> String? {
         if ["SECONDLY", "MINUTELY", "HOURLY"].contains(frequency) {

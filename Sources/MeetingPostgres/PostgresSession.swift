@@ -184,7 +184,7 @@ final class PostgresSession: @unchecked Sendable {
 
     /// Sends a statement without waiting for it: the connection runs it in order, and the next `rows` reports
     /// its failure. A decision's writes go this way, so the deciding thread is woken once per answer it needs,
-    /// not once per statement (measured: half of a PostgreSQL decision's CPU was those wake-ups).
+    /// not once per statement (see docs/performance-history.md).
     func send(_ sql: String, _ values: [SQLValue] = []) throws {
         pending.append(try start(sql, values))
     }
@@ -276,7 +276,7 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     /// Statements prepared on this connection. The server parses, analyses and plans an unnamed statement
-    /// each time it is sent — measured: more than half of its CPU for a decision, whose dozen statements are
+    /// each time it is sent (most of a decision's CPU: docs/performance-history.md), and a decision's dozen statements are
     /// the same few texts every time; a prepared one is parsed once per connection, and after five runs the
     /// server may keep one plan for it (`plan_cache_mode`, default `auto`).
     private var prepared: [PreparedKey: PreparedQuery] = [:]

@@ -42,7 +42,7 @@ public final class HistoryReplay: Sendable {
 
     public init(settings: RuleSettingsSet, timeZone: String, window: Window = Window(), spoolRoot: String? = nil, withNotes: Bool = false) {
         // The meetings a finding names shape its note, never its verdict (`listed_meetings` is not part of the
-        // settings version): a replay that shows no notes does not read them (measured: 12 % of its deciding).
+        // settings version): a replay that shows no notes does not read them (see docs/performance-history.md).
         var deciding = settings
         if !withNotes { deciding.listedMeetings = 0 }
         decider = Decider(engine: RuleEngine(settings: deciding))

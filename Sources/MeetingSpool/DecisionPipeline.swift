@@ -319,9 +319,8 @@ public final class DecisionPipeline {
     /// with its folder as it is written, then the log — rather than by a barrier of the whole file system.
     /// Only when the ledger is not a file here (PostgreSQL makes its commits durable itself) and the group is
     /// small: `syncfs` also waits for every byte anything else wrote to the file system, such as the feeds of
-    /// this node and of the other nodes on the machine, several megabytes a second at 150 decisions a second
-    /// (measured: requests of all three nodes stalled together behind one such flush, 100–190 ms, and a
-    /// three-node p99 of 22 ms instead of 50 in alternated runs). A big group is cheaper to sync at once.
+    /// this node and of the other nodes on the machine, and requests stalled behind it (docs/performance-history.md).
+    /// A big group is cheaper to sync at once.
     public func syncsOwnFiles(groupOf count: Int) -> Bool {
         ledger.localFile == nil && count <= Self.ownFileSyncLimit
     }

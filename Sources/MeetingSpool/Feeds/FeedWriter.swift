@@ -70,9 +70,8 @@ public final class FeedWriter: @unchecked Sendable {
     /// written; the note is then withdrawn while the writer runs and recorded again by its last pass. For a
     /// daemon whose decisions sync their own files rather than the file system (a shared ledger's), which would
     /// otherwise make no barrier: a busy node rewrites `all.ics` and its region feeds every second, megabytes
-    /// each, and a version replaced before the kernel's writeback (30 s) is never written at all — measured,
-    /// three nodes' disk writes in a minute's run 2.7 GB → 1.1 GB. Syncing them every few seconds instead, to
-    /// keep the note, wrote their bytes in bursts that made the slowest decisions slower than before. A crash
+    /// each, and a version replaced before the kernel's writeback (30 s) is never written at all (the figures, and
+    /// the periodic sync tried instead, are in docs/performance-history.md). A crash
     /// can leave a deferred feed empty or cut short, so the note is removed (durably) before the first
     /// deferred write: after a crash the next start finds none and compares every feed with the ledger.
     public var defersWrites = false
