@@ -14,7 +14,7 @@ export MEETINGD_REQUIRE_PARSERS = 1
 # on this machine, with the child's output pipes held open meanwhile.
 export SWIFT_BACKTRACE = enable=yes,symbolicate=fast
 
-.PHONY: run test test-postgresql test-pages bench-shared bench-reports build release deps test-deps apt-install python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay bench-scale property replay-check rrule-differential doc-test fuzz
+.PHONY: run test test-postgresql test-pages bench-shared bench-reports build release deps test-deps apt-install python-deps install example clean bench bench-smoke bench-crowded bench-series bench-replay bench-scale bench-latency property replay-check rrule-differential doc-test fuzz
 
 # Debian packages: installed with apt-get only when one is missing.
 deps:
@@ -149,6 +149,10 @@ bench-shared: release python-deps
 bench-reports: release python-deps
 	python3 Benchmarks/reports.py .build/release/meetingd 1000000
 
+# Drop -> decision latency of one daemon at a steady 50 requests/s (Benchmarks/latency.py: p50, p99, max).
+bench-latency: release python-deps
+	python3 Benchmarks/latency.py .build/release/meetingd .build/bench-latency 50 1500
+
 # Ledgers of 0, 1 M and 10 M meetings (grown from a seed spool meetingd drained itself): start-up, RSS and one
 # decision's cost against the empty ledger's (Benchmarks/scale.py; goal: <= 1.5x at 10 M). About 30 minutes and
 # 15 GB of disk at 10 M.
@@ -164,6 +168,7 @@ bench-smoke: python-deps
 	BENCH_ROUNDS=1 python3 Benchmarks/replay.py .build/debug/meetingd 100
 	BENCH_FLOOR_SECONDS=2 BENCH_LATENCY_SECONDS=2 python3 Benchmarks/shared.py .build/debug/meetingd 30
 	BENCH_ROUNDS=1 BENCH_SMOKE=1 python3 Benchmarks/reports.py .build/debug/meetingd 6000
+	python3 Benchmarks/latency.py .build/debug/meetingd .build/bench-latency-smoke 20 40
 	BENCH_SEED_REQUESTS=200 BENCH_DECISIONS=20 python3 Benchmarks/scale.py .build/debug/meetingd .build/bench-scale-smoke 0 2000
 
 # Drops the shared examples into ./spool/incoming, their dates moved into this year (scripts/rebase_examples.py:
