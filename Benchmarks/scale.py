@@ -12,10 +12,12 @@ fill silently: `make bench-smoke` runs it at a tiny size. Copies keep no request
 size holds them in overflow pages that no decision reads); everything the rules, the feeds and the pages read
 is there.
 
-For each size: the daemon's start-up to READY (sd_notify) and its RSS; then BENCH_DECISIONS new 2027 requests
+An empty ledger of its own is the baseline. For each size: the daemon's start-up to READY (sd_notify) and its RSS; then BENCH_DECISIONS new 2027 requests
 drained three times (three batches), the cost of one decision taken between the first and last decision time
 of each batch in the log (the final feed flush apart), and drain's own wall time. After the ledger grows,
-`meetingd feeds rebuild` makes the feeds agree with it (timed apart), as they do after a clean stop. Prints one line per size and the
+the feeds' note says they reflect every decision (the copies are before the horizon, so no feed shows
+them, as after a clean stop), and `meetingd feeds rebuild` is timed apart. BENCH_REUSE=1 measures the ledger a
+run before left (BENCH_KEEP=1 keeps it) without growing it again. Prints one line per size and the
 ratio of each size's decision cost to the empty ledger's.
 """
 import json
@@ -147,46 +149,72 @@ def batch(binary, spool, seed, count):
     return (times[-1] - times[0]) / (len(times) - 1) * 1000, wall
 
 
+def fresh_spool(binary, path):
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(os.path.join(path, "incoming"))
+    subprocess.run([binary, "drain", "--spool", path], check=True, stdout=subprocess.DEVNULL)
+
+
+def note_through(spool, ledger):
+    """Records that the feeds reflect every decision: the copies lie before the feeds' horizon, so no feed
+    shows them, as after a clean stop of a daemon that decided them. (Without it, a start reads every copied
+    decision to find the feeds it touched, a cost no real start pays.)"""
+    db = sqlite3.connect(ledger)
+    last = db.execute("SELECT max(seq) FROM decision").fetchone()[0]
+    db.close()
+    with open(os.path.join(spool, "feeds", ".meetingd-feeds-through"), "w") as note:
+        note.write(f"{last}\n")
+
+
+def measure(binary, spool, ledger, number, count):
+    """start-up, RSS, the three batches' ms per decision and drain's longest wall time."""
+    os.sync()
+    ready, rss = start_daemon(binary, spool)
+    costs, walls = [], []
+    for attempt in range(3):
+        os.sync()
+        cost, wall = batch(binary, spool, 100 + 3 * number + attempt, count)
+        costs.append(cost)
+        walls.append(wall)
+    return ready, rss, costs, max(walls)
+
+
 def main():
     binary, work = os.path.abspath(sys.argv[1]), sys.argv[2]
     count = int(os.environ.get("BENCH_DECISIONS", "300"))
     os.makedirs(work, exist_ok=True)
     seed = seed_spool(binary, work)
-    spool = os.path.join(work, "measured")
-    shutil.rmtree(spool, ignore_errors=True)
-    os.makedirs(os.path.join(spool, "incoming"))
-    subprocess.run([binary, "drain", "--spool", spool], check=True, stdout=subprocess.DEVNULL)
-    ledger = os.path.join(spool, "state", "ledger.sqlite")
     print("meetings startup_s rss_mib ms_per_decision(3 batches) drain_wall_s ledger_mib fill_s feeds_rebuild_s  ratio (median batch / empty's)",
           flush=True)
-    empty = None
+    # The baseline: an empty ledger of its own.
+    empty_spool = os.path.join(work, "empty")
+    fresh_spool(binary, empty_spool)
+    ready, rss, costs, wall = measure(binary, empty_spool, os.path.join(empty_spool, "state", "ledger.sqlite"), 0, count)
+    empty = sorted(costs)[1]
+    print(f"0 {ready:.2f} {rss:.1f} {' '.join(f'{c:.3f}' for c in costs)} {wall:.2f} 0 0 0.0   ratio 1.00", flush=True)
+    shutil.rmtree(empty_spool, ignore_errors=True)
+    # The grown ledger; BENCH_REUSE=1 keeps the one a run before left (its growth is not timed again).
+    spool = os.path.join(work, "measured")
+    ledger = os.path.join(spool, "state", "ledger.sqlite")
+    if not (os.environ.get("BENCH_REUSE") == "1" and os.path.exists(ledger)):
+        fresh_spool(binary, spool)
     copies = 0
-    for number, size in enumerate(map(int, sys.argv[3:])):
+    for number, size in enumerate((int(s) for s in sys.argv[3:] if int(s) > 0), 1):
         began = time.monotonic()
-        if size > 0:
-            copies = grow(ledger, seed, size, copies)
+        copies = grow(ledger, seed, size, copies)
         fill = time.monotonic() - began
         held = meetings(ledger)
-        # The feeds are made to agree with the grown ledger, as after a clean stop (a start that finds them
-        # behind it rewrites them, which is not what a start of a long-kept ledger costs).
+        note_through(spool, ledger)
         began = time.monotonic()
         subprocess.run([binary, "feeds", "rebuild", "--spool", spool], check=True, stdout=subprocess.DEVNULL)
         rebuild = time.monotonic() - began
-        os.sync()
-        ready, rss = start_daemon(binary, spool)
-        costs, walls = [], []
-        for attempt in range(3):
-            os.sync()
-            cost, wall = batch(binary, spool, 100 + 3 * number + attempt, count)
-            costs.append(cost)
-            walls.append(wall)
-        cost = sorted(costs)[1]
-        empty = cost if empty is None else empty
+        ready, rss, costs, wall = measure(binary, spool, ledger, number, count)
         size_mib = sum(os.path.getsize(os.path.join(spool, "state", f)) for f in os.listdir(os.path.join(spool, "state"))
                        if f.startswith("ledger.sqlite")) / 2**20
-        print(f"{held} {ready:.2f} {rss:.1f} {' '.join(f'{c:.3f}' for c in costs)} {max(walls):.2f} {size_mib:.0f} {fill:.0f}"
-              f" {rebuild:.1f}   ratio {cost / empty:.2f}", flush=True)
-    shutil.rmtree(spool, ignore_errors=True)
+        print(f"{held} {ready:.2f} {rss:.1f} {' '.join(f'{c:.3f}' for c in costs)} {wall:.2f} {size_mib:.0f} {fill:.0f}"
+              f" {rebuild:.1f}   ratio {sorted(costs)[1] / empty:.2f}", flush=True)
+    if os.environ.get("BENCH_KEEP") != "1":
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 if __name__ == "__main__":
