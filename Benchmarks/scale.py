@@ -34,15 +34,16 @@ from datetime import datetime
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED_REQUESTS = int(os.environ.get("BENCH_SEED_REQUESTS", "3000"))
 SEED_YEAR = 2027
-# Per table: the columns a copy changes. {k} is the copy's number, {offset} what its decision numbers are moved by.
+# Per table: the columns a copy changes. {offset} moves its decision numbers past every decision recorded, and
+# marks its ids (unique across runs, BENCH_REUSE's included).
 KEYS = {
-    "decision": {"seq": "seq + {offset}", "request_id": "request_id || '~{k}'", "input_name": "input_name || '~{k}'",
+    "decision": {"seq": "seq + {offset}", "request_id": "request_id || '~{offset}'", "input_name": "input_name || '~{offset}'",
                  "request_bytes": "NULL", "year": "year - {years}", "decided_at": "decided_at - {seconds}"},
-    "meeting": {"id": "id || '~{k}'", "decision_seq": "decision_seq + {offset}", "start_utc": "start_utc - {seconds}",
+    "meeting": {"id": "id || '~{offset}'", "decision_seq": "decision_seq + {offset}", "start_utc": "start_utc - {seconds}",
                 "end_utc": "end_utc - {seconds}", "decided_at": "decided_at - {seconds}"},
-    "occurrence": {"meeting_id": "meeting_id || '~{k}'", "start_utc": "start_utc - {seconds}"},
-    "meeting_attendee": {"meeting_id": "meeting_id || '~{k}'"},
-    "meeting_principal_region": {"meeting_id": "meeting_id || '~{k}'"},
+    "occurrence": {"meeting_id": "meeting_id || '~{offset}'", "start_utc": "start_utc - {seconds}"},
+    "meeting_attendee": {"meeting_id": "meeting_id || '~{offset}'"},
+    "meeting_principal_region": {"meeting_id": "meeting_id || '~{offset}'"},
     "decision_unit": {"seq": "seq + {offset}"},
     "decision_rule": {"seq": "seq + {offset}"},
 }
