@@ -122,8 +122,11 @@ public enum ICalendarWriter {
 
     /// A wall-clock time in `zone`, written with a plain TZID parameter; in UTC when that wall time means
     /// another instant to a reader (the second pass through a repeated hour, which RFC 5545 reads as the first).
-    private static func zoned(_ date: Date, zone: OpaquePointer, name: String, make: (icaltimetype) -> OpaquePointer?) -> OpaquePointer? {
-        if let foundationZone = TimeZone(identifier: name) {
+    /// A series keeps its TZID whatever: its RRULE steps in the zone of DTSTART, and in UTC every occurrence
+    /// after the next clock change would move (a new series never starts in a second pass: the parser refuses it).
+    private static func zoned(_ date: Date, zone: OpaquePointer, name: String, series: Bool = false,
+                              make: (icaltimetype) -> OpaquePointer?) -> OpaquePointer? {
+        if !series, let foundationZone = TimeZone(identifier: name) {
             let clock = ZonedClock(timeZone: foundationZone)
             let whole = Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
             let wall = clock.local(whole)
@@ -181,8 +184,9 @@ public enum ICalendarWriter {
         add(vevent, icalproperty_new_dtstamp(utc(event.stamp)))
         add(vevent, icalproperty_new_lastmodified(utc(event.stamp)))
         add(vevent, icalproperty_new_sequence(Int32(event.sequence)))
-        add(vevent, zoned(event.start, zone: zone, name: event.timeZone, make: icalproperty_new_dtstart))
-        add(vevent, zoned(event.end, zone: zone, name: event.timeZone, make: icalproperty_new_dtend))
+        let series = event.recurrenceRule != nil
+        add(vevent, zoned(event.start, zone: zone, name: event.timeZone, series: series, make: icalproperty_new_dtstart))
+        add(vevent, zoned(event.end, zone: zone, name: event.timeZone, series: series, make: icalproperty_new_dtend))
         if let rule = event.recurrenceRule {
             let recurrence = libicalLock.withLock { icalrecurrencetype_from_string(rule) }
             guard recurrence.freq != ICAL_NO_RECURRENCE else { throw CalendarError.libical("RRULE \(rule) does not parse") }

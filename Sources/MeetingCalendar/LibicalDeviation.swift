@@ -6,7 +6,7 @@ import MeetingModel
 /// as RFC 5545 does (`shared/spec/recurrence.md`, "What is counted is what calendars show").
 ///
 /// Each shape carries an example that libical gets wrong, with RFC 5545's dates and libical's: the test
-/// `LibicalDeviationTests` checks that libical still deviates on it (a libical that no longer does makes the
+/// `RecurrenceTests` checks that libical still deviates on it (a libical that no longer does makes the
 /// refusal needless, and the test says so).
 public struct LibicalDeviation: Sendable {
     /// A short name for notes and tests (`weekly-bysetpos`).
@@ -36,8 +36,9 @@ public struct LibicalDeviation: Sendable {
     }
 
     /// The first deviation `rule` has, or nil.
-    public static func first(in parts: RecurrenceRuleParts) -> (LibicalDeviation, Remedy)? {
-        let rule = Rule(parts)
+    public static func first(in parts: RecurrenceRuleParts, from start: LocalDateTime? = nil) -> (LibicalDeviation, Remedy)? {
+        var rule = Rule(parts)
+        rule.startWeekday = start.map { (($0.date.dayNumber + 3) % 7 + 7) % 7 }
         for deviation in all where deviation.matches(rule) { return (deviation, deviation.remedy(rule)) }
         return nil
     }
@@ -45,12 +46,12 @@ public struct LibicalDeviation: Sendable {
     /// The refusal's text for `parts`, or nil when libical expands the rule as RFC 5545 does. The equivalent
     /// offered is one libical expands correctly: a remedy that leaves another deviation is followed by that
     /// one's remedy, and a remedy that is only advice ends the search.
-    public static func refusal(for parts: RecurrenceRuleParts) -> String? {
-        guard let (deviation, firstRemedy) = first(in: parts) else { return nil }
+    public static func refusal(for parts: RecurrenceRuleParts, from start: LocalDateTime? = nil) -> String? {
+        guard let (deviation, firstRemedy) = first(in: parts, from: start) else { return nil }
         var remedy = firstRemedy
         for _ in 0..<all.count {
             guard case let .equivalent(text) = remedy, case let .success(next) = RecurrenceRuleParts.parse(text),
-                  let (_, further) = first(in: next) else { break }
+                  let (_, further) = first(in: next, from: start) else { break }
             remedy = further
         }
         let fix: String
@@ -66,10 +67,13 @@ public struct LibicalDeviation: Sendable {
     struct Rule {
         let parts: [(name: String, value: String)]
         let frequency: String
+        /// DTSTART's weekday, 0 for Monday; nil when not known (every shape that needs it then matches).
+        var startWeekday: Int?
 
         init(_ parts: RecurrenceRuleParts) {
             self.parts = parts.parts
             frequency = parts.parts.first { $0.name == "FREQ" }?.value ?? ""
+            startWeekday = nil
         }
 
         func has(_ name: String) -> Bool { parts.contains { $0.name == name } }
@@ -148,8 +152,14 @@ public struct LibicalDeviation: Sendable {
 
     /// WEEKLY every n > 1 weeks on several weekdays with a week that starts on another day than Monday.
     static let weeklyIntervalWeekStart = LibicalDeviation(
-        id: "weekly-interval-wkst", shape: "FREQ=WEEKLY with INTERVAL above 1, several BYDAY weekdays and WKST other than MO",
-        matches: { $0.frequency == "WEEKLY" && $0.interval > 1 && $0.list("BYDAY").count > 1 && ($0.value("WKST") ?? "MO") != "MO" },
+        id: "weekly-interval-wkst",
+        shape: "FREQ=WEEKLY with INTERVAL above 1, several BYDAY weekdays, WKST other than MO and a start on a weekday before WKST",
+        matches: { rule in
+            // libical counts the weeks from a Monday: it errs only when DTSTART lies between Monday and WKST.
+            guard rule.frequency == "WEEKLY", rule.interval > 1, rule.list("BYDAY").count > 1,
+                  let weekStart = weekdays.firstIndex(of: rule.value("WKST") ?? "MO"), weekStart > 0 else { return false }
+            return rule.startWeekday.map { $0 < weekStart } ?? true
+        },
         remedy: { rule in
             // The weeks group the same days whether they start on WKST or on Monday when no chosen day lies
             // between Monday and WKST: WKST then changes nothing.
@@ -197,8 +207,18 @@ public struct LibicalDeviation: Sendable {
     /// BYSETPOS over month days counted from both ends: a day named twice (30 and -2 in a month of 31) is
     /// two candidates to libical, one date to RFC 5545.
     static let setPositionMixedMonthDays = LibicalDeviation(
-        id: "bysetpos-mixed-bymonthday", shape: "BYSETPOS with a BYMONTHDAY that counts days from both the start and the end of the month",
-        matches: { $0.has("BYSETPOS") && Set($0.list("BYMONTHDAY").map { $0.hasPrefix("-") }).count > 1 },
+        id: "bysetpos-mixed-bymonthday",
+        shape: "BYSETPOS with a BYMONTHDAY that names one day from both the start and the end of a month",
+        matches: { rule in
+            // libical keeps 30 and -2 of a 31-day month as two candidates: only days that coincide mislead it.
+            guard rule.has("BYSETPOS") else { return false }
+            let days = rule.list("BYMONTHDAY").compactMap { Int($0) }
+            let months = rule.list("BYMONTH").compactMap { Int($0) }
+            let lengths = Set((months.isEmpty ? Array(1...12) : months).flatMap { $0 == 2 ? [28, 29] : [LocalDate.daysIn(month: $0, year: 2001)] })
+            return days.contains { positive in
+                positive > 0 && days.contains { negative in negative < 0 && lengths.contains(positive - negative - 1) }
+            }
+        },
         remedy: { _ in .advice("count every BYMONTHDAY from the same end of the month") },
         example: Example(rule: "FREQ=MONTHLY;BYMONTHDAY=-2,30,-1;BYSETPOS=2,-2;COUNT=2", start: "20250830T090000",
                          rfc5545: ["20250830T090000", "20250831T090000"], libical: ["20250831T090000", "20250930T090000"]))
@@ -229,6 +249,7 @@ extension LibicalDeviation.Rule {
         }
         parts = split
         frequency = split.first { $0.name == "FREQ" }?.value ?? ""
+        startWeekday = nil
     }
 
     init(_ text: String) { self.init(parts: text) }

@@ -17,7 +17,9 @@ public struct LibicalRecurrence: RecurrenceExpanding {
         libicalLock.withLock { expandLocked(rule: rule, first: first, through: through, limit: limit) }
     }
 
-    public func refusal(for parts: RecurrenceRuleParts) -> String? { LibicalDeviation.refusal(for: parts) }
+    public func refusal(for parts: RecurrenceRuleParts, from first: LocalDateTime) -> String? {
+        LibicalDeviation.refusal(for: parts, from: first)
+    }
 
     private func expandLocked(rule: String, first: LocalDateTime, through: LocalDateTime, limit: Int) -> Result<[LocalDateTime], RecurrenceRuleError> {
         // libical reports a rule it cannot read through icalerrno; it must not abort the process.

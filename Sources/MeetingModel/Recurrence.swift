@@ -56,9 +56,9 @@ public protocol RecurrenceExpanding: Sendable {
     func expand(rule: String, first: LocalDateTime, through: LocalDateTime, limit: Int) -> Result<[LocalDateTime], RecurrenceRuleError>
     /// The last date the library expands a series to; nothing after it is ever returned.
     var lastDate: LocalDate { get }
-    /// Why the library's expansion of a rule of this shape cannot be trusted to equal RFC 5545's, as a note
-    /// that names the shape and an equivalent rule; nil when it can.
-    func refusal(for parts: RecurrenceRuleParts) -> String?
+    /// Why the library's expansion of a rule of this shape, from `first`, cannot be trusted to equal RFC 5545's,
+    /// as a note that names the shape and an equivalent rule; nil when it can.
+    func refusal(for parts: RecurrenceRuleParts, from first: LocalDateTime) -> String?
 }
 
 public struct RecurrenceRuleError: Error, Sendable, Equatable, CustomStringConvertible {

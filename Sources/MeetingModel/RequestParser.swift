@@ -263,7 +263,7 @@ public struct RequestParser: Sendable {
         }
         // A rule shape the library expands otherwise than RFC 5545; a series approved before the shape was
         // known is still read back as it was counted.
-        if fields.strict, let refusal = expander.refusal(for: parts) {
+        if fields.strict, let refusal = expander.refusal(for: parts, from: first) {
             fields.problem(rulePath, refusal)
             return nil
         }

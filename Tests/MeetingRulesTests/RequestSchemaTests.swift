@@ -14,7 +14,7 @@ final class RequestSchemaTests: XCTestCase {
         func expand(rule: String, first: LocalDateTime, through: LocalDateTime, limit: Int) -> Result<[LocalDateTime], RecurrenceRuleError> {
             .success([first])
         }
-        func refusal(for parts: RecurrenceRuleParts) -> String? { nil }
+        func refusal(for parts: RecurrenceRuleParts, from first: LocalDateTime) -> String? { nil }
     }
 
     let parser = RequestParser(expander: FirstOccurrenceOnly())

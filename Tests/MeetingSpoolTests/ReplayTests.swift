@@ -280,6 +280,20 @@ final class ReplayTests: XCTestCase {
         for looser in [[], ["recurrence.max_occurrences=6"], ["recurrence.max_occurrences=5000", "recurrence.max_span_days=3660"]] {
             XCTAssertTrue(try replay(spool, looser).flips.isEmpty, "\(looser)")
         }
+        // A series the bounds made invalid stays invalid and is not read again (shared/spec/replay.md), under
+        // looser bounds too: only decisions that were approved, rejected or withdrawn are replayed.
+        let long = try TestSpool()
+        try long.drop("m.json", json: RecurrenceTests.weekly(id: "m", recurrence: #"{"rrule": "FREQ=MONTHLY;COUNT=14"}"#)
+            .replacingOccurrences(of: #""role": "party-secretary""#, with: #""role": "staff""#))
+        let invalid = try long.pipeline().drain().map(\.recorded.decision)
+        XCTAssertEqual(invalid.map(\.verdict), [.invalid])
+        XCTAssertTrue(invalid[0].problems.contains { $0.contains("max_span_days") }, "\(invalid[0].problems)")
+        for bounds in [[], ["recurrence.max_span_days=500"]] {
+            let outcome = try replay(long, bounds)
+            XCTAssertEqual(outcome.replayed, 0, "\(bounds)")
+            XCTAssertTrue(outcome.flips.isEmpty, "\(bounds)")
+        }
+
         let config = spool.url("bounds.yaml")
         try Data("recurrence:\n  max_occurrences: 1\n".utf8).write(to: config)
         let run = try runMeetingd(["replay", "--spool", spool.root.path, "--config", config.path, "--format", "json"])
