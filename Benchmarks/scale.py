@@ -5,9 +5,10 @@ Usage: scale.py MEETINGD WORKDIR SIZE...   (sizes ascending; BENCH_DECISIONS, de
 BENCH_SEED_REQUESTS, default 3000, the seed spool's requests)
 
 The ledger is grown, not hand-written: a seed spool of real decisions (Benchmarks/generate.py, 3,000 requests
-of 2027, drained by meetingd itself) is copied into the measured ledger as often as SIZE needs, every table
-in the schema meetingd wrote, whatever its columns (read with PRAGMA table_info), each copy with its own ids
-and decision numbers and moved to one of the twenty years before 2027. So a schema change cannot break the
+of 2027, drained by meetingd itself) is copied into the measured ledger as often as SIZE needs, every table of
+KEYS whatever its columns (read with PRAGMA table_info; a table the schema gains stops the run until it is
+added), each copy with its own ids and decision numbers and moved to one of twenty years before the feeds'
+horizon. The copies' VEVENT text keeps the seed's (no feed shows them). So a schema change cannot break the
 fill silently: `make bench-smoke` runs it at a tiny size. Copies keep no request bytes (a real ledger of that
 size holds them in overflow pages that no decision reads); everything the rules, the feeds and the pages read
 is there.
@@ -47,6 +48,8 @@ KEYS = {
     "decision_unit": {"seq": "seq + {offset}"},
     "decision_rule": {"seq": "seq + {offset}"},
 }
+# Tables that hold no per-decision rows: the migrations done, and the list of feeds (every copy's feeds exist).
+NOT_COPIED = {"grdb_migrations", "feed"}
 DATE_COLUMNS = {"local_date", "last_date", "occurrence_dates"}
 
 
@@ -80,13 +83,21 @@ def grow(ledger, seed, target, k):
     per_copy = db.execute("SELECT count(*) FROM seed.meeting").fetchone()[0]
     have = db.execute("SELECT count(*) FROM main.meeting").fetchone()[0]
     columns = {table: [row[1] for row in db.execute(f"PRAGMA seed.table_info({table})")] for table in KEYS}
+    # A table the schema gained must be copied too (or named here as one that holds no per-decision rows), or
+    # the grown ledger would not be what meetingd writes: the smoke run in make test stops on it.
+    tables = {row[0] for row in db.execute("SELECT name FROM seed.sqlite_master WHERE type = 'table'")}
+    unknown = tables - set(KEYS) - NOT_COPIED - {t for t in tables if t.startswith("sqlite_")}
+    if unknown:
+        raise SystemExit(f"scale.py: the ledger has tables it does not know how to grow: {', '.join(sorted(unknown))} (add them to KEYS)")
     copied = 0
     while have < target:
         k += 1
         # Years before the feeds' horizon (a year back from today): the copies are history, as a long-kept
         # ledger's old years are, and the feeds stay the size a daemon's current meetings make them.
         years = (SEED_YEAR - datetime.now().year + 2) + (k - 1) % 20
-        values = {"k": k, "offset": base + copied * stride, "years": years, "seconds": years * 365 * 86_400}
+        # Whole calendar years, as the date columns move: the days between 1 January of the two years.
+        seconds = (datetime(SEED_YEAR, 1, 1) - datetime(SEED_YEAR - years, 1, 1)).days * 86_400
+        values = {"k": k, "offset": base + copied * stride, "years": years, "seconds": seconds}
         copied += 1
         with db:
             for table, changed in KEYS.items():
@@ -141,7 +152,14 @@ def batch(binary, spool, seed, count):
     subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), incoming, str(count), str(seed)], check=True,
                    stdout=subprocess.DEVNULL)
     for name in sorted(os.listdir(os.path.join(incoming, "incoming"))):
-        os.rename(os.path.join(incoming, "incoming", name), os.path.join(spool, "incoming", f"s{seed}-{name}"))
+        # generate.py numbers its ids from 0 whatever the seed: each batch's own ids, or a second batch would be
+        # decided as copies ("already decided"), not as new meetings.
+        path = os.path.join(incoming, "incoming", name)
+        with open(path, encoding="utf-8") as source:
+            text = source.read().replace('"id": "bench-', f'"id": "s{seed}-bench-')
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.rename(path, os.path.join(spool, "incoming", f"s{seed}-{name}"))
     began = time.monotonic()
     subprocess.run([binary, "drain", "--spool", spool], check=True, stdout=subprocess.DEVNULL)
     wall = time.monotonic() - began
