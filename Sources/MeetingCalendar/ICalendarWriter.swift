@@ -126,17 +126,21 @@ public enum ICalendarWriter {
     /// after the next clock change would move (a new series never starts in a second pass: the parser refuses it).
     private static func zoned(_ date: Date, zone: OpaquePointer, name: String, series: Bool = false,
                               make: (icaltimetype) -> OpaquePointer?) -> OpaquePointer? {
-        if !series, let foundationZone = TimeZone(identifier: name) {
-            let clock = ZonedClock(timeZone: foundationZone)
-            let whole = Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
-            let wall = clock.local(whole)
-            if clock.instant(wall.date, secondsOfDay: wall.secondsOfDay) != whole { return make(utc(date)) }
-        }
+        if !series, !readsBack(date, in: name) { return make(utc(date)) }
         var local = icaltime_from_timet_with_zone(time_t(date.timeIntervalSince1970.rounded(.down)), 0, zone)
         local.zone = nil  // libical would otherwise print its prefixed zone name; the TZID parameter names the zone.
         let property = make(local)
         icalproperty_add_parameter(property, icalparameter_new_tzid(name))
         return property
+    }
+
+    /// Whether `date`'s wall time in `zone` means `date` to a reader (RFC 5545 reads a repeated time as the first).
+    private static func readsBack(_ date: Date, in zone: String) -> Bool {
+        guard let foundationZone = TimeZone(identifier: zone) else { return true }
+        let clock = ZonedClock(timeZone: foundationZone)
+        let whole = Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+        let wall = clock.local(whole)
+        return clock.instant(wall.date, secondsOfDay: wall.secondsOfDay) == whole
     }
 
     /// `year`: the year before the earliest event — enough for every client, and no 1901 LMT offsets.
@@ -186,7 +190,13 @@ public enum ICalendarWriter {
         add(vevent, icalproperty_new_sequence(Int32(event.sequence)))
         let series = event.recurrenceRule != nil
         add(vevent, zoned(event.start, zone: zone, name: event.timeZone, series: series, make: icalproperty_new_dtstart))
-        add(vevent, zoned(event.end, zone: zone, name: event.timeZone, series: series, make: icalproperty_new_dtend))
+        if series, !readsBack(event.end, in: event.timeZone) {
+            // A series' end in a repeated hour's second pass would read as the first: its length says it exactly.
+            let seconds = Int32(event.end.timeIntervalSince(event.start).rounded(.down))
+            add(vevent, icalproperty_new_duration(icaldurationtype_from_int(seconds)))
+        } else {
+            add(vevent, zoned(event.end, zone: zone, name: event.timeZone, series: series, make: icalproperty_new_dtend))
+        }
         if let rule = event.recurrenceRule {
             let recurrence = libicalLock.withLock { icalrecurrencetype_from_string(rule) }
             guard recurrence.freq != ICAL_NO_RECURRENCE else { throw CalendarError.libical("RRULE \(rule) does not parse") }

@@ -106,9 +106,12 @@ def genuine(rule, first):
         earlier = first.replace(year=first.year + month // 12, month=month % 12 + 1, day=min(first.day, 28))
     else:
         earlier = first.replace(year=first.year - step, day=min(first.day, 28))
+    # Every date of the first period must be there too, not only `first`: dateutil's first period can hold dates
+    # RFC 5545's does not (a BYSETPOS counted from DTSTART on).
     open_ended = ";".join(p for p in rule.split(";") if not p.startswith(("COUNT=", "UNTIL="))) + ";COUNT=400"
-    found = with_timeout(2, lambda: list(rrulestr(open_ended, dtstart=earlier).between(first, first, inc=True)))
-    return bool(found)
+    whole = with_timeout(2, lambda: [d for d in rrulestr(open_ended, dtstart=earlier) if d >= first][:10])
+    own = with_timeout(2, lambda: list(rrulestr(open_ended, dtstart=first))[:10])
+    return bool(whole) and whole == own
 
 
 def request(identifier, start, end, zone, rule, exdates):
@@ -230,6 +233,8 @@ def clock_change_cases():
         case("single-ends-in-second-pass", first_pass - datetime.timedelta(minutes=20), 80, None, "approved",
              [(first_pass - datetime.timedelta(minutes=20)).astimezone(UTC)])
         case("series-second-pass", second_pass, 45, weekly, "refused-start")
+        # A series whose end is in the second pass: its length must survive (DTEND there would read an hour short).
+        case("series-ends-in-second-pass", first_pass - datetime.timedelta(minutes=20), 80, weekly, "approved")
         case("series-first-pass", first_pass, 45, weekly, "approved")
         # A weekly series whose third occurrence falls on the repeated wall time: RFC 5545 reads it as the first.
         before = (repeated - datetime.timedelta(weeks=2)).replace(tzinfo=tz)
@@ -275,7 +280,8 @@ def check_clock_changes(meetingd, work, failures):
         ics = open(os.path.join(spool, "approved", identifier + ".ics"), "rb").read()
         read = dateutil_instants(ics)
         event = next(c for c in icalendar.Calendar.from_ical(ics).walk("VEVENT"))
-        length = event.decoded("DTEND").astimezone(UTC) - event.decoded("DTSTART").astimezone(UTC)
+        length = (event.decoded("DURATION") if event.get("DURATION") is not None
+                  else event.decoded("DTEND").astimezone(UTC) - event.decoded("DTSTART").astimezone(UTC))
         wanted = datetime.datetime.fromisoformat(payload["end"]) - datetime.datetime.fromisoformat(payload["start"])
         if counted.get(identifier) != read or (instants is not None and read != instants) or length != wanted:
             failures.append(f"{identifier}: counted {[d.isoformat() for d in counted.get(identifier, [])]}, the .ics "
@@ -379,6 +385,7 @@ def main():
     offered = os.path.join(work, "offered")
     os.makedirs(offered)
     offered_files = []
+    skipped = 0
     for shape, items in sorted(refusals.items()):
         if shape not in known:
             failures.append(f"refusal names {shape}, not in the catalogue")
@@ -386,13 +393,16 @@ def main():
         wrong = 0
         for payload, rule, problem in items:
             first = datetime.datetime.fromisoformat(payload["start"]).replace(tzinfo=None)
-            truth = with_timeout(5, lambda: list(rrulestr(rule, dtstart=first))[:60]) or []
+            truth = with_timeout(5, lambda: list(rrulestr(rule, dtstart=first))[:60])
+            if truth is None:
+                skipped += 1  # dateutil could not expand it in time: nothing to compare
+                continue
             if libical(helper, rule, first) != truth:
                 wrong += 1
             equivalent = re.search(r'write the equivalent "([^"]+)"', problem)
             if equivalent:
-                other = with_timeout(5, lambda: list(rrulestr(equivalent.group(1), dtstart=first))[:60]) or []
-                if other != truth:
+                other = with_timeout(5, lambda: list(rrulestr(equivalent.group(1), dtstart=first))[:60])
+                if other is None or other != truth:
                     failures.append(f"{payload['id']}: the equivalent offered for {rule} ({equivalent.group(1)}) "
                                     f"expands to {other[:3]}, the rule to {truth[:3]}")
                 else:
@@ -423,7 +433,7 @@ def main():
             else:
                 passed += 1
     print(f"  {sum(len(v) for v in refusals.values())} refused by shape, {len(offered_files)} equivalents offered and "
-          f"checked; {series_refused_elsewhere} invalid for other reasons:")
+          f"checked ({skipped} dateutil could not expand in time); {series_refused_elsewhere} invalid for other reasons:")
     reasons = {}
     for problems in other_reasons:
         key = re.sub(r"[0-9]+", "N", problems[0].split(": ", 1)[-1])[:70] if problems else "?"
