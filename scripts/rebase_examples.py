@@ -7,10 +7,11 @@ The examples are dated in one year (2025). A newcomer who drops them as they are
 feeds' horizon) and an empty `meetingd report` (this year by default). So every date moves by the same whole
 number of weeks (weekdays stay: a Tuesday meeting stays on a Tuesday), chosen so that all of them fall in the
 current year, the latest about four weeks from today where the year leaves room (in December the last ones
-are still ahead, in January all of them are). The year in the ids (`hz-wj-2025-001`) and document numbers
-(`〔2025〕`) becomes the new year, consistently, so the withdrawal still names the meeting it withdraws. An
-example in December stays in December (the year-end window keeps its meaning) as long as the shift is whole
-weeks within the year. Each file is written beside incoming/ and renamed in, as every writer should.
+are still ahead, in January all of them are), so their order, their gaps and the pairs a rule compares (two
+comprehensive meetings of one year) stay as written. Ids (`hz-wj-2025-001`) and document numbers are names
+and stay, so the docs that quote them stay true. Only `YYYY-MM-DD` dates move: an example with an RRULE's
+UNTIL, BYMONTHDAY or a fixed offset across a clock change would need more. Each file is written beside
+incoming/ and renamed in, as every writer should.
 """
 import datetime
 import os
@@ -41,14 +42,10 @@ def main():
     texts = {n: open(os.path.join(source, n), encoding="utf-8").read() for n in names}
     dates = [datetime.date(int(y), int(m), int(d)) for t in texts.values() for y, m, d in DATE.findall(t)]
     shift = shift_for(dates, today)
-    old_years = {d.year for d in dates}
     incoming = os.path.join(spool, "incoming")
     os.makedirs(incoming, exist_ok=True)
     for name in names:
         text = DATE.sub(lambda m: (datetime.date(int(m[1]), int(m[2]), int(m[3])) + shift).isoformat(), texts[name])
-        for year in old_years:
-            new_year = (datetime.date(year, 7, 1) + shift).year
-            text = text.replace(f"-{year}-", f"-{new_year}-").replace(f"〔{year}〕", f"〔{new_year}〕")
         temporary = os.path.join(spool, "." + name)
         with open(temporary, "w", encoding="utf-8") as out:
             out.write(text)

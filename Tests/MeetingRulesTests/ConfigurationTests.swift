@@ -65,6 +65,8 @@ final class ConfigurationTests: XCTestCase {
             XCTAssertThrowsError(try Configuration.parse("recurrence:\n  max_span_days: '\(value)'\n", source: "t.yaml"), value)
         }
         XCTAssertEqual(try Configuration().overriding(["recurrence.max_occurrences=40"]).rules.recurrence.maxOccurrences, 40)
+        XCTAssertNil(HTTPAddress("127.0.0.1:+8080"), "a port is digits too")
+        XCTAssertEqual(HTTPAddress("127.0.0.1:8080")?.port, 8080)
     }
 
     func test_brokenConfig_namesTheLineAndKey() {

@@ -92,6 +92,15 @@ def main():
     subprocess.run([sys.executable, os.path.join(ROOT, "scripts/rebase_examples.py"),
                     os.path.join(ROOT, "Tests/MeetingSpoolTests/Fixtures/examples"), spool], check=True, capture_output=True)
     subprocess.run([meetingd, "drain", "--spool", spool], check=True, capture_output=True)
+    # What a newcomer must see after `make example`: approved meetings in this year's report, and a feed with
+    # events in it.
+    proof = []
+    report = json.loads(subprocess.run([meetingd, "report", "--spool", spool, "--format", "json"], check=True,
+                                       capture_output=True, text=True).stdout)
+    if report["totals"]["approved"] < 1:
+        proof.append(f"the examples leave this year's report without an approved meeting: {report['totals']}")
+    if b"BEGIN:VEVENT" not in open(os.path.join(spool, "feeds", "all.ics"), "rb").read():
+        proof.append("the examples leave feeds/all.ics without an event")
     port = free_port()
     config = os.path.join(scratch, "meetingd.yaml")
     with open(config, "w") as out:
@@ -112,7 +121,7 @@ def main():
             time.sleep(0.1)
     documents = [os.path.join(ROOT, "README.md")] + sorted(
         os.path.join(ROOT, "docs", n) for n in os.listdir(os.path.join(ROOT, "docs")) if n.endswith(".md"))
-    passed, failures = 0, []
+    passed, failures = (0, proof) if proof else (2, [])
     env = dict(os.environ, PATH=os.path.dirname(meetingd) + os.pathsep + os.environ["PATH"])
     try:
         for document in documents:
