@@ -10,7 +10,10 @@ saving (30-minute changes included), are drained by one real `meetingd drain`. T
 - every approved series: the instants `meetingd check --json` counts (`occurrence_starts`) equal
   python-dateutil's expansion of the DTSTART, RRULE and EXDATE of the `.ics` meetingd wrote, read by icalendar;
   and vobject's own expansion of the same file, except where vobject disagrees with dateutil on it (counted
-  and printed: vobject's deviations, not meetingd's);
+  and printed with the first instant that differs). Those are vobject's: it reads a VTIMEZONE whose observance
+  libical split in two (an RRULE with UNTIL, then one without) by one of them only, so it is an hour off in
+  some years, and it reads a skipped wall time with the offset after the gap, where RFC 5545 takes the one
+  before;
 - every refusal at `$.recurrence.rrule` names a shape of meetingd's catalogue of libical's deviations; for each
   shape refused, libical itself (Tests/tools/libical_expand.c, compiled here) expands at least one of the
   refused rules otherwise than dateutil, and an equivalent rule offered is accepted by meetingd and expands,
@@ -359,7 +362,7 @@ def main():
             except Exception as error:  # vobject's own failure to read a valid rule
                 theirs = f"vobject failed: {error}"
             if theirs != expected:
-                vobject_off.append((identifier, rule, payload["timezone"]))
+                vobject_off.append((identifier, rule, payload["timezone"], expected, theirs))
         elif line["verdict"] == "invalid":
             problems = [p for p in line.get("problems", []) if p.startswith("$.recurrence.rrule")]
             shape = [re.search(r"meetingd's libical ([a-z0-9-]+)\)", p) for p in problems]
@@ -376,8 +379,15 @@ def main():
                     passed += 1  # a series starting in the repeated hour's second pass: refused, as the spec allows
     print(f"rrule differential (seed {seed}): {len(cases)} series, {approved} approved and compared with dateutil; "
           f"vobject disagrees with dateutil on {len(vobject_off)} of them (vobject's own deviations)")
-    for identifier, rule, zone in vobject_off[:5]:
-        print(f"  vobject differs: {identifier} {rule} {zone}")
+    # Where vobject is not right: it reads the same file otherwise than dateutil (its first difference shown).
+    for identifier, rule, zone, expected, theirs in vobject_off[:5]:
+        if isinstance(theirs, str):
+            print(f"  vobject differs: {identifier} {rule} {zone}: {theirs}")
+            continue
+        index = next((i for i, (a, b) in enumerate(zip(expected, theirs)) if a != b), min(len(expected), len(theirs)))
+        print(f"  vobject differs: {identifier} {rule} {zone}: occurrence {index + 1}, dateutil "
+              f"{expected[index].isoformat() if index < len(expected) else 'none'}, vobject "
+              f"{theirs[index].isoformat() if index < len(theirs) else 'none'}")
 
     # Every shape refused is one libical truly gets wrong, and an equivalent offered is one.
     catalogue = open(os.path.join(ROOT, "Sources/MeetingCalendar/LibicalDeviation.swift"), encoding="utf-8").read()
