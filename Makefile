@@ -154,8 +154,8 @@ bench-latency: release python-deps
 	python3 Benchmarks/latency.py .build/release/meetingd .build/bench-latency 50 1500
 
 # Ledgers of 0, 1 M and 10 M meetings (grown from a seed spool meetingd drained itself): start-up, RSS and one
-# decision's cost against the empty ledger's (Benchmarks/scale.py; goal: <= 1.5x at 10 M). About 30 minutes and
-# 15 GB of disk at 10 M.
+# decision's cost against the empty ledger's (Benchmarks/scale.py; goal: <= 1.5x at 10 M). About 50 minutes and
+# 21 GB of disk at 10 M.
 SCALE_SIZES ?= 0 1000000 10000000
 bench-scale: release python-deps
 	python3 Benchmarks/scale.py .build/release/meetingd .build/bench-scale $(SCALE_SIZES)
