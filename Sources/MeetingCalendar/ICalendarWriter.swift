@@ -137,10 +137,8 @@ public enum ICalendarWriter {
     /// Whether `date`'s wall time in `zone` means `date` to a reader (RFC 5545 reads a repeated time as the first).
     private static func readsBack(_ date: Date, in zone: String) -> Bool {
         guard let foundationZone = TimeZone(identifier: zone) else { return true }
-        let clock = ZonedClock(timeZone: foundationZone)
         let whole = Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
-        let wall = clock.local(whole)
-        return clock.instant(wall.date, secondsOfDay: wall.secondsOfDay) == whole
+        return ZonedClock(timeZone: foundationZone).readBack(whole) == whole
     }
 
     /// `year`: the year before the earliest event — enough for every client, and no 1901 LMT offsets.

@@ -144,7 +144,7 @@ public struct LibicalDeviation: Sendable {
             }
             let picked = days.filter { chosen.contains($0) }
             guard !picked.isEmpty else { return .advice("no position in BYSETPOS falls on one of the \(days.count) weekdays in BYDAY: the rule never matches") }
-            return .equivalent(Rule(rule.replacing("BYDAY", with: picked.joined(separator: ","))).replacing("BYSETPOS", with: nil))
+            return .equivalent(Rule(parts: rule.replacing("BYDAY", with: picked.joined(separator: ","))).replacing("BYSETPOS", with: nil))
         },
         example: Example(rule: "FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=1;COUNT=3", start: "20250908T090000",
                          rfc5545: ["20250908T090000", "20250915T090000", "20250922T090000"],
@@ -199,7 +199,7 @@ public struct LibicalDeviation: Sendable {
             guard rule.interval == 1, !rule.has("BYSETPOS") else {
                 return .advice("write FREQ=MONTHLY with the same BYMONTHDAY (and BYDAY, BYMONTH) if the series is meant to repeat every month")
             }
-            return .equivalent(Rule(rule.replacing("FREQ", with: "MONTHLY")).replacing("INTERVAL", with: nil))
+            return .equivalent(Rule(parts: rule.replacing("FREQ", with: "MONTHLY")).replacing("INTERVAL", with: nil))
         },
         example: Example(rule: "FREQ=DAILY;BYMONTHDAY=-1;COUNT=3", start: "20260831T090000",
                          rfc5545: ["20260831T090000", "20260930T090000", "20261031T090000"], libical: []))
@@ -252,5 +252,4 @@ extension LibicalDeviation.Rule {
         startWeekday = nil
     }
 
-    init(_ text: String) { self.init(parts: text) }
 }

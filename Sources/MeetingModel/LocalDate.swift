@@ -145,6 +145,13 @@ public struct ZonedClock: Sendable {
         return valid.min() ?? candidates[0]
     }
 
+    /// The instant a reader of `instant`'s wall time in this zone takes it for (RFC 5545 reads a repeated time as
+    /// its first pass): `instant` itself, except in the second pass through a repeated hour.
+    public func readBack(_ instant: Date) -> Date {
+        let wall = local(instant)
+        return self.instant(wall.date, secondsOfDay: wall.secondsOfDay)
+    }
+
     /// The number of half-day slots that `[start, end)` touches. A day is cut at `boundary`
     /// seconds after midnight: morning `[00:00, boundary)`, afternoon `[boundary, 24:00)`.
     public func halfDaySlots(start: Date, end: Date, boundary: Double) -> Int {

@@ -55,6 +55,11 @@ public enum RFC3339 {
 }
 
 extension RFC3339 {
+    /// `+08:00`, `-05:00`, `+10:30`: an offset from UTC as RFC 3339 writes it.
+    public static func offsetText(_ seconds: Int) -> String {
+        (seconds < 0 ? "-" : "+") + (abs(seconds) / 3600).zeroPadded(2) + ":" + (abs(seconds) % 3600 / 60).zeroPadded(2)
+    }
+
     /// `2026-11-27T22:07:04Z`: an instant in UTC to the second, as notes name when another node decided.
     public static func utcString(_ instant: Date) -> String {
         let formatter = ISO8601DateFormatter()

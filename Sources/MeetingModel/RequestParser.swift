@@ -228,10 +228,10 @@ public struct RequestParser: Sendable {
         let first = LocalDateTime(date: reading.date, secondsOfDay: reading.secondsOfDay.rounded(.down))
         // Calendars read a repeated wall time as its first instant (RFC 5545 section 3.3.5): a series whose
         // DTSTART is the second one would be shown an hour (or half an hour) early in every reader.
-        let readBack = clock.instant(first.date, secondsOfDay: first.secondsOfDay).addingTimeInterval(fraction)
+        let readBack = clock.readBack(start)
         if fields.strict, readBack != start {
-            let shown = Self.offsetText(timeZone.secondsFromGMT(for: readBack))
-            let given = Self.offsetText(timeZone.secondsFromGMT(for: start))
+            let shown = RFC3339.offsetText(timeZone.secondsFromGMT(for: readBack))
+            let given = RFC3339.offsetText(timeZone.secondsFromGMT(for: start))
             let clockTime = first.hour.zeroPadded(2) + ":" + first.minute.zeroPadded(2) + ":" + first.second.zeroPadded(2)
             let wall = first.date.description + "T" + clockTime
             fields.problem("$.start", "\(wall)\(given) is the second \(clockTime) of \(timeZone.identifier) that day "
@@ -329,11 +329,6 @@ public struct RequestParser: Sendable {
         if problems { return nil }
         let written = parts.text(untilInstant: untilInstant)
         return Recurrence(rule: written, exdates: exdates, occurrences: occurrences, excludedStarts: excludedStarts)
-    }
-
-    /// `+08:00`, `-05:00`, `+10:30`.
-    static func offsetText(_ seconds: Int) -> String {
-        (seconds < 0 ? "-" : "+") + (abs(seconds) / 3600).zeroPadded(2) + ":" + (abs(seconds) % 3600 / 60).zeroPadded(2)
     }
 
     private func readOrganizer(_ root: FieldPath, kind: MeetingKind?, _ fields: inout FieldReader) -> MeetingRequest.Organizer? {

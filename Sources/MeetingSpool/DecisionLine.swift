@@ -56,9 +56,7 @@ public enum DecisionLine {
         let reading = ZonedClock(timeZone: timeZone).local(date)
         let fraction = Int((reading.secondsOfDay * 1000).rounded(.down)) % 1000
         let offset = timeZone.secondsFromGMT(for: date)
-        let sign = offset < 0 ? "-" : "+"
         return reading.date.description + "T" + reading.hour.zeroPadded(2) + ":" + reading.minute.zeroPadded(2) + ":"
-            + reading.second.zeroPadded(2) + (milliseconds ? "." + fraction.zeroPadded(3) : "") + sign + (abs(offset) / 3600).zeroPadded(2) + ":"
-            + (abs(offset) % 3600 / 60).zeroPadded(2)
+            + reading.second.zeroPadded(2) + (milliseconds ? "." + fraction.zeroPadded(3) : "") + RFC3339.offsetText(offset)
     }
 }
